@@ -1,0 +1,36 @@
+import type http from 'node:http';
+import type { CodeStore } from '../code/index.js';
+import type { CompiledOptions } from '../config/index.js';
+import type { FunctionService } from '../functions/index.js';
+import type { LogRepo } from '../store/index.js';
+import { CodeLinks } from './code-links.js';
+import { accountRoutes } from './routes/account.js';
+import { functionRoutes } from './routes/functions.js';
+import { invokeRoutes } from './routes/invoke.js';
+import { logsTargets } from './routes/logs.js';
+import { createHttpServer, type ServerLog } from './server.js';
+
+export interface ApiDeps {
+  options: CompiledOptions;
+  functions: FunctionService;
+  code: CodeStore;
+  logs: LogRepo;
+  /** Secret for signing code download links. */
+  secret: Buffer;
+  log: ServerLog;
+}
+
+/** Builds Kumo's HTTP API: Lambda's REST API plus the CloudWatch Logs JSON API on one endpoint. */
+export function createApi(deps: ApiDeps): http.Server {
+  const links = new CodeLinks(deps.secret);
+  const routes = [
+    ...accountRoutes(deps.functions, deps.options),
+    ...functionRoutes(deps.functions, deps.code, links),
+    ...invokeRoutes(deps.functions),
+  ];
+  const logs = logsTargets(deps.logs, deps.options);
+  return createHttpServer(routes, (target, req) => logs(target, req), deps.log);
+}
+
+export { CodeLinks } from './code-links.js';
+export type { ServerLog } from './server.js';

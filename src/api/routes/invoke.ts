@@ -1,0 +1,54 @@
+import { KumoError, invalidParameter } from '../../errors/index.js';
+import { MAX_SYNC_PAYLOAD, type FunctionService, type InvokeInput } from '../../functions/index.js';
+import { header, type ApiResponse, type Route } from '../http.js';
+
+const TAIL_BYTES = 4096;
+
+/** Invoke: the hot path. Headers in and out follow Lambda's Invoke exactly. */
+export function invokeRoutes(functions: FunctionService): Route[] {
+  return [
+    {
+      method: 'POST',
+      pattern: '/2015-03-31/functions/{FunctionName}/invocations',
+      maxBody: MAX_SYNC_PAYLOAD,
+      tooLarge: () => new KumoError('RequestEntityTooLargeException', `Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`),
+      handler: async (req): Promise<ApiResponse> => {
+        const invocationType = invocationTypeOf(header(req, 'x-amz-invocation-type'));
+        const logType = header(req, 'x-amz-log-type') ?? 'None';
+        if (logType !== 'None' && logType !== 'Tail') {
+          throw new KumoError('ValidationException', `1 validation error detected: Value '${logType}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]`);
+        }
+        const result = await functions.invoke({
+          functionName: req.params.FunctionName ?? '',
+          qualifier: req.query.get('Qualifier') ?? undefined,
+          payload: req.body,
+          invocationType,
+          wantTail: logType === 'Tail' && invocationType === 'RequestResponse',
+          clientContext: header(req, 'x-amz-client-context'),
+          requestId: req.requestId,
+        });
+        const outcome = result.outcome;
+        if (!outcome) return { status: 204, headers: { 'X-Amz-Executed-Version': result.executedVersion } };
+        const headers: Record<string, string> = {
+          'Content-Type': 'application/json',
+          'X-Amz-Executed-Version': result.executedVersion,
+        };
+        if (outcome.functionError) headers['X-Amz-Function-Error'] = outcome.functionError;
+        if (outcome.logLines) headers['X-Amz-Log-Result'] = tail(outcome.logLines);
+        return { status: 200, headers, body: outcome.payload };
+      },
+    },
+  ];
+}
+
+function invocationTypeOf(value: string | undefined): InvokeInput['invocationType'] {
+  if (value === undefined || value === 'RequestResponse') return 'RequestResponse';
+  if (value === 'Event' || value === 'DryRun') return value;
+  throw invalidParameter(`1 validation error detected: Value '${value}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`);
+}
+
+/** The last 4 KB of the invocation's log, base64-encoded, as `X-Amz-Log-Result` carries it. */
+function tail(lines: string[]): string {
+  const text = Buffer.from(lines.join('\n') + '\n', 'utf8');
+  return (text.length > TAIL_BYTES ? text.subarray(text.length - TAIL_BYTES) : text).toString('base64');
+}

@@ -1,0 +1,110 @@
+import crypto from 'node:crypto';
+import http from 'node:http';
+import { KumoError } from '../errors/index.js';
+import { errorResponse, type ErrorProtocol } from './errors.js';
+import type { ApiRequest, ApiResponse, Route } from './http.js';
+import { Router } from './router.js';
+
+/** Default body limit: a CreateFunction with a 50 MB zip, base64-encoded, in JSON (Lambda's number). */
+export const MAX_REQUEST_BODY = 70_167_211;
+
+export interface ServerLog {
+  error(obj: object, msg: string): void;
+}
+
+/** Handles `POST /` requests of AWS JSON-protocol services, told apart by `X-Amz-Target`. */
+export type TargetHandler = (target: string, req: ApiRequest) => Promise<ApiResponse> | undefined;
+
+/**
+ * Kumo's HTTP server: node:http with a small segment router, no framework, because Invoke goes
+ * through here. Every response carries `x-amzn-RequestId`; every error goes through `errorResponse`.
+ */
+export function createHttpServer(routes: readonly Route[], targets: TargetHandler, log: ServerLog): http.Server {
+  const router = new Router(routes);
+  const server = http.createServer({ keepAlive: true, noDelay: true, requestTimeout: 0 }, (req, res) => {
+    const requestId = crypto.randomUUID();
+    handle(router, targets, log, req, requestId).then(
+      (response) => send(res, requestId, response),
+      (err: unknown) => send(res, requestId, errorResponse(err, 'rest-json', (e) => log.error({ err: e }, 'unhandled error'))),
+    );
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
+}
+
+async function handle(
+  router: Router,
+  targets: TargetHandler,
+  log: ServerLog,
+  req: http.IncomingMessage,
+  requestId: string,
+): Promise<ApiResponse> {
+  const rawUrl = req.url ?? '/';
+  const q = rawUrl.indexOf('?');
+  const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1));
+  const method = req.method ?? 'GET';
+  const origin = `http://${req.headers.host ?? 'localhost'}`;
+  const target = req.headers['x-amz-target'];
+  let protocol: ErrorProtocol = 'rest-json';
+  try {
+    if (typeof target === 'string' && method === 'POST' && (path === '/' || path === '')) {
+      protocol = 'json';
+      const body = await readBody(req, MAX_REQUEST_BODY, () => new KumoError('RequestEntityTooLargeException', 'Request too large'));
+      const answer = targets(target, { method, path, query, headers: req.headers, body, requestId, params: {}, origin });
+      if (!answer) throw new KumoError('UnknownOperationException', `Unknown operation ${target}`);
+      return await answer;
+    }
+    const match = router.match(method, path);
+    if (match === undefined || match === 'method') {
+      req.resume();
+      throw new KumoError('UnknownOperationException', `Unknown operation ${method} ${path}`);
+    }
+    const { route, params } = match;
+    const body = await readBody(req, route.maxBody ?? MAX_REQUEST_BODY, route.tooLarge);
+    return await route.handler({ method, path, query, headers: req.headers, body, requestId, params, origin });
+  } catch (err) {
+    return errorResponse(err, protocol, (e) => log.error({ err: e, method, path }, 'unhandled error'));
+  }
+}
+
+function send(res: http.ServerResponse, requestId: string, r: ApiResponse): void {
+  let body: Buffer | undefined;
+  const headers: Record<string, string | number> = { 'x-amzn-RequestId': requestId, ...r.headers };
+  if (Buffer.isBuffer(r.body)) body = r.body;
+  else if (r.body !== undefined) {
+    body = Buffer.from(JSON.stringify(r.body));
+    if (!('Content-Type' in headers)) headers['Content-Type'] = 'application/json';
+  }
+  headers['Content-Length'] = body?.length ?? 0;
+  res.writeHead(r.status, headers);
+  res.end(body);
+}
+
+function readBody(req: http.IncomingMessage, limit: number, tooLarge?: () => KumoError): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(tooLarge ? tooLarge() : new KumoError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes`));
+  }
+  if (declared === 0 && req.headers['transfer-encoding'] === undefined) {
+    req.resume();
+    return Promise.resolve(EMPTY);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.once('end', () => {
+      if (size > limit) reject(tooLarge ? tooLarge() : new KumoError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes`));
+      else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    });
+    req.once('error', reject);
+  });
+}
+
+const EMPTY = Buffer.alloc(0);

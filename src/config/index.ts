@@ -1,0 +1,78 @@
+import path from 'node:path';
+
+/** What a caller may set when starting Kumo. Every field is optional. */
+export interface KumoOptions {
+  /** TCP port of the API. @default 9001 */
+  port?: number;
+  /** Address the API binds to. @default '127.0.0.1' */
+  host?: string;
+  /** Where metadata, code and logs live. @default './.kumo' */
+  dataDir?: string;
+  /** @default 'us-east-1' */
+  region?: string;
+  /** @default '000000000000' */
+  accountId?: string;
+  /** Idle time after which a warm execution environment is reclaimed. @default 300_000 (5 min) */
+  idleTimeoutMs?: number;
+  /** Longest an execution environment lives before it is recycled. @default 7_200_000 (2 h) */
+  maxEnvironmentLifetimeMs?: number;
+  /** Account concurrency limit. @default 1000 */
+  concurrencyLimit?: number;
+  /** Credentials handed to functions as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. @default 'test' / 'test' */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** pino log level of the server's own log. @default 'info' */
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Options after defaults and checks: every field set, frozen. */
+export type CompiledOptions = Readonly<Required<KumoOptions>>;
+
+export const DEFAULTS: CompiledOptions = Object.freeze({
+  port: 9001,
+  host: '127.0.0.1',
+  dataDir: './.kumo',
+  region: 'us-east-1',
+  accountId: '000000000000',
+  idleTimeoutMs: 300_000,
+  maxEnvironmentLifetimeMs: 7_200_000,
+  concurrencyLimit: 1000,
+  accessKeyId: 'test',
+  secretAccessKey: 'test',
+  logLevel: 'info',
+});
+
+export class OptionsError extends Error {
+  override name = 'OptionsError';
+}
+
+/** Applies defaults, resolves paths and checks ranges once, at start. */
+export function compileOptions(options: KumoOptions = {}): CompiledOptions {
+  const o = { ...DEFAULTS, ...stripUndefined(options) };
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new OptionsError(`port must be 0-65535, got ${o.port}`);
+  if (!/^\d{12}$/.test(o.accountId)) throw new OptionsError(`account id must be 12 digits, got ${o.accountId}`);
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(o.region)) throw new OptionsError(`region looks wrong: ${o.region}`);
+  if (!(o.concurrencyLimit >= 1)) throw new OptionsError(`concurrency limit must be at least 1`);
+  if (!(o.idleTimeoutMs >= 0)) throw new OptionsError(`idle timeout must be >= 0`);
+  return Object.freeze({ ...o, dataDir: path.resolve(o.dataDir) });
+}
+
+/** Reads KUMO_* environment variables into options (CLI flags override them). */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): KumoOptions {
+  const num = (v: string | undefined): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
+  return stripUndefined({
+    port: num(env.KUMO_PORT),
+    host: env.KUMO_HOST || undefined,
+    dataDir: env.KUMO_DATA_DIR || undefined,
+    region: env.KUMO_REGION || undefined,
+    accountId: env.KUMO_ACCOUNT_ID || undefined,
+    idleTimeoutMs: num(env.KUMO_IDLE_TIMEOUT_MS),
+    maxEnvironmentLifetimeMs: num(env.KUMO_MAX_ENV_LIFETIME_MS),
+    concurrencyLimit: num(env.KUMO_CONCURRENCY_LIMIT),
+    logLevel: (env.KUMO_LOG_LEVEL as KumoOptions['logLevel']) || undefined,
+  });
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

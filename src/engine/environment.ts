@@ -1,0 +1,440 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { endLine, reportLine, startLine, timeoutLine, type LogWriter } from '../logs/index.js';
+import { launchCommand, runtimeDir, type RuntimeSpec } from './runtimes.js';
+import { PRLIMIT, peakMemoryMb } from './process-stats.js';
+import { MAX_RUNTIME_PAYLOAD, RuntimeApiServer, type RuntimeResult } from './runtime-api.js';
+
+/** Everything needed to start one execution environment for one function version. */
+export interface EnvironmentSpec {
+  functionName: string;
+  version: string;
+  runtime: RuntimeSpec;
+  handler: string;
+  memorySize: number;
+  timeoutSeconds: number;
+  /** Unpacked, read-only code. */
+  taskRoot: string;
+  /** The function's own environment variables. */
+  variables: Readonly<Record<string, string>>;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  logGroup: string;
+  logStream: string;
+  /** Private scratch directory of this environment (its /tmp); removed when it ends. */
+  scratchDir: string;
+  initializationType: 'on-demand' | 'provisioned-concurrency';
+}
+
+export interface InvokeRequest {
+  requestId: string;
+  payload: Buffer;
+  invokedFunctionArn: string;
+  clientContext?: string | undefined;
+  /** Collect the invocation's log lines (for `X-Amz-Log-Type: Tail`). */
+  wantTail: boolean;
+}
+
+/** A user function's result is data: success or a Lambda error document, never a host exception. */
+export interface InvokeOutcome {
+  payload: Buffer;
+  /** Set when the function failed (handled error document, timeout, crash, init failure). */
+  functionError: 'Unhandled' | undefined;
+  /** Lambda error type of a failure (`Runtime.ExitError`, `Sandbox.Timedout`, the runtime's type, ...). */
+  errorType: string | undefined;
+  durationMs: number;
+  initDurationMs: number | undefined;
+  maxMemoryUsedMb: number;
+  /** The invocation's log lines, when requested. */
+  logLines: string[] | undefined;
+}
+
+export type EnvironmentState = 'starting' | 'idle' | 'busy' | 'dead';
+
+/** Init phase limit for on-demand environments (Lambda: 10 s). */
+export const INIT_TIMEOUT_MS = 10_000;
+/** Longest stdout/stderr line kept as one log event (CloudWatch: 256 KiB). */
+const MAX_LOG_LINE = 256 * 1024;
+
+interface Pending {
+  req: InvokeRequest;
+  startedAt: number;
+  timer: NodeJS.Timeout;
+  resolve: (outcome: InvokeOutcome) => void;
+}
+
+interface InitFailure {
+  errorType: string;
+  /** Body to return; `{requestId}` placeholders are filled at invoke time. */
+  render: (requestId: string) => Buffer;
+}
+
+/**
+ * One execution environment: a runtime process, its Runtime API listener and its log stream.
+ * Lifecycle: `starting` → `idle` ⇄ `busy` → `dead`. An environment whose init failed reports that
+ * failure to the one invocation that started it and is never reused.
+ */
+export class Environment {
+  readonly id = crypto.randomBytes(8).toString('hex');
+  readonly createdAt = Date.now();
+  state: EnvironmentState = 'starting';
+  /** Time of the last state change to idle (for idle reclaim). */
+  idleSince = Date.now();
+  private child: ChildProcess | undefined;
+  private api: RuntimeApiServer | undefined;
+  private pending: Pending | undefined;
+  private initDurationMs: number | undefined;
+  private coldStartPending = true;
+  private initFailure: InitFailure | undefined;
+  private resolveInit: (() => void) | undefined;
+  private exitInfo: string | undefined;
+  /** Peak memory read just before a kill, when /proc is about to disappear. */
+  private lastPeakMb = 0;
+  private tail: string[] | undefined;
+  private readonly deathListeners: Array<(env: Environment) => void> = [];
+
+  private constructor(
+    readonly spec: EnvironmentSpec,
+    private readonly logs: LogWriter,
+  ) {}
+
+  /** Starts the runtime and waits for the end of its init phase (or its failure). Never throws for user-code failures. */
+  static async start(spec: EnvironmentSpec, logs: LogWriter): Promise<Environment> {
+    const env = new Environment(spec, logs);
+    await env.boot();
+    return env;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get failedInit(): boolean {
+    return this.initFailure !== undefined;
+  }
+
+  onDeath(fn: (env: Environment) => void): void {
+    if (this.state === 'dead') fn(this);
+    else this.deathListeners.push(fn);
+  }
+
+  /** Runs one invocation. The environment must be idle (or just failed its init). */
+  invoke(req: InvokeRequest): Promise<InvokeOutcome> {
+    const startedAt = performance.now();
+    if (req.wantTail) this.tail = [];
+    this.log(startLine(req.requestId, this.spec.version));
+    const failure = this.initFailure;
+    if (failure || this.state === 'dead' || !this.api) {
+      const f = failure ?? { errorType: 'Runtime.ExitError', render: (id: string) => exitErrorBody(id, this.exitInfo ?? 'exit status 0') };
+      return Promise.resolve(this.finish(req, startedAt, f.render(req.requestId), f.errorType, 'error'));
+    }
+    this.state = 'busy';
+    return new Promise<InvokeOutcome>((resolve) => {
+      const timeoutMs = this.spec.timeoutSeconds * 1000;
+      const timer = setTimeout(() => this.onTimeout(), timeoutMs);
+      this.pending = { req, startedAt, timer, resolve };
+      this.api?.deliver({
+        requestId: req.requestId,
+        payload: req.payload,
+        deadlineMs: Date.now() + timeoutMs,
+        invokedFunctionArn: req.invokedFunctionArn,
+        traceId: traceId(),
+        clientContext: req.clientContext,
+      });
+    });
+  }
+
+  /** Ends the environment (idempotent). Any invocation in flight ends with `Runtime.ExitError`. */
+  kill(): void {
+    const child = this.child;
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }
+    if (!child) this.die();
+  }
+
+  private async boot(): Promise<void> {
+    const { spec } = this;
+    fs.mkdirSync(spec.scratchDir, { recursive: true, mode: 0o700 });
+    const initDone = new Promise<void>((resolve) => (this.resolveInit = resolve));
+    const startedAt = performance.now();
+    this.api = await RuntimeApiServer.listen({
+      onNext: () => this.onNext(startedAt),
+      onResult: (id, result) => this.onResult(id, result),
+      onInitError: (errorType, body) => {
+        this.failInit(errorType ?? 'Runtime.Unknown', () => body);
+      },
+    });
+    const command = launchCommand(spec.runtime, spec.taskRoot);
+    const limited = PRLIMIT
+      ? {
+          file: PRLIMIT,
+          args: [`--data=${spec.memorySize * 1024 * 1024}`, '--nofile=1024:1024', '--', command.file, ...command.args],
+        }
+      : command;
+    let child: ChildProcess;
+    try {
+      child = spawn(limited.file, limited.args, {
+        cwd: spec.taskRoot,
+        env: this.environmentVariables(this.api.address),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true, // own process group: the runtime and everything it starts end together
+      });
+    } catch (err) {
+      this.failInit('Runtime.InvalidEntrypoint', (id) => exitErrorBody(id, String(err)));
+      return initDone;
+    }
+    this.child = child;
+    this.pipeOutput(child.stdout);
+    this.pipeOutput(child.stderr);
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      this.failInit('Runtime.InvalidEntrypoint', (id) =>
+        jsonBody({ errorType: 'Runtime.InvalidEntrypoint', errorMessage: `RequestId: ${id} Error: fork/exec ${command.file}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}` }),
+      );
+      this.die();
+    });
+    child.once('exit', (code, signal) => {
+      this.exitInfo = signal ? `signal: ${signalName(signal)}` : `exit status ${code ?? 0}`;
+      // Whatever the runtime started goes with it.
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* group already gone */
+        }
+      }
+    });
+    child.once('close', () => this.onExit());
+    const initTimer = setTimeout(() => {
+      if (this.state === 'starting') {
+        this.failInit('Runtime.InitTimeout', (id) =>
+          jsonBody({ errorType: 'Runtime.InitTimeout', errorMessage: `RequestId: ${id} Error: Init phase timed out after ${(INIT_TIMEOUT_MS / 1000).toFixed(2)} seconds` }),
+        );
+        this.kill();
+      }
+    }, INIT_TIMEOUT_MS);
+    await initDone;
+    clearTimeout(initTimer);
+  }
+
+  private environmentVariables(runtimeApi: string): NodeJS.ProcessEnv {
+    const { spec } = this;
+    const nodeBin = path.dirname(process.execPath);
+    return {
+      // Lambda's defaults, which a function may override...
+      PATH: `${nodeBin}:/usr/local/bin:/usr/bin:/bin:/opt/bin`,
+      LANG: 'en_US.UTF-8',
+      TZ: ':UTC',
+      LD_LIBRARY_PATH: `/opt/lib:${spec.taskRoot}:${spec.taskRoot}/lib`,
+      NODE_PATH: `/opt/nodejs/node${process.versions.node.split('.')[0]}/node_modules:/opt/nodejs/node_modules:${spec.taskRoot}`,
+      TMPDIR: spec.scratchDir,
+      ...spec.variables,
+      // ...and the reserved ones, which it may not (CreateFunction rejects them).
+      _HANDLER: spec.handler,
+      AWS_REGION: spec.region,
+      AWS_DEFAULT_REGION: spec.region,
+      AWS_LAMBDA_FUNCTION_NAME: spec.functionName,
+      AWS_LAMBDA_FUNCTION_VERSION: spec.version,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySize),
+      AWS_LAMBDA_INITIALIZATION_TYPE: spec.initializationType,
+      AWS_LAMBDA_LOG_GROUP_NAME: spec.logGroup,
+      AWS_LAMBDA_LOG_STREAM_NAME: spec.logStream,
+      AWS_LAMBDA_RUNTIME_API: runtimeApi,
+      AWS_ACCESS_KEY_ID: spec.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: spec.secretAccessKey,
+      AWS_SESSION_TOKEN: 'kumo-session-token',
+      LAMBDA_TASK_ROOT: spec.taskRoot,
+      LAMBDA_RUNTIME_DIR: runtimeDir(spec.runtime),
+      ...(spec.runtime.executionEnv ? { AWS_EXECUTION_ENV: spec.runtime.executionEnv } : {}),
+    };
+  }
+
+  private onNext(startedAt: number): void {
+    if (this.state !== 'starting') return;
+    this.initDurationMs = performance.now() - startedAt;
+    this.state = 'idle';
+    this.idleSince = Date.now();
+    this.resolveInit?.();
+  }
+
+  private onResult(requestId: string, result: RuntimeResult): boolean {
+    const p = this.pending;
+    if (!p || p.req.requestId !== requestId) return false;
+    // Let output the runtime wrote before posting its result reach the log first.
+    setImmediate(() => {
+      if (this.pending !== p) return;
+      if (result.kind === 'response') this.complete(p, result.body, undefined, undefined);
+      else if (result.kind === 'error') {
+        this.complete(p, result.body, 'Unhandled', result.errorType ?? errorTypeOf(result.body) ?? 'Unhandled');
+      } else {
+        this.complete(
+          p,
+          jsonBody({
+            errorMessage: `Response payload size (${result.size} bytes) exceeded maximum allowed payload size (${MAX_RUNTIME_PAYLOAD} bytes).`,
+            errorType: 'Function.ResponseSizeTooLarge',
+          }),
+          'Unhandled',
+          'Function.ResponseSizeTooLarge',
+        );
+      }
+    });
+    return true;
+  }
+
+  private complete(p: Pending, payload: Buffer, functionError: 'Unhandled' | undefined, errorType: string | undefined, status?: 'timeout' | 'error'): void {
+    clearTimeout(p.timer);
+    this.pending = undefined;
+    if (this.state === 'busy') {
+      this.state = 'idle';
+      this.idleSince = Date.now();
+    }
+    const outcome = this.finish(p.req, p.startedAt, payload, functionError === undefined ? undefined : errorType, status);
+    p.resolve(outcome);
+  }
+
+  /** Writes END and REPORT and builds the outcome. */
+  private finish(req: InvokeRequest, startedAt: number, payload: Buffer, errorType: string | undefined, status?: 'timeout' | 'error'): InvokeOutcome {
+    const durationMs = performance.now() - startedAt;
+    const initDurationMs = this.coldStartPending ? this.initDurationMs : undefined;
+    this.coldStartPending = false;
+    const maxMemoryUsedMb = peakMemoryMb(this.child?.pid) || this.lastPeakMb;
+    this.log(endLine(req.requestId));
+    this.log(
+      reportLine({
+        requestId: req.requestId,
+        durationMs,
+        memorySizeMb: this.spec.memorySize,
+        maxMemoryUsedMb,
+        initDurationMs,
+        status,
+        errorType: status ? errorType : undefined,
+      }),
+    );
+    const logLines = this.tail;
+    this.tail = undefined;
+    return {
+      payload,
+      functionError: errorType === undefined ? undefined : 'Unhandled',
+      errorType,
+      durationMs,
+      initDurationMs,
+      maxMemoryUsedMb,
+      logLines,
+    };
+  }
+
+  private onTimeout(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.lastPeakMb = peakMemoryMb(this.child?.pid);
+    const seconds = this.spec.timeoutSeconds;
+    this.log(timeoutLine(p.req.requestId, seconds));
+    const body = jsonBody({
+      errorType: 'Sandbox.Timedout',
+      errorMessage: `RequestId: ${p.req.requestId} Error: Task timed out after ${seconds.toFixed(2)} seconds`,
+    });
+    this.state = 'dead';
+    this.complete(p, body, 'Unhandled', 'Sandbox.Timedout', 'timeout');
+    this.kill();
+  }
+
+  private onExit(): void {
+    const p = this.pending;
+    if (p) {
+      const info = this.exitInfo ?? 'exit status 0';
+      const body = exitErrorBody(p.req.requestId, info);
+      this.log(`RequestId: ${p.req.requestId} Error: Runtime exited with error: ${info}`);
+      this.log('Runtime.ExitError');
+      this.state = 'dead';
+      this.complete(p, body, 'Unhandled', 'Runtime.ExitError', 'error');
+    } else if (this.state === 'starting') {
+      const info = this.exitInfo ?? 'exit status 0';
+      if (!this.initFailure) this.failInit('Runtime.ExitError', (id) => exitErrorBody(id, info));
+    }
+    this.die();
+  }
+
+  private failInit(errorType: string, render: (requestId: string) => Buffer): void {
+    if (this.state !== 'starting' || this.initFailure) return;
+    this.initFailure = { errorType, render };
+    this.resolveInit?.();
+  }
+
+  private die(): void {
+    if (this.state === 'dead' && this.deathListeners.length === 0 && !this.api) return;
+    this.state = 'dead';
+    this.api?.close();
+    this.api = undefined;
+    this.resolveInit?.();
+    fs.rm(this.spec.scratchDir, { recursive: true, force: true }, () => undefined);
+    const listeners = this.deathListeners.splice(0);
+    for (const fn of listeners) fn(this);
+  }
+
+  private log(line: string): void {
+    this.logs.write(this.spec.logGroup, this.spec.logStream, line);
+    this.tail?.push(line);
+  }
+
+  private pipeOutput(stream: NodeJS.ReadableStream | null): void {
+    if (!stream) return;
+    const decoder = new StringDecoder('utf8');
+    let partial = '';
+    stream.on('data', (chunk: Buffer) => {
+      const text = partial + decoder.write(chunk);
+      let start = 0;
+      let nl = text.indexOf('\n');
+      while (nl >= 0) {
+        this.log(text.slice(start, Math.min(nl, start + MAX_LOG_LINE)));
+        start = nl + 1;
+        nl = text.indexOf('\n', start);
+      }
+      partial = text.slice(start);
+      if (partial.length > MAX_LOG_LINE) {
+        this.log(partial.slice(0, MAX_LOG_LINE));
+        partial = '';
+      }
+    });
+    stream.on('end', () => {
+      const rest = partial + decoder.end();
+      if (rest.length > 0) this.log(rest);
+    });
+  }
+}
+
+function exitErrorBody(requestId: string, info: string): Buffer {
+  return jsonBody({ errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${info}` });
+}
+
+function jsonBody(value: object): Buffer {
+  return Buffer.from(JSON.stringify(value));
+}
+
+function errorTypeOf(body: Buffer): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    if (parsed && typeof parsed === 'object' && 'errorType' in parsed && typeof parsed.errorType === 'string') return parsed.errorType;
+  } catch {
+    /* not JSON */
+  }
+  return undefined;
+}
+
+function signalName(signal: NodeJS.Signals): string {
+  const names: Partial<Record<NodeJS.Signals, string>> = { SIGKILL: 'killed', SIGABRT: 'aborted', SIGSEGV: 'segmentation fault', SIGTERM: 'terminated' };
+  return names[signal] ?? signal.toLowerCase().replace(/^sig/, '');
+}
+
+/** An X-Ray style trace header value. */
+function traceId(): string {
+  const time = Math.floor(Date.now() / 1000).toString(16);
+  return `Root=1-${time}-${crypto.randomBytes(12).toString('hex')};Parent=${crypto.randomBytes(8).toString('hex')};Sampled=0`;
+}

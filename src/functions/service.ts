@@ -1,0 +1,247 @@
+import crypto from 'node:crypto';
+import type { CodeStore } from '../code/index.js';
+import type { CompiledOptions } from '../config/index.js';
+import { RUNTIMES, type Engine, type InvokeOutcome } from '../engine/index.js';
+import { KumoError, functionNotFound, invalidParameter, validationError } from '../errors/index.js';
+import type { FunctionRecord, Store } from '../store/index.js';
+import { buildConfig, type ConfigInput } from './config.js';
+import { functionArn, parseFunctionRef, parseNewFunctionName, type FunctionRef, type Partition } from './names.js';
+
+/** Lambda's limit on a synchronous invocation's request payload. */
+export const MAX_SYNC_PAYLOAD = 6 * 1024 * 1024;
+
+export interface CreateFunctionInput extends ConfigInput {
+  FunctionName: string;
+  zip: Buffer;
+  PackageType?: string | undefined;
+  Publish?: boolean | undefined;
+}
+
+export interface UpdateCodeInput {
+  zip: Buffer;
+  RevisionId?: string | undefined;
+  Publish?: boolean | undefined;
+}
+
+export interface InvokeInput {
+  functionName: string;
+  qualifier?: string | undefined;
+  payload: Buffer;
+  invocationType: 'RequestResponse' | 'Event' | 'DryRun';
+  wantTail: boolean;
+  clientContext?: string | undefined;
+  requestId: string;
+}
+
+export interface InvokeResult {
+  executedVersion: string;
+  /** Undefined for DryRun. */
+  outcome: InvokeOutcome | undefined;
+}
+
+export interface AccountUsage {
+  functionCount: number;
+  totalCodeSize: number;
+  concurrentExecutions: number;
+}
+
+const SUPPORTED_RUNTIMES: ReadonlySet<string> = new Set(RUNTIMES.keys());
+
+/**
+ * Functions: their lifecycle (create, read, update, delete) and invocation. This is where Lambda's
+ * rules live; the HTTP layer only parses and maps. `$LATEST` records are cached in memory because
+ * every invocation needs one.
+ */
+export class FunctionService {
+  private readonly cache = new Map<string, FunctionRecord>();
+  readonly partition: Partition;
+
+  constructor(
+    private readonly deps: { options: CompiledOptions; store: Store; code: CodeStore; engine: Engine },
+  ) {
+    this.partition = { region: deps.options.region, accountId: deps.options.accountId };
+  }
+
+  arn(name: string, qualifier?: string): string {
+    return functionArn(this.partition, name, qualifier);
+  }
+
+  ref(input: string, qualifier?: string): FunctionRef {
+    const ref = parseFunctionRef(this.partition, input);
+    if (qualifier !== undefined && ref.qualifier !== undefined && qualifier !== ref.qualifier) {
+      throw invalidParameter('The derived qualifier from the function name does not match the specified qualifier.');
+    }
+    return { name: ref.name, qualifier: qualifier ?? ref.qualifier };
+  }
+
+  async create(input: CreateFunctionInput): Promise<FunctionRecord> {
+    const name = parseNewFunctionName(this.partition, input.FunctionName);
+    if (input.PackageType !== undefined && input.PackageType !== 'Zip') {
+      if (input.PackageType === 'Image') throw invalidParameter('Kumo runs .zip deployment packages; container images (PackageType Image) are not supported.');
+      throw validationError('packageType', input.PackageType, 'Member must satisfy enum value set: [Image, Zip]');
+    }
+    const config = buildConfig(this.partition, name, input, undefined, SUPPORTED_RUNTIMES);
+    if (await this.deps.store.functions.get(name)) throw conflictExists(name);
+    const code = await this.deps.code.put(input.zip);
+    const now = Date.now();
+    const record: FunctionRecord = {
+      name,
+      version: '$LATEST',
+      config,
+      codeSha256Hex: code.sha256Hex,
+      codeSize: code.size,
+      codeUnzippedSize: code.unzippedSize,
+      revisionId: crypto.randomUUID(),
+      createdAt: now,
+      lastModified: now,
+    };
+    if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
+    this.cache.set(name, record);
+    return record;
+  }
+
+  /** The `$LATEST` record of a function (only `$LATEST` exists until versions land). */
+  async get(input: string, qualifier?: string): Promise<FunctionRecord> {
+    const ref = this.ref(input, qualifier);
+    return this.latest(ref);
+  }
+
+  async list(marker: string | undefined, maxItems: number | undefined): Promise<{ functions: FunctionRecord[]; nextMarker: string | undefined }> {
+    if (maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 10000)) {
+      throw validationError('maxItems', maxItems, maxItems < 1 ? 'Member must have value greater than or equal to 1' : 'Member must have value less than or equal to 10000');
+    }
+    const limit = Math.min(maxItems ?? 50, 50);
+    const after = marker === undefined || marker === '' ? undefined : decodeMarker(marker);
+    const page = await this.deps.store.functions.list(after, limit + 1);
+    const functions = page.slice(0, limit);
+    const last = functions.at(-1);
+    return { functions, nextMarker: page.length > limit && last ? encodeMarker(last.name) : undefined };
+  }
+
+  async updateCode(input: string, update: UpdateCodeInput): Promise<FunctionRecord> {
+    const ref = this.ref(input);
+    const current = await this.latest(ref);
+    checkRevision(current, update.RevisionId);
+    const code = await this.deps.code.put(update.zip);
+    return this.replace(current, {
+      ...current,
+      codeSha256Hex: code.sha256Hex,
+      codeSize: code.size,
+      codeUnzippedSize: code.unzippedSize,
+    });
+  }
+
+  async updateConfiguration(input: string, patch: ConfigInput & { RevisionId?: string | undefined }): Promise<FunctionRecord> {
+    const ref = this.ref(input);
+    const current = await this.latest(ref);
+    checkRevision(current, patch.RevisionId);
+    const config = buildConfig(this.partition, current.name, patch, current.config, SUPPORTED_RUNTIMES);
+    return this.replace(current, { ...current, config });
+  }
+
+  async delete(input: string, qualifier?: string): Promise<void> {
+    const ref = this.ref(input, qualifier);
+    if (ref.qualifier !== undefined && ref.qualifier !== '$LATEST') {
+      await this.latest(ref); // not found before anything else
+    }
+    if (ref.qualifier === '$LATEST') throw invalidParameter('$LATEST version cannot be deleted without deleting the function.');
+    const existed = await this.deps.store.functions.delete(ref.name);
+    this.cache.delete(ref.name);
+    this.deps.engine.retire(ref.name);
+    if (!existed) throw functionNotFound(this.arn(ref.name));
+    await this.collectCode();
+  }
+
+  async invoke(input: InvokeInput): Promise<InvokeResult> {
+    const ref = this.ref(input.functionName, input.qualifier);
+    const fn = this.cache.get(ref.name) ?? (await this.latest(ref));
+    if (ref.qualifier !== undefined && ref.qualifier !== '$LATEST') await this.latest(ref);
+    if (input.payload.length > MAX_SYNC_PAYLOAD) {
+      throw new KumoError('RequestTooLargeException', `Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`);
+    }
+    if (input.invocationType === 'Event') {
+      throw invalidParameter('Asynchronous invocation (InvocationType Event) is not available in this Kumo version yet.');
+    }
+    if (input.invocationType === 'DryRun') return { executedVersion: fn.version, outcome: undefined };
+    const payload = input.payload.length === 0 ? EMPTY_EVENT : input.payload;
+    checkJson(payload);
+    const outcome = await this.deps.engine.invoke(fn, {
+      requestId: input.requestId,
+      payload,
+      invokedFunctionArn: this.arn(fn.name, ref.qualifier),
+      clientContext: input.clientContext,
+      wantTail: input.wantTail,
+    });
+    return { executedVersion: fn.version, outcome };
+  }
+
+  async usage(): Promise<AccountUsage> {
+    const stats = await this.deps.store.functions.stats();
+    return { ...stats, concurrentExecutions: this.deps.engine.stats().concurrentExecutions };
+  }
+
+  private async latest(ref: FunctionRef): Promise<FunctionRecord> {
+    if (ref.qualifier !== undefined && ref.qualifier !== '$LATEST') {
+      throw functionNotFound(this.arn(ref.name, ref.qualifier));
+    }
+    const cached = this.cache.get(ref.name);
+    if (cached) return cached;
+    const record = await this.deps.store.functions.get(ref.name);
+    if (!record) throw functionNotFound(this.arn(ref.name, ref.qualifier));
+    this.cache.set(ref.name, record);
+    return record;
+  }
+
+  private async replace(current: FunctionRecord, next: FunctionRecord): Promise<FunctionRecord> {
+    const record: FunctionRecord = { ...next, revisionId: crypto.randomUUID(), lastModified: Date.now() };
+    if (!(await this.deps.store.functions.replace(record, current.revisionId))) {
+      this.cache.delete(current.name);
+      throw new KumoError(
+        'ResourceConflictException',
+        `The operation cannot be performed at this time. An update is in progress for resource: ${this.arn(current.name)}`,
+      );
+    }
+    this.cache.set(record.name, record);
+    this.deps.engine.retire(record.name);
+    if (current.codeSha256Hex !== record.codeSha256Hex) await this.collectCode();
+    return record;
+  }
+
+  /** Removes code archives no function refers to any more. */
+  private async collectCode(): Promise<void> {
+    await this.deps.code.prune(await this.deps.store.functions.referencedCode());
+  }
+}
+
+const EMPTY_EVENT = Buffer.from('{}');
+
+function checkRevision(current: FunctionRecord, revisionId: string | undefined): void {
+  if (revisionId !== undefined && revisionId !== current.revisionId) {
+    throw new KumoError('PreconditionFailedException', 'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id');
+  }
+}
+
+function conflictExists(name: string): KumoError {
+  return new KumoError('ResourceConflictException', `Function already exist: ${name}`);
+}
+
+function checkJson(payload: Buffer): void {
+  try {
+    JSON.parse(payload.toString('utf8'));
+  } catch (err) {
+    throw new KumoError(
+      'InvalidRequestContentException',
+      `Could not parse request body into json: Could not parse payload into json: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+function encodeMarker(name: string): string {
+  return Buffer.from(name, 'utf8').toString('base64url');
+}
+
+function decodeMarker(marker: string): string {
+  const name = Buffer.from(marker, 'base64url').toString('utf8');
+  if (!/^[a-zA-Z0-9-_]{1,64}$/.test(name)) throw invalidParameter('Invalid marker');
+  return name;
+}

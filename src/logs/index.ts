@@ -1,0 +1,11 @@
+export { LogWriter } from './writer.js';
+export {
+  startLine,
+  endLine,
+  reportLine,
+  billedDuration,
+  newLogStreamName,
+  logGroupName,
+  timeoutLine,
+  type ReportFields,
+} from './format.js';

@@ -1,0 +1,84 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { pino, type Logger } from 'pino';
+import { createApi } from '../api/index.js';
+import { CodeStore } from '../code/index.js';
+import { compileOptions, type CompiledOptions, type KumoOptions } from '../config/index.js';
+import { Engine } from '../engine/index.js';
+import { FunctionService } from '../functions/index.js';
+import { LogWriter } from '../logs/index.js';
+import { openStore, type Store } from '../store/index.js';
+
+/**
+ * A running Kumo: the composition root that wires store, code, engine, functions and API together.
+ * `Kumo.start()` resolves once the API is listening; `close()` stops it and every environment.
+ */
+export class Kumo {
+  private constructor(
+    readonly options: CompiledOptions,
+    readonly log: Logger,
+    private readonly server: http.Server,
+    private readonly store: Store,
+    private readonly engine: Engine,
+    private readonly logWriter: LogWriter,
+    readonly functions: FunctionService,
+  ) {}
+
+  static async start(input: KumoOptions = {}, log?: Logger): Promise<Kumo> {
+    const options = compileOptions(input);
+    const logger = log ?? pino({ level: options.logLevel, base: undefined });
+    fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    const store = openStore(options.dataDir);
+    const code = await CodeStore.create(path.join(options.dataDir, 'code'));
+    const logWriter = new LogWriter(store.logs, (err) => logger.error({ err }, 'failed to store function logs'));
+    fs.rmSync(path.join(options.dataDir, 'environments'), { recursive: true, force: true });
+    const engine = new Engine({ options, logs: logWriter, codeDir: (sha) => code.extracted(sha) });
+    const functions = new FunctionService({ options, store, code, engine });
+    const server = createApi({ options, functions, code, logs: store.logs, secret: serverSecret(options.dataDir), log: logger });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return new Kumo(options, logger, server, store, engine, logWriter, functions);
+  }
+
+  /** The endpoint URL, e.g. `http://127.0.0.1:9001`. */
+  get url(): string {
+    const { port } = this.server.address() as AddressInfo;
+    const host = this.options.host === '0.0.0.0' || this.options.host === '::' ? '127.0.0.1' : this.options.host;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+      setTimeout(() => this.server.closeAllConnections(), 2000).unref();
+    });
+    await this.engine.close();
+    await this.logWriter.flush();
+    await this.store.close();
+  }
+}
+
+/** A random secret kept in the data directory (for signed code download links). */
+function serverSecret(dataDir: string): Buffer {
+  const file = path.join(dataDir, 'secret');
+  try {
+    return fs.readFileSync(file);
+  } catch {
+    const secret = crypto.randomBytes(32);
+    fs.writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+    return fs.readFileSync(file);
+  }
+}

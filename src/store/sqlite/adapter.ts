@@ -1,0 +1,242 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { FunctionConfig, FunctionRecord, FunctionRepo, LogEvent, LogQuery, LogRepo, LogStreamInfo, Store } from '../types.js';
+import { MIGRATIONS } from './migrations.js';
+
+interface FunctionRow {
+  name: string;
+  version: string;
+  config: string;
+  code_sha256: string;
+  code_size: number;
+  code_unzipped: number;
+  revision_id: string;
+  created_at: number;
+  last_modified: number;
+}
+
+interface LogEventRow {
+  id: number;
+  log_group: string;
+  stream: string;
+  ts: number;
+  ingested: number;
+  message: string;
+}
+
+interface LogStreamRow {
+  log_group: string;
+  stream: string;
+  created_at: number;
+  first_event_at: number | null;
+  last_event_at: number | null;
+  stored_bytes: number;
+}
+
+/** Opens (creating if needed) the SQLite database at `file` (':memory:' for tests) and migrates it. */
+export function openSqliteStore(file: string): Store {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  const functions = functionRepo(db);
+  const logs = logRepo(db);
+  return {
+    functions,
+    logs,
+    close: () => {
+      db.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] ?? '');
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+function toRecord(row: FunctionRow): FunctionRecord {
+  return {
+    name: row.name,
+    version: row.version,
+    config: JSON.parse(row.config) as FunctionConfig,
+    codeSha256Hex: row.code_sha256,
+    codeSize: row.code_size,
+    codeUnzippedSize: row.code_unzipped,
+    revisionId: row.revision_id,
+    createdAt: row.created_at,
+    lastModified: row.last_modified,
+  };
+}
+
+function toRow(r: FunctionRecord): FunctionRow {
+  return {
+    name: r.name,
+    version: r.version,
+    config: JSON.stringify(r.config),
+    code_sha256: r.codeSha256Hex,
+    code_size: r.codeSize,
+    code_unzipped: r.codeUnzippedSize,
+    revision_id: r.revisionId,
+    created_at: r.createdAt,
+    last_modified: r.lastModified,
+  };
+}
+
+function functionRepo(db: Database.Database): FunctionRepo {
+  const s = {
+    get: db.prepare<[string, string], FunctionRow>('SELECT * FROM function_versions WHERE name = ? AND version = ?'),
+    list: db.prepare<[string, number], FunctionRow>(
+      "SELECT * FROM function_versions WHERE version = '$LATEST' AND name > ? ORDER BY name LIMIT ?",
+    ),
+    exists: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM function_versions WHERE name = ? LIMIT 1'),
+    insert: db.prepare<[FunctionRow]>(
+      `INSERT INTO function_versions (name, version, config, code_sha256, code_size, code_unzipped, revision_id, created_at, last_modified)
+       VALUES (@name, @version, @config, @code_sha256, @code_size, @code_unzipped, @revision_id, @created_at, @last_modified)`,
+    ),
+    replace: db.prepare<[FunctionRow & { expected: string }]>(
+      `UPDATE function_versions SET config = @config, code_sha256 = @code_sha256, code_size = @code_size,
+         code_unzipped = @code_unzipped, revision_id = @revision_id, last_modified = @last_modified
+       WHERE name = @name AND version = @version AND revision_id = @expected`,
+    ),
+    delete: db.prepare<[string]>('DELETE FROM function_versions WHERE name = ?'),
+    stats: db.prepare<[], { n: number; size: number | null }>(
+      'SELECT COUNT(DISTINCT name) AS n, SUM(code_size) AS size FROM function_versions',
+    ),
+    shas: db.prepare<[], { code_sha256: string }>('SELECT DISTINCT code_sha256 FROM function_versions'),
+  };
+  const insert = db.transaction((row: FunctionRow): boolean => {
+    if (s.exists.get(row.name)) return false;
+    s.insert.run(row);
+    return true;
+  });
+  return {
+    get: (name, version = '$LATEST') => {
+      const row = s.get.get(name, version);
+      return Promise.resolve(row ? toRecord(row) : undefined);
+    },
+    list: (afterName, limit) => Promise.resolve(s.list.all(afterName ?? '', limit).map(toRecord)),
+    insert: (record) => Promise.resolve(insert(toRow(record))),
+    replace: (record, expected) => Promise.resolve(s.replace.run({ ...toRow(record), expected }).changes === 1),
+    delete: (name) => Promise.resolve(s.delete.run(name).changes > 0),
+    stats: () => {
+      const row = s.stats.get();
+      return Promise.resolve({ functionCount: row?.n ?? 0, totalCodeSize: row?.size ?? 0 });
+    },
+    referencedCode: () => Promise.resolve(new Set(s.shas.all().map((r) => r.code_sha256))),
+  };
+}
+
+function logRepo(db: Database.Database): LogRepo {
+  const s = {
+    insertEvent: db.prepare<[string, string, number, number, string]>(
+      'INSERT INTO log_events (log_group, stream, ts, ingested, message) VALUES (?, ?, ?, ?, ?)',
+    ),
+    upsertStream: db.prepare<[string, string, number, number, number, number]>(
+      `INSERT INTO log_streams (log_group, stream, created_at, first_event_at, last_event_at, stored_bytes)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+       ON CONFLICT (log_group, stream) DO UPDATE SET
+         first_event_at = MIN(COALESCE(first_event_at, excluded.first_event_at), excluded.first_event_at),
+         last_event_at = MAX(COALESCE(last_event_at, excluded.last_event_at), excluded.last_event_at),
+         stored_bytes = stored_bytes + excluded.stored_bytes`,
+    ),
+    groups: db.prepare<[string], { log_group: string; created_at: number; stored_bytes: number }>(
+      `SELECT log_group, MIN(created_at) AS created_at, SUM(stored_bytes) AS stored_bytes FROM log_streams
+       WHERE log_group >= ?1 AND substr(log_group, 1, length(?1)) = ?1 GROUP BY log_group ORDER BY log_group`,
+    ),
+    streams: db.prepare<[string, string], LogStreamRow>(
+      `SELECT * FROM log_streams WHERE log_group = ?1 AND substr(stream, 1, length(?2)) = ?2 ORDER BY stream`,
+    ),
+    deleteEvents: db.prepare<[string]>('DELETE FROM log_events WHERE log_group = ?'),
+    deleteStreams: db.prepare<[string]>('DELETE FROM log_streams WHERE log_group = ?'),
+  };
+  const append = db.transaction((events: readonly LogEvent[]) => {
+    const now = Date.now();
+    const perStream = new Map<string, { group: string; stream: string; first: number; last: number; bytes: number }>();
+    for (const e of events) {
+      s.insertEvent.run(e.group, e.stream, e.timestamp, e.ingestionTime ?? now, e.message);
+      const key = `${e.group}\u0000${e.stream}`;
+      const agg = perStream.get(key);
+      const bytes = Buffer.byteLength(e.message) + 26;
+      if (agg) {
+        agg.first = Math.min(agg.first, e.timestamp);
+        agg.last = Math.max(agg.last, e.timestamp);
+        agg.bytes += bytes;
+      } else perStream.set(key, { group: e.group, stream: e.stream, first: e.timestamp, last: e.timestamp, bytes });
+    }
+    for (const a of perStream.values()) s.upsertStream.run(a.group, a.stream, now, a.first, a.last, a.bytes);
+  });
+  const deleteGroup = db.transaction((group: string) => {
+    s.deleteEvents.run(group);
+    s.deleteStreams.run(group);
+  });
+  return {
+    append: (events) => {
+      if (events.length > 0) append(events);
+      return Promise.resolve();
+    },
+    query: (q: LogQuery) => {
+      const where = ['log_group = @group'];
+      const params: Record<string, string | number> = { group: q.group, limit: q.limit };
+      if (q.streams && q.streams.length > 0) {
+        const names = q.streams.map((name, i) => {
+          params[`s${i}`] = name;
+          return `@s${i}`;
+        });
+        where.push(`stream IN (${names.join(', ')})`);
+      }
+      if (q.streamPrefix) {
+        where.push('substr(stream, 1, length(@prefix)) = @prefix');
+        params.prefix = q.streamPrefix;
+      }
+      if (q.startTime !== undefined) {
+        where.push('ts >= @start');
+        params.start = q.startTime;
+      }
+      if (q.endTime !== undefined) {
+        where.push('ts <= @end');
+        params.end = q.endTime;
+      }
+      if (q.afterId !== undefined) {
+        where.push(q.descending ? 'id < @after' : 'id > @after');
+        params.after = q.afterId;
+      }
+      if (q.contains) {
+        where.push('instr(message, @contains) > 0');
+        params.contains = q.contains;
+      }
+      const sql = `SELECT * FROM log_events WHERE ${where.join(' AND ')} ORDER BY id ${q.descending ? 'DESC' : 'ASC'} LIMIT @limit`;
+      const rows = db.prepare<[Record<string, string | number>], LogEventRow>(sql).all(params);
+      return Promise.resolve(
+        rows.map((r) => ({ id: r.id, group: r.log_group, stream: r.stream, timestamp: r.ts, ingestionTime: r.ingested, message: r.message })),
+      );
+    },
+    groups: (prefix = '') =>
+      Promise.resolve(s.groups.all(prefix).map((r) => ({ group: r.log_group, createdAt: r.created_at, storedBytes: r.stored_bytes }))),
+    streams: (group, prefix = ''): Promise<LogStreamInfo[]> =>
+      Promise.resolve(
+        s.streams.all(group, prefix).map((r) => ({
+          group: r.log_group,
+          stream: r.stream,
+          createdAt: r.created_at,
+          firstEventAt: r.first_event_at,
+          lastEventAt: r.last_event_at,
+          storedBytes: r.stored_bytes,
+        })),
+      ),
+    deleteGroup: (group) => {
+      deleteGroup(group);
+      return Promise.resolve();
+    },
+  };
+}

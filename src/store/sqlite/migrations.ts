@@ -1,0 +1,41 @@
+/**
+ * Schema migrations for the SQLite adapter. Append-only: never edit a released entry, add a new one.
+ * Entry N (1-based) brings the schema to user_version N.
+ */
+export const MIGRATIONS: readonly string[] = [
+  /* 1: functions and logs */ `
+  CREATE TABLE function_versions (
+    name              TEXT NOT NULL,
+    version           TEXT NOT NULL,
+    config            TEXT NOT NULL,           -- JSON FunctionConfig
+    code_sha256       TEXT NOT NULL,
+    code_size         INTEGER NOT NULL,
+    code_unzipped     INTEGER NOT NULL,
+    revision_id       TEXT NOT NULL,
+    created_at        INTEGER NOT NULL,
+    last_modified     INTEGER NOT NULL,
+    PRIMARY KEY (name, version)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE log_streams (
+    log_group         TEXT NOT NULL,
+    stream            TEXT NOT NULL,
+    created_at        INTEGER NOT NULL,
+    first_event_at    INTEGER,
+    last_event_at     INTEGER,
+    stored_bytes      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (log_group, stream)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE log_events (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    log_group         TEXT NOT NULL,
+    stream            TEXT NOT NULL,
+    ts                INTEGER NOT NULL,
+    ingested          INTEGER NOT NULL,
+    message           TEXT NOT NULL
+  );
+  CREATE INDEX log_events_group_ts ON log_events (log_group, ts);
+  CREATE INDEX log_events_group_id ON log_events (log_group, id);
+  `,
+];

@@ -1,0 +1,100 @@
+/**
+ * The Store port: everything Kumo keeps in its metadata database. Adapters (SQLite now,
+ * PostgreSQL later) implement it; callers see only these plain types and Promises.
+ */
+
+/** Canonical, runtime-independent description of one function version, as Kumo stores it. */
+export interface FunctionConfig {
+  runtime: string;
+  handler: string;
+  role: string;
+  description: string;
+  memorySize: number;
+  timeout: number;
+  ephemeralStorage: number;
+  environment: Record<string, string>;
+  architectures: string[];
+  packageType: 'Zip';
+  tracingMode: 'PassThrough' | 'Active';
+  logFormat: 'Text' | 'JSON';
+  logGroup: string;
+}
+
+export interface FunctionRecord {
+  name: string;
+  /** '$LATEST' or a published version number. */
+  version: string;
+  config: FunctionConfig;
+  /** Hex sha256 of the code zip; the code store's key. */
+  codeSha256Hex: string;
+  codeSize: number;
+  codeUnzippedSize: number;
+  revisionId: string;
+  /** Epoch ms of creation of the function (not this version). */
+  createdAt: number;
+  /** Epoch ms of the last change to this version. */
+  lastModified: number;
+}
+
+export interface FunctionRepo {
+  get(name: string, version?: string): Promise<FunctionRecord | undefined>;
+  /** `$LATEST` records ordered by name, strictly after `afterName`. */
+  list(afterName: string | undefined, limit: number): Promise<FunctionRecord[]>;
+  /** Returns false (and writes nothing) when a function of that name exists. */
+  insert(record: FunctionRecord): Promise<boolean>;
+  /** Replaces a version when its stored revision is `expectedRevisionId`; returns false otherwise. */
+  replace(record: FunctionRecord, expectedRevisionId: string): Promise<boolean>;
+  /** Deletes every version of the function; returns false when there was none. */
+  delete(name: string): Promise<boolean>;
+  stats(): Promise<{ functionCount: number; totalCodeSize: number }>;
+  /** Every code sha referenced by any version (for code garbage collection). */
+  referencedCode(): Promise<Set<string>>;
+}
+
+export interface LogEvent {
+  /** Monotonic id assigned by the store; used as a cursor. */
+  id?: number;
+  group: string;
+  stream: string;
+  timestamp: number;
+  message: string;
+  ingestionTime?: number;
+}
+
+export interface LogStreamInfo {
+  group: string;
+  stream: string;
+  createdAt: number;
+  firstEventAt: number | null;
+  lastEventAt: number | null;
+  storedBytes: number;
+}
+
+export interface LogQuery {
+  group: string;
+  streams?: string[];
+  streamPrefix?: string;
+  startTime?: number;
+  endTime?: number;
+  /** Only events with id greater than this (cursor for paging and following). */
+  afterId?: number;
+  /** Substring match on the message (simple filter pattern). */
+  contains?: string;
+  limit: number;
+  /** Newest first instead of oldest first. */
+  descending?: boolean;
+}
+
+export interface LogRepo {
+  append(events: readonly LogEvent[]): Promise<void>;
+  query(q: LogQuery): Promise<Array<Required<Omit<LogEvent, 'ingestionTime'>> & { ingestionTime: number }>>;
+  groups(prefix?: string): Promise<Array<{ group: string; createdAt: number; storedBytes: number }>>;
+  streams(group: string, prefix?: string): Promise<LogStreamInfo[]>;
+  deleteGroup(group: string): Promise<void>;
+}
+
+export interface Store {
+  readonly functions: FunctionRepo;
+  readonly logs: LogRepo;
+  close(): Promise<void>;
+}

@@ -16,9 +16,7 @@ export class Router {
 
   constructor(routes: readonly Route[]) {
     for (const route of routes) {
-      const segments = split(route.pattern).map((s) =>
-        s.startsWith('{') && s.endsWith('}') ? { param: s.slice(1, -1) } : { literal: s },
-      );
+      const segments = split(route.pattern).map((s) => (s.startsWith('{') && s.endsWith('}') ? { param: s.slice(1, -1) } : { literal: s }));
       const list = this.byMethod.get(route.method) ?? [];
       list.push({ route, segments });
       this.byMethod.set(route.method, list);

@@ -73,9 +73,15 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const issue = result.error.issues[0];
   const field = issue?.path.map(String).map(camel).join('.') || 'body';
   if (issue?.code === 'invalid_type' && issue.input === undefined) {
-    throw new KumoError('ValidationException', `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
+    throw new KumoError(
+      'ValidationException',
+      `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`,
+    );
   }
-  throw new KumoError('InvalidRequestContentException', `Could not parse request body into json: unexpected value at '${field}': ${issue?.message ?? 'invalid'}`);
+  throw new KumoError(
+    'InvalidRequestContentException',
+    `Could not parse request body into json: unexpected value at '${field}': ${issue?.message ?? 'invalid'}`,
+  );
 }
 
 function camel(s: string): string {

@@ -25,7 +25,12 @@ export function createHttpServer(routes: readonly Route[], targets: TargetHandle
     const requestId = crypto.randomUUID();
     handle(router, targets, log, req, requestId).then(
       (response) => send(res, requestId, response),
-      (err: unknown) => send(res, requestId, errorResponse(err, 'rest-json', (e) => log.error({ err: e }, 'unhandled error'))),
+      (err: unknown) =>
+        send(
+          res,
+          requestId,
+          errorResponse(err, 'rest-json', (e) => log.error({ err: e }, 'unhandled error')),
+        ),
     );
   });
   server.keepAliveTimeout = 65_000;
@@ -86,7 +91,9 @@ function readBody(req: http.IncomingMessage, limit: number, tooLarge?: () => Kum
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) {
     req.resume();
-    return Promise.reject(tooLarge ? tooLarge() : new KumoError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes`));
+    return Promise.reject(
+      tooLarge ? tooLarge() : new KumoError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes`),
+    );
   }
   if (declared === 0 && req.headers['transfer-encoding'] === undefined) {
     req.resume();
@@ -100,7 +107,8 @@ function readBody(req: http.IncomingMessage, limit: number, tooLarge?: () => Kum
       if (size <= limit) chunks.push(chunk);
     });
     req.once('end', () => {
-      if (size > limit) reject(tooLarge ? tooLarge() : new KumoError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes`));
+      if (size > limit)
+        reject(tooLarge ? tooLarge() : new KumoError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes`));
       else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     });
     req.once('error', reject);

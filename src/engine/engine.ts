@@ -35,6 +35,8 @@ export interface EngineStats {
  */
 export class Engine {
   private readonly pools = new Map<string, EnvironmentPool>();
+  /** Retired pools whose busy environments have not finished yet. */
+  private readonly retiring = new Set<EnvironmentPool>();
   private inFlight = 0;
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
@@ -74,8 +76,17 @@ export class Engine {
       if (pool.functionName === functionName) {
         pool.retire();
         this.pools.delete(key);
+        if (pool.size > 0) this.retiring.add(pool);
       }
     }
+  }
+
+  /** Code archives that live environments run from (they must not be garbage-collected). */
+  codeInUse(): Set<string> {
+    const shas = new Set<string>();
+    for (const pool of this.pools.values()) if (pool.size > 0) shas.add(pool.codeSha256Hex);
+    for (const pool of this.retiring) if (pool.size > 0) shas.add(pool.codeSha256Hex);
+    return shas;
   }
 
   stats(): EngineStats {
@@ -93,10 +104,11 @@ export class Engine {
     this.closed = true;
     clearInterval(this.sweeper);
     const all: Environment[] = [];
-    for (const pool of this.pools.values()) {
+    for (const pool of [...this.pools.values(), ...this.retiring]) {
       pool.retire();
       all.push(...pool.all);
     }
+    this.retiring.clear();
     this.pools.clear();
     await Promise.all(
       all.map(
@@ -113,7 +125,7 @@ export class Engine {
     const key = `${fn.name}\u0000${fn.version}\u0000${fn.revisionId}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = new EnvironmentPool(key, fn.name);
+      pool = new EnvironmentPool(key, fn.name, fn.codeSha256Hex);
       this.pools.set(key, pool);
     }
     return pool;
@@ -165,5 +177,6 @@ export class Engine {
       pool.reclaim(idleTimeoutMs, maxEnvironmentLifetimeMs, now);
       if (pool.size === 0) this.pools.delete(key);
     }
+    for (const pool of this.retiring) if (pool.size === 0) this.retiring.delete(pool);
   }
 }

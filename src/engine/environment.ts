@@ -197,7 +197,10 @@ export class Environment {
     this.pipeOutput(child.stderr);
     child.once('error', (err: NodeJS.ErrnoException) => {
       this.failInit('Runtime.InvalidEntrypoint', (id) =>
-        jsonBody({ errorType: 'Runtime.InvalidEntrypoint', errorMessage: `RequestId: ${id} Error: fork/exec ${command.file}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}` }),
+        jsonBody({
+          errorType: 'Runtime.InvalidEntrypoint',
+          errorMessage: `RequestId: ${id} Error: fork/exec ${command.file}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`,
+        }),
       );
       this.die();
     });
@@ -216,7 +219,10 @@ export class Environment {
     const initTimer = setTimeout(() => {
       if (this.state === 'starting') {
         this.failInit('Runtime.InitTimeout', (id) =>
-          jsonBody({ errorType: 'Runtime.InitTimeout', errorMessage: `RequestId: ${id} Error: Init phase timed out after ${(INIT_TIMEOUT_MS / 1000).toFixed(2)} seconds` }),
+          jsonBody({
+            errorType: 'Runtime.InitTimeout',
+            errorMessage: `RequestId: ${id} Error: Init phase timed out after ${(INIT_TIMEOUT_MS / 1000).toFixed(2)} seconds`,
+          }),
         );
         this.kill();
       }
@@ -289,7 +295,13 @@ export class Environment {
     return true;
   }
 
-  private complete(p: Pending, payload: Buffer, functionError: 'Unhandled' | undefined, errorType: string | undefined, status?: 'timeout' | 'error'): void {
+  private complete(
+    p: Pending,
+    payload: Buffer,
+    functionError: 'Unhandled' | undefined,
+    errorType: string | undefined,
+    status?: 'timeout' | 'error',
+  ): void {
     clearTimeout(p.timer);
     this.pending = undefined;
     if (this.state === 'busy') {
@@ -301,7 +313,13 @@ export class Environment {
   }
 
   /** Writes END and REPORT and builds the outcome. */
-  private finish(req: InvokeRequest, startedAt: number, payload: Buffer, errorType: string | undefined, status?: 'timeout' | 'error'): InvokeOutcome {
+  private finish(
+    req: InvokeRequest,
+    startedAt: number,
+    payload: Buffer,
+    errorType: string | undefined,
+    status?: 'timeout' | 'error',
+  ): InvokeOutcome {
     const durationMs = performance.now() - startedAt;
     const initDurationMs = this.coldStartPending ? this.initDurationMs : undefined;
     this.coldStartPending = false;
@@ -429,7 +447,12 @@ function errorTypeOf(body: Buffer): string | undefined {
 }
 
 function signalName(signal: NodeJS.Signals): string {
-  const names: Partial<Record<NodeJS.Signals, string>> = { SIGKILL: 'killed', SIGABRT: 'aborted', SIGSEGV: 'segmentation fault', SIGTERM: 'terminated' };
+  const names: Partial<Record<NodeJS.Signals, string>> = {
+    SIGKILL: 'killed',
+    SIGABRT: 'aborted',
+    SIGSEGV: 'segmentation fault',
+    SIGTERM: 'terminated',
+  };
   return names[signal] ?? signal.toLowerCase().replace(/^sig/, '');
 }
 

@@ -15,6 +15,7 @@ export class EnvironmentPool {
   constructor(
     readonly key: string,
     readonly functionName: string,
+    readonly codeSha256Hex: string,
   ) {}
 
   /** Takes the most recently used idle environment, if any. */

@@ -23,9 +23,7 @@ export interface RuntimeInvocation {
 }
 
 export type RuntimeResult =
-  | { kind: 'response'; body: Buffer }
-  | { kind: 'error'; body: Buffer; errorType: string | undefined }
-  | { kind: 'too-large'; size: number };
+  { kind: 'response'; body: Buffer } | { kind: 'error'; body: Buffer; errorType: string | undefined } | { kind: 'too-large'; size: number };
 
 export interface RuntimeApiListener {
   /** The runtime is waiting for work. The first call marks the end of its init phase. */
@@ -55,9 +53,9 @@ export class RuntimeApiServer {
   ) {}
 
   static async listen(listener: RuntimeApiListener): Promise<RuntimeApiServer> {
-    let api: RuntimeApiServer | undefined;
+    const ref: { api?: RuntimeApiServer } = {};
     const server = http.createServer({ keepAlive: true, requestTimeout: 0, noDelay: true }, (req, res) => {
-      if (api) api.handle(req, res);
+      if (ref.api) ref.api.handle(req, res);
       else res.destroy();
     });
     server.keepAliveTimeout = 0; // the runtime holds one connection for the environment's life
@@ -66,8 +64,8 @@ export class RuntimeApiServer {
       server.listen(0, '127.0.0.1', () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    api = new RuntimeApiServer(server, `127.0.0.1:${port}`, listener);
-    return api;
+    ref.api = new RuntimeApiServer(server, `127.0.0.1:${port}`, listener);
+    return ref.api;
   }
 
   /** Hands an invocation to the runtime now if it is polling, else as soon as it polls. */
@@ -195,7 +193,7 @@ function readBody(req: http.IncomingMessage, done: (body: Buffer | undefined, si
   });
   req.once('end', () => {
     if (size > MAX_RUNTIME_PAYLOAD) done(undefined, size);
-    else done(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size), size);
+    else done(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, size), size);
   });
   // A connection torn down mid-body means the runtime died; the process exit reports that.
   req.once('error', () => undefined);

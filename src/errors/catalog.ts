@@ -11,7 +11,9 @@ export const ERROR_CATALOG = {
   ValidationException: { status: 400, fault: 'User', body: 'message-only' },
   InvalidParameterValueException: { status: 400, fault: 'User', body: 'message' },
   InvalidRequestContentException: { status: 400, fault: 'User', body: 'message' },
-  RequestTooLargeException: { status: 413, fault: 'User', body: 'message' },
+  // CloudWatch Logs' bad-argument error (its ResourceNotFoundException shares Lambda's entry).
+  InvalidParameterException: { status: 400, fault: 'User', body: 'message' },
+  // Lambda's model calls it RequestTooLargeException; on the wire AWS sends this name.
   RequestEntityTooLargeException: { status: 413, fault: 'User', body: 'message' },
   ResourceNotFoundException: { status: 404, fault: 'User', body: 'Message' },
   ResourceConflictException: { status: 409, fault: 'User', body: 'message' },

@@ -22,19 +22,75 @@ export interface ConfigInput {
 
 /** Every runtime identifier Lambda knows, current or deprecated (for Lambda's enum error). */
 export const LAMBDA_RUNTIME_ENUM = [
-  'nodejs', 'nodejs4.3', 'nodejs6.10', 'nodejs8.10', 'nodejs10.x', 'nodejs12.x', 'nodejs14.x', 'nodejs16.x', 'nodejs18.x', 'nodejs20.x', 'nodejs22.x', 'nodejs24.x',
-  'java8', 'java8.al2', 'java11', 'java17', 'java21', 'java25',
-  'python2.7', 'python3.6', 'python3.7', 'python3.8', 'python3.9', 'python3.10', 'python3.11', 'python3.12', 'python3.13', 'python3.14',
-  'dotnetcore1.0', 'dotnetcore2.0', 'dotnetcore2.1', 'dotnetcore3.1', 'dotnet6', 'dotnet8', 'dotnet10',
-  'nodejs4.3-edge', 'go1.x', 'ruby2.5', 'ruby2.7', 'ruby3.2', 'ruby3.3', 'ruby3.4',
-  'provided', 'provided.al2', 'provided.al2023',
+  'nodejs',
+  'nodejs4.3',
+  'nodejs6.10',
+  'nodejs8.10',
+  'nodejs10.x',
+  'nodejs12.x',
+  'nodejs14.x',
+  'nodejs16.x',
+  'nodejs18.x',
+  'nodejs20.x',
+  'nodejs22.x',
+  'nodejs24.x',
+  'java8',
+  'java8.al2',
+  'java11',
+  'java17',
+  'java21',
+  'java25',
+  'python2.7',
+  'python3.6',
+  'python3.7',
+  'python3.8',
+  'python3.9',
+  'python3.10',
+  'python3.11',
+  'python3.12',
+  'python3.13',
+  'python3.14',
+  'dotnetcore1.0',
+  'dotnetcore2.0',
+  'dotnetcore2.1',
+  'dotnetcore3.1',
+  'dotnet6',
+  'dotnet8',
+  'dotnet10',
+  'nodejs4.3-edge',
+  'go1.x',
+  'ruby2.5',
+  'ruby2.7',
+  'ruby3.2',
+  'ruby3.3',
+  'ruby3.4',
+  'provided',
+  'provided.al2',
+  'provided.al2023',
 ] as const;
 
 /** Runtimes Lambda still lets you create functions with (the others are deprecated). */
 const CREATABLE_RUNTIMES: ReadonlySet<string> = new Set([
-  'nodejs24.x', 'nodejs22.x', 'nodejs20.x', 'python3.14', 'python3.13', 'python3.12', 'python3.11', 'python3.10',
-  'java25', 'java21', 'java17', 'java11', 'java8.al2', 'dotnet10', 'dotnet8', 'ruby3.4', 'ruby3.3', 'ruby3.2',
-  'provided.al2023', 'provided.al2',
+  'nodejs24.x',
+  'nodejs22.x',
+  'nodejs20.x',
+  'python3.14',
+  'python3.13',
+  'python3.12',
+  'python3.11',
+  'python3.10',
+  'java25',
+  'java21',
+  'java17',
+  'java11',
+  'java8.al2',
+  'dotnet10',
+  'dotnet8',
+  'ruby3.4',
+  'ruby3.3',
+  'ruby3.2',
+  'provided.al2023',
+  'provided.al2',
   // Deprecated by AWS, kept because Kumo runs the Amazon Linux 1 style `provided` runtime the same way.
   'provided',
 ]);
@@ -42,11 +98,24 @@ const CREATABLE_RUNTIMES: ReadonlySet<string> = new Set([
 const ROLE_RE = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
 const ENV_KEY_RE = /^[a-zA-Z]([a-zA-Z0-9_])+$/;
 const RESERVED_ENV_KEYS = new Set([
-  '_HANDLER', '_X_AMZN_TRACE_ID', 'AWS_DEFAULT_REGION', 'AWS_REGION', 'AWS_EXECUTION_ENV',
-  'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_LAMBDA_FUNCTION_VERSION',
-  'AWS_LAMBDA_INITIALIZATION_TYPE', 'AWS_LAMBDA_LOG_GROUP_NAME', 'AWS_LAMBDA_LOG_STREAM_NAME',
-  'AWS_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN',
-  'AWS_LAMBDA_RUNTIME_API', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR',
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_DEFAULT_REGION',
+  'AWS_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
 ]);
 /** Lambda's limit on the total size of a function's environment variables. */
 export const MAX_ENV_BYTES = 4096;
@@ -89,12 +158,17 @@ export function buildConfig(
   if (input.Handler !== undefined) config.handler = checkHandler(input.Handler);
   if (input.Role !== undefined) {
     if (!ROLE_RE.test(input.Role)) {
-      throw validationError('role', input.Role, 'Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+');
+      throw validationError(
+        'role',
+        input.Role,
+        'Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+',
+      );
     }
     config.role = input.Role;
   }
   if (input.Description !== undefined) {
-    if (input.Description.length > 256) throw validationError('description', input.Description, 'Member must have length less than or equal to 256');
+    if (input.Description.length > 256)
+      throw validationError('description', input.Description, 'Member must have length less than or equal to 256');
     config.description = input.Description;
   }
   if (input.MemorySize !== undefined) config.memorySize = checkRange('memorySize', input.MemorySize, 128, 10240);
@@ -109,7 +183,11 @@ export function buildConfig(
       throw validationError('architectures', input.Architectures, 'Member must have length less than or equal to 1');
     }
     if (arch !== 'x86_64' && arch !== 'arm64') {
-      throw validationError('architectures', input.Architectures, 'Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]');
+      throw validationError(
+        'architectures',
+        input.Architectures,
+        'Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]',
+      );
     }
     config.architectures = [arch];
   }
@@ -129,7 +207,7 @@ export function buildConfig(
       config.logFormat = LogFormat;
     }
     if (LogGroup !== undefined) {
-      if (!/^[\.\-_/#A-Za-z0-9]{1,512}$/.test(LogGroup)) {
+      if (!/^[.\-_/#A-Za-z0-9]{1,512}$/.test(LogGroup)) {
         throw validationError('loggingConfig.logGroup', LogGroup, 'Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+');
       }
       config.logGroup = LogGroup;
@@ -177,7 +255,11 @@ function checkEnvironment(vars: Record<string, string>): Record<string, string> 
   const keys = Object.keys(vars);
   for (const key of keys) {
     if (!ENV_KEY_RE.test(key)) {
-      throw validationError('environment.variables', '[sensitive]', 'Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]');
+      throw validationError(
+        'environment.variables',
+        '[sensitive]',
+        'Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]',
+      );
     }
   }
   const reserved = keys.filter((k) => RESERVED_ENV_KEYS.has(k));
@@ -255,9 +337,11 @@ export function toFunctionConfiguration(p: Partition, r: FunctionRecord, view: C
   out.Architectures = [...c.architectures];
   out.EphemeralStorage = { Size: c.ephemeralStorage };
   out.SnapStart = { ApplyOn: 'None', OptimizationStatus: 'Off' };
-  if (view !== 'list') out.RuntimeVersionConfig = { RuntimeVersionArn: `arn:aws:lambda:${p.region}::runtime:${runtimeVersionHash(c.runtime)}` };
-  out.LoggingConfig = c.logFormat === 'JSON'
-    ? { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'INFO', LogGroup: c.logGroup }
-    : { LogFormat: 'Text', LogGroup: c.logGroup };
+  if (view !== 'list')
+    out.RuntimeVersionConfig = { RuntimeVersionArn: `arn:aws:lambda:${p.region}::runtime:${runtimeVersionHash(c.runtime)}` };
+  out.LoggingConfig =
+    c.logFormat === 'JSON'
+      ? { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'INFO', LogGroup: c.logGroup }
+      : { LogFormat: 'Text', LogGroup: c.logGroup };
   return out;
 }

@@ -29,7 +29,11 @@ export function functionArn(p: Partition, name: string, qualifier?: string): str
  */
 export function parseFunctionRef(p: Partition, input: string, field = 'functionName'): FunctionRef {
   if (input.length < 1 || input.length > 170) {
-    throw validationError(field, input, `Member must have length ${input.length < 1 ? 'greater than or equal to 1' : 'less than or equal to 170'}`);
+    throw validationError(
+      field,
+      input,
+      `Member must have length ${input.length < 1 ? 'greater than or equal to 1' : 'less than or equal to 170'}`,
+    );
   }
   const m = REF_RE.exec(input);
   if (!m) throw validationError(field, input, `Member must satisfy regular expression pattern: ${FUNCTION_NAME_PATTERN}`);

@@ -54,11 +54,14 @@ const SUPPORTED_RUNTIMES: ReadonlySet<string> = new Set(RUNTIMES.keys());
  */
 export class FunctionService {
   private readonly cache = new Map<string, FunctionRecord>();
+  /**
+   * Serializes "store code, then record it" against code garbage collection, so that a prune never
+   * removes an archive a concurrent create/update has stored but not yet recorded.
+   */
+  private codeLock: Promise<unknown> = Promise.resolve();
   readonly partition: Partition;
 
-  constructor(
-    private readonly deps: { options: CompiledOptions; store: Store; code: CodeStore; engine: Engine },
-  ) {
+  constructor(private readonly deps: { options: CompiledOptions; store: Store; code: CodeStore; engine: Engine }) {
     this.partition = { region: deps.options.region, accountId: deps.options.accountId };
   }
 
@@ -77,27 +80,30 @@ export class FunctionService {
   async create(input: CreateFunctionInput): Promise<FunctionRecord> {
     const name = parseNewFunctionName(this.partition, input.FunctionName);
     if (input.PackageType !== undefined && input.PackageType !== 'Zip') {
-      if (input.PackageType === 'Image') throw invalidParameter('Kumo runs .zip deployment packages; container images (PackageType Image) are not supported.');
+      if (input.PackageType === 'Image')
+        throw invalidParameter('Kumo runs .zip deployment packages; container images (PackageType Image) are not supported.');
       throw validationError('packageType', input.PackageType, 'Member must satisfy enum value set: [Image, Zip]');
     }
     const config = buildConfig(this.partition, name, input, undefined, SUPPORTED_RUNTIMES);
     if (await this.deps.store.functions.get(name)) throw conflictExists(name);
-    const code = await this.deps.code.put(input.zip);
-    const now = Date.now();
-    const record: FunctionRecord = {
-      name,
-      version: '$LATEST',
-      config,
-      codeSha256Hex: code.sha256Hex,
-      codeSize: code.size,
-      codeUnzippedSize: code.unzippedSize,
-      revisionId: crypto.randomUUID(),
-      createdAt: now,
-      lastModified: now,
-    };
-    if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
-    this.cache.set(name, record);
-    return record;
+    return this.withCodeLock(async () => {
+      const code = await this.deps.code.put(input.zip);
+      const now = Date.now();
+      const record: FunctionRecord = {
+        name,
+        version: '$LATEST',
+        config,
+        codeSha256Hex: code.sha256Hex,
+        codeSize: code.size,
+        codeUnzippedSize: code.unzippedSize,
+        revisionId: crypto.randomUUID(),
+        createdAt: now,
+        lastModified: now,
+      };
+      if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
+      this.cache.set(name, record);
+      return record;
+    });
   }
 
   /** The `$LATEST` record of a function (only `$LATEST` exists until versions land). */
@@ -106,9 +112,16 @@ export class FunctionService {
     return this.latest(ref);
   }
 
-  async list(marker: string | undefined, maxItems: number | undefined): Promise<{ functions: FunctionRecord[]; nextMarker: string | undefined }> {
+  async list(
+    marker: string | undefined,
+    maxItems: number | undefined,
+  ): Promise<{ functions: FunctionRecord[]; nextMarker: string | undefined }> {
     if (maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 10000)) {
-      throw validationError('maxItems', maxItems, maxItems < 1 ? 'Member must have value greater than or equal to 1' : 'Member must have value less than or equal to 10000');
+      throw validationError(
+        'maxItems',
+        maxItems,
+        maxItems < 1 ? 'Member must have value greater than or equal to 1' : 'Member must have value less than or equal to 10000',
+      );
     }
     const limit = Math.min(maxItems ?? 50, 50);
     const after = marker === undefined || marker === '' ? undefined : decodeMarker(marker);
@@ -122,13 +135,17 @@ export class FunctionService {
     const ref = this.ref(input);
     const current = await this.latest(ref);
     checkRevision(current, update.RevisionId);
-    const code = await this.deps.code.put(update.zip);
-    return this.replace(current, {
-      ...current,
-      codeSha256Hex: code.sha256Hex,
-      codeSize: code.size,
-      codeUnzippedSize: code.unzippedSize,
+    const record = await this.withCodeLock(async () => {
+      const code = await this.deps.code.put(update.zip);
+      return this.replace(current, {
+        ...current,
+        codeSha256Hex: code.sha256Hex,
+        codeSize: code.size,
+        codeUnzippedSize: code.unzippedSize,
+      });
     });
+    if (record.codeSha256Hex !== current.codeSha256Hex) await this.collectCode();
+    return record;
   }
 
   async updateConfiguration(input: string, patch: ConfigInput & { RevisionId?: string | undefined }): Promise<FunctionRecord> {
@@ -157,7 +174,10 @@ export class FunctionService {
     const fn = this.cache.get(ref.name) ?? (await this.latest(ref));
     if (ref.qualifier !== undefined && ref.qualifier !== '$LATEST') await this.latest(ref);
     if (input.payload.length > MAX_SYNC_PAYLOAD) {
-      throw new KumoError('RequestTooLargeException', `Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`);
+      throw new KumoError(
+        'RequestEntityTooLargeException',
+        `Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`,
+      );
     }
     if (input.invocationType === 'Event') {
       throw invalidParameter('Asynchronous invocation (InvocationType Event) is not available in this Kumo version yet.');
@@ -203,13 +223,22 @@ export class FunctionService {
     }
     this.cache.set(record.name, record);
     this.deps.engine.retire(record.name);
-    if (current.codeSha256Hex !== record.codeSha256Hex) await this.collectCode();
     return record;
   }
 
-  /** Removes code archives no function refers to any more. */
+  /** Removes code archives that no function refers to and no environment runs. */
   private async collectCode(): Promise<void> {
-    await this.deps.code.prune(await this.deps.store.functions.referencedCode());
+    await this.withCodeLock(async () => {
+      const keep = await this.deps.store.functions.referencedCode();
+      for (const sha of this.deps.engine.codeInUse()) keep.add(sha);
+      await this.deps.code.prune(keep);
+    });
+  }
+
+  private withCodeLock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.codeLock.then(fn, fn);
+    this.codeLock = run.catch(() => undefined);
+    return run;
   }
 }
 
@@ -217,7 +246,10 @@ const EMPTY_EVENT = Buffer.from('{}');
 
 function checkRevision(current: FunctionRecord, revisionId: string | undefined): void {
   if (revisionId !== undefined && revisionId !== current.revisionId) {
-    throw new KumoError('PreconditionFailedException', 'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id');
+    throw new KumoError(
+      'PreconditionFailedException',
+      'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
+    );
   }
 }
 

@@ -15,7 +15,8 @@ export function functionRoutes(functions: FunctionService, code: CodeStore, link
     {
       method: 'POST',
       pattern: '/2015-03-31/functions',
-      tooLarge: () => new KumoError('RequestEntityTooLargeException', 'Request must be smaller than 70167211 bytes for the CreateFunction operation'),
+      tooLarge: () =>
+        new KumoError('RequestEntityTooLargeException', 'Request must be smaller than 70167211 bytes for the CreateFunction operation'),
       handler: async (req) => {
         const body = parse(CreateFunctionBody, jsonBody(req));
         const record = await functions.create({ ...body, zip: zipFrom(body.Code) });
@@ -28,7 +29,10 @@ export function functionRoutes(functions: FunctionService, code: CodeStore, link
       handler: async (req) => {
         const version = req.query.get('FunctionVersion');
         if (version !== null && version !== 'ALL') {
-          throw new KumoError('ValidationException', `1 validation error detected: Value '${version}' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]`);
+          throw new KumoError(
+            'ValidationException',
+            `1 validation error detected: Value '${version}' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]`,
+          );
         }
         const maxItems = req.query.get('MaxItems');
         const page = await functions.list(req.query.get('Marker') ?? undefined, maxItems === null ? undefined : Number(maxItems));
@@ -51,7 +55,8 @@ export function functionRoutes(functions: FunctionService, code: CodeStore, link
     {
       method: 'GET',
       pattern: `${FN}/configuration`,
-      handler: async (req) => json(200, toFunctionConfiguration(p, await functions.get(req.params.FunctionName ?? '', qualifier(req)), 'get')),
+      handler: async (req) =>
+        json(200, toFunctionConfiguration(p, await functions.get(req.params.FunctionName ?? '', qualifier(req)), 'get')),
     },
     {
       method: 'PUT',
@@ -65,10 +70,15 @@ export function functionRoutes(functions: FunctionService, code: CodeStore, link
     {
       method: 'PUT',
       pattern: `${FN}/code`,
-      tooLarge: () => new KumoError('RequestEntityTooLargeException', 'Request must be smaller than 70167211 bytes for the UpdateFunctionCode operation'),
+      tooLarge: () =>
+        new KumoError('RequestEntityTooLargeException', 'Request must be smaller than 70167211 bytes for the UpdateFunctionCode operation'),
       handler: async (req) => {
         const body = parse(UpdateFunctionCodeBody, jsonBody(req));
-        const record = await functions.updateCode(req.params.FunctionName ?? '', { zip: zipFrom(body), RevisionId: body.RevisionId, Publish: body.Publish });
+        const record = await functions.updateCode(req.params.FunctionName ?? '', {
+          zip: zipFrom(body),
+          RevisionId: body.RevisionId,
+          Publish: body.Publish,
+        });
         return json(200, toFunctionConfiguration(p, record, 'update'));
       },
     },
@@ -86,7 +96,13 @@ export function functionRoutes(functions: FunctionService, code: CodeStore, link
       handler: (req) => {
         const sha = /^([0-9a-f]{64})\.zip$/.exec(req.params.file ?? '')?.[1];
         if (!sha || !links.verify(sha, req.query.get('Expires'), req.query.get('Signature')) || !code.has(sha)) {
-          return { status: 403, headers: { 'Content-Type': 'application/xml' }, body: Buffer.from('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Request has expired or the signature does not match</Message></Error>') };
+          return {
+            status: 403,
+            headers: { 'Content-Type': 'application/xml' },
+            body: Buffer.from(
+              '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Request has expired or the signature does not match</Message></Error>',
+            ),
+          };
         }
         return { status: 200, headers: { 'Content-Type': 'application/zip' }, body: fs.readFileSync(code.zipPath(sha)) };
       },
@@ -99,8 +115,10 @@ function qualifier(req: ApiRequest): string | undefined {
 }
 
 function zipFrom(codeInput: { ZipFile?: string | undefined; S3Bucket?: string | undefined; ImageUri?: string | undefined }): Buffer {
-  if (codeInput.ImageUri !== undefined) throw invalidParameter('Kumo runs .zip deployment packages; container images (ImageUri) are not supported.');
-  if (codeInput.S3Bucket !== undefined) throw invalidParameter('Code from S3 (S3Bucket/S3Key) is not supported by this Kumo version yet; pass ZipFile.');
+  if (codeInput.ImageUri !== undefined)
+    throw invalidParameter('Kumo runs .zip deployment packages; container images (ImageUri) are not supported.');
+  if (codeInput.S3Bucket !== undefined)
+    throw invalidParameter('Code from S3 (S3Bucket/S3Key) is not supported by this Kumo version yet; pass ZipFile.');
   if (codeInput.ZipFile === undefined) throw invalidParameter('Please provide a source for function code.');
   return Buffer.from(codeInput.ZipFile, 'base64');
 }

@@ -11,12 +11,19 @@ export function invokeRoutes(functions: FunctionService): Route[] {
       method: 'POST',
       pattern: '/2015-03-31/functions/{FunctionName}/invocations',
       maxBody: MAX_SYNC_PAYLOAD,
-      tooLarge: () => new KumoError('RequestEntityTooLargeException', `Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`),
+      tooLarge: () =>
+        new KumoError(
+          'RequestEntityTooLargeException',
+          `Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`,
+        ),
       handler: async (req): Promise<ApiResponse> => {
         const invocationType = invocationTypeOf(header(req, 'x-amz-invocation-type'));
         const logType = header(req, 'x-amz-log-type') ?? 'None';
         if (logType !== 'None' && logType !== 'Tail') {
-          throw new KumoError('ValidationException', `1 validation error detected: Value '${logType}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]`);
+          throw new KumoError(
+            'ValidationException',
+            `1 validation error detected: Value '${logType}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]`,
+          );
         }
         const result = await functions.invoke({
           functionName: req.params.FunctionName ?? '',
@@ -44,7 +51,9 @@ export function invokeRoutes(functions: FunctionService): Route[] {
 function invocationTypeOf(value: string | undefined): InvokeInput['invocationType'] {
   if (value === undefined || value === 'RequestResponse') return 'RequestResponse';
   if (value === 'Event' || value === 'DryRun') return value;
-  throw invalidParameter(`1 validation error detected: Value '${value}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`);
+  throw invalidParameter(
+    `1 validation error detected: Value '${value}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`,
+  );
 }
 
 /** The last 4 KB of the invocation's log, base64-encoded, as `X-Amz-Log-Result` carries it. */

@@ -218,7 +218,14 @@ function logRepo(db: Database.Database): LogRepo {
       const sql = `SELECT * FROM log_events WHERE ${where.join(' AND ')} ORDER BY id ${q.descending ? 'DESC' : 'ASC'} LIMIT @limit`;
       const rows = db.prepare<[Record<string, string | number>], LogEventRow>(sql).all(params);
       return Promise.resolve(
-        rows.map((r) => ({ id: r.id, group: r.log_group, stream: r.stream, timestamp: r.ts, ingestionTime: r.ingested, message: r.message })),
+        rows.map((r) => ({
+          id: r.id,
+          group: r.log_group,
+          stream: r.stream,
+          timestamp: r.ts,
+          ingestionTime: r.ingested,
+          message: r.message,
+        })),
       );
     },
     groups: (prefix = '') =>

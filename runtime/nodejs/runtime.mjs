@@ -1,0 +1,190 @@
+// @ts-check
+/**
+ * The invoke loop: GET next → run the handler → POST response|error → GET next ...
+ *
+ * Lifecycle of the environment, from this side:
+ *   'init'     loading the handler; a failure goes to /init/error and the process exits (129)
+ *   'running'  the loop runs; errors are reported against the current (or last) request id
+ *   'fatal'    an uncaught exception (exit 129) or unhandled rejection (exit 128) is being
+ *              reported; the process exits once the Runtime API has it
+ * Between invocations the loop is parked in a long-poll GET; Lambda would freeze the process there.
+ *
+ * The event loop must be able to run dry while a handler runs (that is how callback handlers and
+ * never-settling async handlers are detected, through `beforeExit`), so the runtime holds no
+ * ref'd handle during an invocation: the keep-alive socket is idle and unref'd by its Agent.
+ */
+
+import { buildCallbacks } from './callbacks.mjs';
+import { buildContext, environmentData } from './context.mjs';
+import { NodeJsExit, UnhandledPromiseRejection } from './errors.mjs';
+import { logError, logRuntime, setCurrentRequestId } from './logging.mjs';
+import { RuntimeClient } from './runtime-client.mjs';
+
+/** @typedef {import('./handler-loader.mjs').LoadedHandler} LoadedHandler */
+/** @typedef {import('./runtime-client.mjs').NextInvocation} NextInvocation */
+/** @typedef {'init' | 'running' | 'fatal'} RuntimeState */
+
+const EXIT_UNCAUGHT_EXCEPTION = 129;
+const EXIT_UNHANDLED_REJECTION = 128;
+const NO_OP = () => {};
+
+export class Runtime {
+  /** @type {RuntimeState} */
+  #state = 'init';
+  /** The invocation errors are reported against; the last one between invocations, as in the RIC. */
+  /** @type {string | undefined} */
+  #requestId;
+  /** @type {() => void} */
+  #beforeExit = NO_OP;
+  /** @type {LoadedHandler | undefined} */
+  #loaded;
+  /** @type {RuntimeClient} */
+  #client;
+  /** @type {NodeJS.ProcessEnv} */
+  #env;
+  #envData;
+  /** Bound once: these run on every invocation. */
+  #scheduleNext = () => {
+    setImmediate(this.#next);
+  };
+  #next = () => {
+    this.#client.next(this.#onInvocation);
+  };
+  #onInvocation = (/** @type {NextInvocation} */ inv) => {
+    this.#invoke(inv);
+  };
+
+  /**
+   * @param {NodeJS.ProcessEnv} env
+   */
+  constructor(env) {
+    const api = env['AWS_LAMBDA_RUNTIME_API'];
+    if (!api) throw new Error('Missing Runtime API Server configuration.');
+    this.#env = env;
+    this.#envData = environmentData(env);
+    this.#client = new RuntimeClient(api, (err) => this.#onTransportError(err));
+  }
+
+  /**
+   * Installs the process-wide listeners. Call before loading user code, so that errors thrown by
+   * it (even asynchronously, during init) are reported.
+   */
+  installProcessListeners() {
+    process.on('uncaughtException', (err) => {
+      logError('Uncaught Exception', err);
+      this.#fail(err, EXIT_UNCAUGHT_EXCEPTION);
+    });
+    process.on('unhandledRejection', (reason, promise) => {
+      const err = new UnhandledPromiseRejection(reason, promise);
+      logError('Unhandled Promise Rejection', err);
+      this.#fail(err, EXIT_UNHANDLED_REJECTION);
+    });
+    process.on('beforeExit', () => this.#beforeExit());
+  }
+
+  /**
+   * Reports a failure to load the handler (or any error during init) and exits.
+   * @param {unknown} err
+   */
+  failInit(err) {
+    logError('Uncaught Exception', err);
+    this.#fail(err, EXIT_UNCAUGHT_EXCEPTION);
+  }
+
+  /**
+   * Starts the invoke loop with the loaded handler.
+   * @param {LoadedHandler} loaded
+   */
+  start(loaded) {
+    this.#loaded = loaded;
+    if (this.#state === 'init') this.#state = 'running';
+    this.#scheduleNext();
+  }
+
+  /**
+   * @param {NextInvocation} inv
+   */
+  #invoke(inv) {
+    const loaded = /** @type {LoadedHandler} */ (this.#loaded);
+    const headers = inv.headers;
+    const requestId = /** @type {string | undefined} */ (headers['lambda-runtime-aws-request-id']);
+    if (!requestId) {
+      this.#onTransportError(new Error('invocation id is missing or invalid'));
+      return;
+    }
+    setCurrentRequestId(requestId);
+
+    const client = this.#client;
+    const scheduleNext = this.#scheduleNext;
+    const { callback, controls, markCompleted } = buildCallbacks({
+      reportError: (err) => {
+        logError('Invoke Error', err);
+        client.postInvocationError(err, requestId, scheduleNext);
+      },
+      reportResult: (result) => client.postInvocationResponse(result, requestId, scheduleNext),
+      setBeforeExit: (listener) => {
+        this.#beforeExit = listener;
+      },
+    });
+
+    try {
+      this.#requestId = requestId;
+      // The handler never settled and the event loop is empty: an async handler fails
+      // (Runtime.NodeJsExit), any other succeeds with null, as on Lambda.
+      this.#beforeExit = () => {
+        markCompleted();
+        if (loaded.isAsync) {
+          const err = new NodeJsExit();
+          logError('Invoke Error', err);
+          client.postInvocationError(err, requestId, scheduleNext);
+        } else {
+          client.postInvocationResponse(null, requestId, scheduleNext);
+        }
+      };
+      const traceId = /** @type {string | undefined} */ (headers['lambda-runtime-trace-id']);
+      if (traceId) this.#env['_X_AMZN_TRACE_ID'] = traceId;
+      else delete this.#env['_X_AMZN_TRACE_ID'];
+
+      const result = loaded.handler(JSON.parse(inv.body), buildContext(headers, requestId, this.#envData, controls), callback);
+      if (isThenable(result)) {
+        // Promise.resolve returns a native promise as is; it only adopts other thenables.
+        Promise.resolve(result).then(controls.succeed, controls.fail).catch(controls.fail);
+      }
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  /**
+   * An uncaught exception or unhandled rejection: report it (against the current invocation, or as
+   * an init error before the first one) and exit once the Runtime API has it. Later ones are only logged.
+   * @param {unknown} err
+   * @param {number} exitCode
+   */
+  #fail(err, exitCode) {
+    if (this.#state === 'fatal') return;
+    const requestId = this.#requestId;
+    this.#state = 'fatal';
+    const exit = () => process.exit(exitCode);
+    // On its own connection: the shared one may be parked in a long-poll GET.
+    if (requestId === undefined) this.#client.postInitError(err, exit);
+    else this.#client.postFatalInvocationError(err, requestId, exit);
+  }
+
+  /**
+   * The Runtime API is unreachable or answered nonsense: nothing more can be reported.
+   * @param {Error} err
+   */
+  #onTransportError(err) {
+    logRuntime(`Unexpected Top Level Error: ${String(err)}`);
+    process.exit(EXIT_UNCAUGHT_EXCEPTION);
+  }
+}
+
+/**
+ * @param {unknown} value
+ * @returns {value is PromiseLike<unknown>}
+ */
+function isThenable(value) {
+  return !!value && typeof (/** @type {{ then?: unknown }} */ (value).then) === 'function';
+}

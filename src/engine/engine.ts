@@ -59,7 +59,7 @@ export class Engine {
     this.inFlight++;
     try {
       const pool = this.poolFor(fn);
-      const env = pool.take() ?? (await this.startEnvironment(pool, fn));
+      const env = (await pool.acquire()) ?? (await this.startEnvironment(pool, fn));
       try {
         return await env.invoke(req);
       } finally {

@@ -53,12 +53,19 @@ export interface InvokeOutcome {
   logLines: string[] | undefined;
 }
 
-export type EnvironmentState = 'starting' | 'idle' | 'busy' | 'dead';
+/**
+ * `finishing`: the invocation's result is in, but the runtime has not asked for the next event yet.
+ * An environment takes new work only once its runtime polls again, as Lambda's does; a runtime that
+ * exits right after posting (an uncaught exception in Node.js) is never handed another event.
+ */
+export type EnvironmentState = 'starting' | 'idle' | 'busy' | 'finishing' | 'dead';
 
 /** Init phase limit for on-demand environments (Lambda: 10 s). */
 export const INIT_TIMEOUT_MS = 10_000;
 /** Longest stdout/stderr line kept as one log event (CloudWatch: 256 KiB). */
 const MAX_LOG_LINE = 256 * 1024;
+/** Init-phase lines kept for the first invocation's log tail (only the last 4 KB is returned). */
+const MAX_INIT_LINES = 200;
 
 interface Pending {
   req: InvokeRequest;
@@ -92,10 +99,19 @@ export class Environment {
   private initFailure: InitFailure | undefined;
   private resolveInit: (() => void) | undefined;
   private exitInfo: string | undefined;
+  /** How the process ended, when it ended by a signal. */
+  private exitSignal: NodeJS.Signals | undefined;
+  /** Kumo itself ended the process (timeout, retire, shutdown). */
+  private killedByHost = false;
+  /** The runtime printed a fatal out-of-memory message (V8's heap limit). */
+  private sawOutOfMemory = false;
   /** Peak memory read just before a kill, when /proc is about to disappear. */
   private lastPeakMb = 0;
   private tail: string[] | undefined;
   private readonly deathListeners: Array<(env: Environment) => void> = [];
+  private idleListener: (() => void) | undefined;
+  /** Output of the init phase, shown in the tail of the first invocation (cold start). */
+  private initLines: string[] | undefined = [];
 
   private constructor(
     readonly spec: EnvironmentSpec,
@@ -117,6 +133,12 @@ export class Environment {
     return this.initFailure !== undefined;
   }
 
+  /** Calls `fn` once, when the environment next becomes idle (now, if it is). */
+  whenIdle(fn: () => void): void {
+    if (this.state === 'idle') fn();
+    else this.idleListener = fn;
+  }
+
   onDeath(fn: (env: Environment) => void): void {
     if (this.state === 'dead') fn(this);
     else this.deathListeners.push(fn);
@@ -125,7 +147,8 @@ export class Environment {
   /** Runs one invocation. The environment must be idle (or just failed its init). */
   invoke(req: InvokeRequest): Promise<InvokeOutcome> {
     const startedAt = performance.now();
-    if (req.wantTail) this.tail = [];
+    if (req.wantTail) this.tail = this.initLines ?? [];
+    this.initLines = undefined;
     this.log(startLine(req.requestId, this.spec.version));
     const failure = this.initFailure;
     if (failure || this.state === 'dead' || !this.api) {
@@ -150,6 +173,7 @@ export class Environment {
 
   /** Ends the environment (idempotent). Any invocation in flight ends with `Runtime.ExitError`. */
   kill(): void {
+    this.killedByHost = true;
     const child = this.child;
     if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       try {
@@ -169,9 +193,8 @@ export class Environment {
     this.api = await RuntimeApiServer.listen({
       onNext: () => this.onNext(startedAt),
       onResult: (id, result) => this.onResult(id, result),
-      onInitError: (errorType, body) => {
-        this.failInit(errorType ?? 'Runtime.Unknown', () => body);
-      },
+      // Deferred a turn, like results, so the runtime's last output is logged before the failure.
+      onInitError: (errorType, body) => setImmediate(() => this.failInit(errorType ?? 'Runtime.Unknown', () => body)),
     });
     const command = launchCommand(spec.runtime, spec.taskRoot);
     const limited = PRLIMIT
@@ -206,6 +229,7 @@ export class Environment {
     });
     child.once('exit', (code, signal) => {
       this.exitInfo = signal ? `signal: ${signalName(signal)}` : `exit status ${code ?? 0}`;
+      this.exitSignal = signal ?? undefined;
       // Whatever the runtime started goes with it.
       if (child.pid !== undefined) {
         try {
@@ -260,15 +284,27 @@ export class Environment {
       LAMBDA_TASK_ROOT: spec.taskRoot,
       LAMBDA_RUNTIME_DIR: runtimeDir(spec.runtime),
       ...(spec.runtime.executionEnv ? { AWS_EXECUTION_ENV: spec.runtime.executionEnv } : {}),
+      // The Python runtime applies it and reports MemoryError as Runtime.OutOfMemory (runtime/python).
+      ...(spec.runtime.family === 'python' ? { KUMO_MEMORY_LIMIT_BYTES: String(spec.memorySize * 1024 * 1024) } : {}),
     };
   }
 
   private onNext(startedAt: number): void {
-    if (this.state !== 'starting') return;
-    this.initDurationMs = performance.now() - startedAt;
+    if (this.state === 'starting') {
+      this.initDurationMs = performance.now() - startedAt;
+      this.becomeIdle();
+      this.resolveInit?.();
+    } else if (this.state === 'finishing') {
+      this.becomeIdle();
+    }
+  }
+
+  private becomeIdle(): void {
     this.state = 'idle';
     this.idleSince = Date.now();
-    this.resolveInit?.();
+    const listener = this.idleListener;
+    this.idleListener = undefined;
+    listener?.();
   }
 
   private onResult(requestId: string, result: RuntimeResult): boolean {
@@ -305,8 +341,8 @@ export class Environment {
     clearTimeout(p.timer);
     this.pending = undefined;
     if (this.state === 'busy') {
-      this.state = 'idle';
-      this.idleSince = Date.now();
+      if (this.api?.polling) this.becomeIdle();
+      else this.state = 'finishing';
     }
     const outcome = this.finish(p.req, p.startedAt, payload, functionError === undefined ? undefined : errorType, status);
     p.resolve(outcome);
@@ -368,11 +404,14 @@ export class Environment {
     const p = this.pending;
     if (p) {
       const info = this.exitInfo ?? 'exit status 0';
-      const body = exitErrorBody(p.req.requestId, info);
+      // Killed by nobody on the host, or after V8's fatal heap message: the memory limit ended it.
+      const errorType =
+        !this.killedByHost && (this.exitSignal === 'SIGKILL' || this.sawOutOfMemory) ? 'Runtime.OutOfMemory' : 'Runtime.ExitError';
+      const body = exitErrorBody(p.req.requestId, info, errorType);
       this.log(`RequestId: ${p.req.requestId} Error: Runtime exited with error: ${info}`);
-      this.log('Runtime.ExitError');
+      this.log(errorType);
       this.state = 'dead';
-      this.complete(p, body, 'Unhandled', 'Runtime.ExitError', 'error');
+      this.complete(p, body, 'Unhandled', errorType, 'error');
     } else if (this.state === 'starting') {
       const info = this.exitInfo ?? 'exit status 0';
       if (!this.initFailure) this.failInit('Runtime.ExitError', (id) => exitErrorBody(id, info));
@@ -399,7 +438,8 @@ export class Environment {
 
   private log(line: string): void {
     this.logs.write(this.spec.logGroup, this.spec.logStream, line);
-    this.tail?.push(line);
+    if (this.tail) this.tail.push(line);
+    else if (this.initLines && this.initLines.length < MAX_INIT_LINES) this.initLines.push(line);
   }
 
   private pipeOutput(stream: NodeJS.ReadableStream | null): void {
@@ -411,7 +451,9 @@ export class Environment {
       let start = 0;
       let nl = text.indexOf('\n');
       while (nl >= 0) {
-        this.log(text.slice(start, Math.min(nl, start + MAX_LOG_LINE)));
+        const line = text.slice(start, Math.min(nl, start + MAX_LOG_LINE));
+        if (line.includes('heap out of memory') || line.includes('Fatal process out of memory')) this.sawOutOfMemory = true;
+        this.log(line);
         start = nl + 1;
         nl = text.indexOf('\n', start);
       }
@@ -428,8 +470,8 @@ export class Environment {
   }
 }
 
-function exitErrorBody(requestId: string, info: string): Buffer {
-  return jsonBody({ errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${info}` });
+function exitErrorBody(requestId: string, info: string, errorType = 'Runtime.ExitError'): Buffer {
+  return jsonBody({ errorType, errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${info}` });
 }
 
 function jsonBody(value: object): Buffer {

@@ -18,6 +18,11 @@ export class EnvironmentPool {
     readonly codeSha256Hex: string,
   ) {}
 
+  /** Environments that finished an invocation and whose runtime has not polled for the next yet. */
+  private readonly finishing = new Set<Environment>();
+  /** Callers waiting for one of those. */
+  private readonly waiters: Array<(env: Environment | undefined) => void> = [];
+
   /** Takes the most recently used idle environment, if any. */
   take(): Environment | undefined {
     for (;;) {
@@ -27,10 +32,23 @@ export class EnvironmentPool {
     }
   }
 
+  /**
+   * An idle environment, or one about to be: when every environment has just finished and its
+   * runtime is on its way back to `/invocation/next` (a millisecond or so), waiting for it beats a
+   * cold start. Resolves `undefined` when there is none to wait for, or it died instead.
+   */
+  async acquire(): Promise<Environment | undefined> {
+    const env = this.take();
+    if (env || this.finishing.size <= this.waiters.length) return env;
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
   add(env: Environment): void {
     this.all.add(env);
     env.onDeath(() => {
       this.all.delete(env);
+      // A finishing environment that died instead of polling: its waiter starts a new one.
+      if (this.finishing.delete(env) && this.finishing.size < this.waiters.length) this.waiters.shift()?.(undefined);
       const i = this.idle.indexOf(env);
       if (i >= 0) this.idle.splice(i, 1);
     });
@@ -38,11 +56,20 @@ export class EnvironmentPool {
 
   /** Returns an environment after an invocation: kept warm, or ended if it cannot serve again. */
   release(env: Environment, maxLifetimeMs: number, now = Date.now()): void {
-    if (this.retired || env.state !== 'idle' || env.failedInit || now - env.createdAt > maxLifetimeMs) {
+    if (this.retired || env.failedInit || now - env.createdAt > maxLifetimeMs || (env.state !== 'idle' && env.state !== 'finishing')) {
       env.kill();
       return;
     }
-    this.idle.push(env);
+    if (env.state === 'finishing') this.finishing.add(env);
+    env.whenIdle(() => {
+      this.finishing.delete(env);
+      if (this.retired) env.kill();
+      else {
+        const waiter = this.waiters.shift();
+        if (waiter) waiter(env);
+        else this.idle.push(env);
+      }
+    });
   }
 
   /** Ends environments idle for longer than `idleMs` or older than `maxLifetimeMs`. */
@@ -60,6 +87,7 @@ export class EnvironmentPool {
   retire(): void {
     this.retired = true;
     for (const env of this.idle.splice(0)) env.kill();
+    for (const waiter of this.waiters.splice(0)) waiter(undefined);
   }
 
   get size(): number {

@@ -68,6 +68,11 @@ export class RuntimeApiServer {
     return ref.api;
   }
 
+  /** Whether the runtime is waiting in `/invocation/next`. */
+  get polling(): boolean {
+    return this.pendingNext !== undefined;
+  }
+
   /** Hands an invocation to the runtime now if it is polling, else as soon as it polls. */
   deliver(inv: RuntimeInvocation): void {
     const res = this.pendingNext;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { endLine, reportLine, startLine, timeoutLine, type LogWriter } from '../logs/index.js';
 import { launchCommand, runtimeDir, type RuntimeSpec } from './runtimes.js';
-import { PRLIMIT, peakMemoryMb } from './process-stats.js';
+import { PRLIMIT, killTree, peakMemoryMb } from './process-stats.js';
 import { MAX_RUNTIME_PAYLOAD, RuntimeApiServer, type RuntimeResult } from './runtime-api.js';
 
 /** Everything needed to start one execution environment for one function version. */
@@ -175,13 +175,7 @@ export class Environment {
   kill(): void {
     this.killedByHost = true;
     const child = this.child;
-    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    }
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) killTree(child.pid);
     if (!child) this.die();
   }
 

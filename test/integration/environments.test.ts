@@ -1,0 +1,212 @@
+/**
+ * Execution environments with real functions: reuse, replacement, idle reclaim, timeouts, crashes,
+ * one invocation at a time, the account concurrency limit, and nothing left running afterwards.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  CreateFunctionCommand,
+  InvokeCommand,
+  LambdaServiceException,
+  UpdateFunctionConfigurationCommand,
+  type CreateFunctionCommandInput,
+  type InvokeCommandOutput,
+} from '@aws-sdk/client-lambda';
+import { zipEntries } from '../../src/code/index.js';
+import { startKumo, type TestKumo } from '../helpers/server.js';
+
+const ROLE = 'arn:aws:iam::000000000000:role/test';
+
+/** A Node function that reports its process and how many invocations that process has served. */
+const PROBE = `
+let served = 0;
+let inFlight = 0;
+let maxInFlight = 0;
+exports.handler = async (event) => {
+  served++;
+  inFlight++;
+  maxInFlight = Math.max(maxInFlight, inFlight);
+  try {
+    if (event.sleepMs) await new Promise((r) => setTimeout(r, event.sleepMs));
+    if (event.spin) for (;;) {}
+    if (event.exit !== undefined) process.exit(event.exit);
+    if (event.spawn) {
+      const { spawn } = require('node:child_process');
+      const child = spawn('sleep', ['600'], { stdio: 'ignore', detached: true });
+      child.unref();
+      return { pid: process.pid, served, child: child.pid };
+    }
+    return { pid: process.pid, served, maxInFlight, memory: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE };
+  } finally {
+    inFlight--;
+  }
+};`;
+
+interface Probe {
+  pid: number;
+  served: number;
+  maxInFlight?: number;
+  memory?: string;
+  child?: number;
+}
+
+async function deploy(k: TestKumo, name: string, extra: Partial<CreateFunctionCommandInput> = {}): Promise<void> {
+  await k.lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: 'nodejs20.x',
+      Handler: 'index.handler',
+      Role: ROLE,
+      Code: { ZipFile: await zipEntries([{ name: 'index.js', content: PROBE }]) },
+      ...extra,
+    }),
+  );
+}
+
+async function invoke(k: TestKumo, name: string, event: object = {}): Promise<{ out: InvokeCommandOutput; body: unknown; log: string }> {
+  const out = await k.lambda.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(event)), LogType: 'Tail' }));
+  return {
+    out,
+    body: JSON.parse(Buffer.from(out.Payload ?? []).toString()),
+    log: Buffer.from(out.LogResult ?? '', 'base64').toString(),
+  };
+}
+
+async function probe(k: TestKumo, name: string, event: object = {}): Promise<Probe> {
+  const r = await invoke(k, name, event);
+  assert.equal(r.out.FunctionError, undefined, JSON.stringify(r.body));
+  return r.body as Probe;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `check` until it returns true (bounded), for state that changes asynchronously. */
+async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('execution environments', () => {
+  let k: TestKumo;
+  before(async () => {
+    k = await startKumo();
+  });
+  after(() => k.close());
+
+  test('a warm environment is reused: same process, state kept, no Init Duration', async () => {
+    await deploy(k, 'warm');
+    const first = await invoke(k, 'warm');
+    assert.match(first.log, /Init Duration: [\d.]+ ms/);
+    const second = await invoke(k, 'warm');
+    assert.doesNotMatch(second.log, /Init Duration/);
+    const a = first.body as Probe;
+    const b = second.body as Probe;
+    assert.equal(b.pid, a.pid);
+    assert.equal(b.served, a.served + 1);
+  });
+
+  test('a configuration change replaces the environment and ends the old process', async () => {
+    await deploy(k, 'replace');
+    const before = await probe(k, 'replace');
+    await k.lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'replace', MemorySize: 256 }));
+    const after = await probe(k, 'replace');
+    assert.notEqual(after.pid, before.pid);
+    assert.equal(after.served, 1);
+    assert.equal(after.memory, '256');
+    await eventually(() => !alive(before.pid), 'old environment process to end');
+  });
+
+  test('each environment runs one invocation at a time; concurrent calls get their own', async () => {
+    await deploy(k, 'parallel');
+    const results = await Promise.all(Array.from({ length: 6 }, () => probe(k, 'parallel', { sleepMs: 300 })));
+    const pids = new Set(results.map((r) => r.pid));
+    assert.equal(pids.size, 6, 'six concurrent invocations ran in six environments');
+    for (const r of results) assert.equal(r.maxInFlight, 1);
+  });
+
+  test('a timeout ends the environment with Sandbox.Timedout and the next call gets a fresh one', async () => {
+    await deploy(k, 'timeout', { Timeout: 1 });
+    const before = await probe(k, 'timeout');
+    const timedOut = await invoke(k, 'timeout', { spin: true });
+    assert.equal(timedOut.out.FunctionError, 'Unhandled');
+    const body = timedOut.body as { errorType: string; errorMessage: string };
+    assert.equal(body.errorType, 'Sandbox.Timedout');
+    assert.match(body.errorMessage, /^RequestId: [0-9a-f-]{36} Error: Task timed out after 1\.00 seconds$/);
+    assert.match(timedOut.log, /Task timed out after 1\.00 seconds/);
+    assert.match(timedOut.log, /REPORT RequestId: .*\tStatus: timeout\t/);
+    await eventually(() => !alive(before.pid), 'timed-out process to be killed');
+    const next = await probe(k, 'timeout');
+    assert.notEqual(next.pid, before.pid);
+    assert.equal(next.served, 1);
+  });
+
+  test('a process that exits mid-invocation is Runtime.ExitError, and is replaced', async () => {
+    await deploy(k, 'crash');
+    const before = await probe(k, 'crash');
+    const crashed = await invoke(k, 'crash', { exit: 7 });
+    assert.equal(crashed.out.FunctionError, 'Unhandled');
+    assert.deepEqual(Object.keys(crashed.body as object).sort(), ['errorMessage', 'errorType']);
+    assert.equal((crashed.body as { errorType: string }).errorType, 'Runtime.ExitError');
+    assert.match((crashed.body as { errorMessage: string }).errorMessage, /Runtime exited with error: exit status 7$/);
+    const next = await probe(k, 'crash');
+    assert.notEqual(next.pid, before.pid);
+  });
+});
+
+describe('idle reclaim', () => {
+  let k: TestKumo;
+  before(async () => {
+    k = await startKumo({ idleTimeoutMs: 300 });
+  });
+  after(() => k.close());
+
+  test('an environment idle past the idle timeout is reclaimed; the next call is a cold start', async () => {
+    await deploy(k, 'idle');
+    const first = await probe(k, 'idle');
+    await eventually(() => !alive(first.pid), 'idle environment to be reclaimed');
+    const next = await invoke(k, 'idle');
+    assert.match(next.log, /Init Duration/);
+    assert.notEqual((next.body as Probe).pid, first.pid);
+  });
+});
+
+describe('account concurrency limit', () => {
+  let k: TestKumo;
+  before(async () => {
+    k = await startKumo({ concurrencyLimit: 2 });
+  });
+  after(() => k.close());
+
+  test('invocations beyond the limit are throttled with TooManyRequestsException', async () => {
+    await deploy(k, 'limited');
+    const results = await Promise.allSettled([1, 2, 3].map(() => probe(k, 'limited', { sleepMs: 500 })));
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    assert.equal(rejected.length, 1);
+    const err: unknown = rejected[0]?.reason;
+    assert.ok(err instanceof LambdaServiceException);
+    assert.equal(err.name, 'TooManyRequestsException');
+    assert.equal(err.$metadata.httpStatusCode, 429);
+    assert.equal((err as LambdaServiceException & { Reason?: string }).Reason, 'ConcurrentInvocationLimitExceeded');
+  });
+});
+
+describe('shutdown', () => {
+  test('closing Kumo ends every environment and everything its functions started', async () => {
+    const k = await startKumo();
+    await deploy(k, 'spawner');
+    const r = await probe(k, 'spawner', { spawn: true });
+    assert.ok(r.child !== undefined && alive(r.child) && alive(r.pid));
+    await k.close();
+    await eventually(() => !alive(r.pid) && !alive(r.child ?? 0), 'environment and its child to end');
+  });
+});

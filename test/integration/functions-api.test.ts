@@ -363,6 +363,16 @@ describe('Invoke', () => {
     assert.deepEqual(JSON.parse(Buffer.from(out.Payload ?? []).toString()), { version: 1, echo: {}, env: null });
   });
 
+  test('ClientContext (base64) reaches the handler as context.clientContext', async () => {
+    const zip = await zipEntries([{ name: 'index.js', content: 'exports.handler = async (e, context) => ({ cc: context.clientContext });' }]);
+    await create({ FunctionName: 'client-ctx', Code: { ZipFile: zip } });
+    const cc = { client: { installation_id: 'i-1' }, custom: { tenant: 'acme' }, env: { locale: 'en' } };
+    const out = await k.lambda.send(
+      new InvokeCommand({ FunctionName: 'client-ctx', ClientContext: Buffer.from(JSON.stringify(cc)).toString('base64') }),
+    );
+    assert.deepEqual(JSON.parse(Buffer.from(out.Payload ?? []).toString()), { cc });
+  });
+
   test('a payload that is not JSON is InvalidRequestContentException', async () => {
     await create({ FunctionName: 'bad-json' });
     await rejects(

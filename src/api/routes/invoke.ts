@@ -31,7 +31,7 @@ export function invokeRoutes(functions: FunctionService): Route[] {
           payload: req.body,
           invocationType,
           wantTail: logType === 'Tail' && invocationType === 'RequestResponse',
-          clientContext: header(req, 'x-amz-client-context'),
+          clientContext: clientContext(header(req, 'x-amz-client-context')),
           requestId: req.requestId,
         });
         const outcome = result.outcome;
@@ -54,6 +54,21 @@ function invocationTypeOf(value: string | undefined): InvokeInput['invocationTyp
   throw invalidParameter(
     `1 validation error detected: Value '${value}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`,
   );
+}
+
+/** `X-Amz-Client-Context` is base64 (up to 3,583 bytes); runtimes receive the JSON it encodes. */
+function clientContext(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value.length > 3583) {
+    throw new KumoError('ValidationException', `1 validation error detected: Value '${value}' at 'clientContext' failed to satisfy constraint: Member must have length less than or equal to 3583`);
+  }
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  try {
+    JSON.parse(decoded);
+  } catch {
+    throw new KumoError('InvalidRequestContentException', 'Client context must be a valid Base64-encoded JSON object.');
+  }
+  return decoded;
 }
 
 /** The last 4 KB of the invocation's log, base64-encoded, as `X-Amz-Log-Result` carries it. */

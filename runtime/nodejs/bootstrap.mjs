@@ -26,7 +26,7 @@ try {
   const taskRoot = env['LAMBDA_TASK_ROOT'] || process.cwd();
   // Top-level await on purpose: a user module whose own top-level await never settles makes Node
   // exit with code 13 and say so, instead of exiting silently.
-  runtime.start(await loadHandler(taskRoot, env['_HANDLER'] ?? '', env['LAMBDA_RUNTIME_DIR']));
+  runtime.start(await loadHandler(taskRoot, env['_HANDLER'] ?? ''));
 } catch (err) {
   runtime.failInit(err);
 }

@@ -37,8 +37,9 @@ export class UnhandledPromiseRejection extends Error {
    * @param {Promise<unknown>} promise
    */
   constructor(reason, promise) {
-    // Like the RIC: the message is the reason's string form, e.g. "Error: boom".
-    super(/** @type {string} */ (reason));
+    // Like the RIC: the message is the reason's string form, e.g. "Error: boom". (A symbol would
+    // make Error's own conversion throw, so it is converted explicitly.)
+    super(typeof reason === 'symbol' ? String(reason) : /** @type {string} */ (reason));
     this.reason = reason;
     this.promise = promise;
   }

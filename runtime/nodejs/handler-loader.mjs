@@ -22,7 +22,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { HandlerNotFound, ImportModuleError, MalformedHandlerName, UserCodeSyntaxError } from './errors.mjs';
 
 /** @typedef {(event: unknown, context: object, callback: (err?: unknown, result?: unknown) => void) => unknown} Handler */
@@ -37,23 +37,17 @@ import { HandlerNotFound, ImportModuleError, MalformedHandlerName, UserCodeSynta
 const FUNCTION_EXPR = /^([^.]*)\.(.*)$/;
 
 /**
- * require() as the runtime's own: on Lambda the "Require stack" of an import error ends with
- * "- /var/runtime/index.mjs", so our require is rooted at `${LAMBDA_RUNTIME_DIR}/index.mjs`.
- * That file need not exist; it only names the parent of the user's module.
- * @param {string | undefined} runtimeDir
+ * require() rooted at the runtime's entry point: on Lambda the "Require stack" of an import error
+ * ends with the runtime's entry ("- /var/runtime/index.mjs"); here it ends with bootstrap.mjs.
  */
-function runtimeRequire(runtimeDir) {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return createRequire(path.join(runtimeDir || here, 'index.mjs'));
-}
+const runtimeRequire = createRequire(new URL('./bootstrap.mjs', import.meta.url));
 
 /**
  * @param {string} appRoot the task root (LAMBDA_TASK_ROOT)
  * @param {string} fullHandlerString `_HANDLER`
- * @param {string | undefined} runtimeDir LAMBDA_RUNTIME_DIR
  * @returns {Promise<LoadedHandler>}
  */
-export async function loadHandler(appRoot, fullHandlerString, runtimeDir) {
+export async function loadHandler(appRoot, fullHandlerString) {
   if (fullHandlerString.includes('..')) {
     throw new MalformedHandlerName(
       `'${fullHandlerString}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
@@ -66,7 +60,7 @@ export async function loadHandler(appRoot, fullHandlerString, runtimeDir) {
   const moduleName = /** @type {string} */ (match[1]);
   const functionPath = /** @type {string} */ (match[2]);
 
-  const userModule = await loadUserModule(appRoot, moduleRoot, moduleName, runtimeRequire(runtimeDir));
+  const userModule = await loadUserModule(appRoot, moduleRoot, moduleName, runtimeRequire);
   const handler = resolvePath(userModule, functionPath);
   if (!handler) throw new HandlerNotFound(`${fullHandlerString} is undefined or not exported`);
   if (typeof handler !== 'function') throw new HandlerNotFound(`${fullHandlerString} is not a function`);

@@ -27,6 +27,8 @@ const NEXT_PATH = '/2018-06-01/runtime/invocation/next';
 const INVOCATION_PATH = '/2018-06-01/runtime/invocation/';
 const INIT_ERROR_PATH = '/2018-06-01/runtime/init/error';
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
+/** @type {Readonly<http.OutgoingHttpHeaders>} Node copies request headers, so one object serves all. */
+const RESPONSE_HEADERS = Object.freeze({ 'Content-Type': 'application/json' });
 /** Characters Node refuses in a header value; an odd `error.name` must not crash the POST. */
 const INVALID_HEADER_CHARS = /[^\t\x20-\x7e\x80-\xff]/g;
 
@@ -148,8 +150,7 @@ export class RuntimeClient {
    * @param {boolean} [last]
    */
   #post(path, body, errorType, done, last = false) {
-    /** @type {http.OutgoingHttpHeaders} */
-    const headers = errorType === undefined ? { 'Content-Type': 'application/json' } : { 'Content-Type': 'application/json', [ERROR_TYPE_HEADER]: errorType };
+    const headers = errorType === undefined ? RESPONSE_HEADERS : { 'Content-Type': 'application/json', [ERROR_TYPE_HEADER]: errorType };
     const agent = last ? false : this.#agent;
     const req = http.request({ agent, hostname: this.#hostname, port: this.#port, path, method: 'POST', headers }, (res) => {
       // 202 normally. A 4xx (unknown request id, payload over 6 MiB) is the platform's to report;

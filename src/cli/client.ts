@@ -76,7 +76,9 @@ export class KumoClient {
     } catch (err) {
       const code = causeCode(err);
       if (code !== undefined && CONNECTION_CODES.has(code)) {
-        throw new ConnectionError(`cannot reach Kumo at ${this.endpoint} (${code}): is \`kumo server\` running at ${this.endpoint}? (set --endpoint or KUMO_ENDPOINT)`);
+        throw new ConnectionError(
+          `cannot reach Kumo at ${this.endpoint} (${code}): is \`kumo server\` running at ${this.endpoint}? (set --endpoint or KUMO_ENDPOINT)`,
+        );
       }
       throw err;
     }

@@ -1,7 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { zipDirectory } from '../code/index.js';
 import { ApiError, clientOf, functionPath, type KumoClient } from './client.js';
 import { formatBytes, out, UsageError } from './output.js';
 
@@ -67,7 +66,9 @@ async function deploy(client: KumoClient, zip: Buffer, flags: DeployFlags): Prom
     }
     if (!(err instanceof ApiError && err.type === 'ResourceConflictException')) throw err;
   }
-  let config = await client.json<FunctionConfiguration>('PUT', functionPath(flags.name, '/code'), { json: { ZipFile: zip.toString('base64') } });
+  let config = await client.json<FunctionConfiguration>('PUT', functionPath(flags.name, '/code'), {
+    json: { ZipFile: zip.toString('base64') },
+  });
   if (Object.keys(settings).length > 0) {
     config = await client.json<FunctionConfiguration>('PUT', functionPath(flags.name, '/configuration'), { json: settings });
   }
@@ -91,7 +92,10 @@ async function readPackage(source: string): Promise<Buffer> {
   const stats = await stat(source).catch((e: unknown) => {
     throw new UsageError(`cannot read ${source}: ${e instanceof Error ? e.message : String(e)}`);
   });
-  if (stats.isDirectory()) return zipDirectory(source, { ignore: (rel) => path.posix.basename(rel) === '.git' });
+  if (stats.isDirectory()) {
+    const { zipDirectory } = await import('../code/index.js'); // only deploy needs the zip code
+    return zipDirectory(source, { ignore: (rel) => path.posix.basename(rel) === '.git' });
+  }
   const data = await readFile(source);
   if (data.length < 4 || data.readUInt32LE(0) !== 0x04034b50) throw new UsageError(`${source} is not a directory or a .zip file`);
   return data;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { optionsFromEnv, type KumoOptions } from '../config/index.js';
-import { Kumo } from '../server/index.js';
+// The server (SQLite, engine, pino) is imported inside the action, so client commands start fast.
 
 /** `kumo server`: runs Kumo in the foreground until SIGINT/SIGTERM. */
 export function registerServer(program: Command): void {
@@ -14,6 +14,7 @@ export function registerServer(program: Command): void {
     .option('--account-id <id>', 'account id in ARNs (env KUMO_ACCOUNT_ID)')
     .action(async (flags: { port?: number; host?: string; dataDir?: string; region?: string; accountId?: string }) => {
       const options: KumoOptions = { ...optionsFromEnv(), ...definedOnly(flags) };
+      const { Kumo } = await import('../server/index.js');
       const kumo = await Kumo.start(options);
       const url = kumo.url;
       process.stdout.write(

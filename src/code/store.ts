@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KumoError, isKumoError } from '../errors/index.js';
 import { extractZip } from './extract.js';
@@ -53,6 +53,10 @@ export class CodeStore {
     for (const name of await readdir(absolute)) {
       if (name.startsWith(TEMP_PREFIX)) await removeTree(path.join(absolute, name));
     }
+    // Node.js decides whether a .js file is CommonJS or ESM from the nearest package.json above it.
+    // On Lambda nothing sits above /var/task; here the code directory may live inside a project
+    // with "type": "module" (the default ./.kumo in Kumo's own checkout), so shield it.
+    await writeFile(path.join(absolute, 'package.json'), '{}\n');
     return new CodeStore(absolute);
   }
 

@@ -190,7 +190,7 @@ export class Environment {
       // Deferred a turn, like results, so the runtime's last output is logged before the failure.
       onInitError: (errorType, body) => setImmediate(() => this.failInit(errorType ?? 'Runtime.Unknown', () => body)),
     });
-    const command = launchCommand(spec.runtime, spec.taskRoot);
+    const command = launchCommand(spec.runtime, spec.taskRoot, spec.memorySize);
     const limited = PRLIMIT
       ? {
           file: PRLIMIT,

@@ -50,10 +50,19 @@ export function pythonFor(runtimeId: string): string {
 }
 
 /** How to start the runtime process for a function whose code is unpacked at `taskRoot`. */
-export function launchCommand(spec: RuntimeSpec, taskRoot: string): LaunchCommand {
+export function launchCommand(spec: RuntimeSpec, taskRoot: string, memorySizeMb: number): LaunchCommand {
   switch (spec.family) {
-    case 'nodejs':
-      return { file: process.execPath, args: [path.join(RUNTIME_ROOT, 'nodejs', 'bootstrap.mjs')] };
+    case 'nodejs': {
+      // The flags Lambda's Node.js launcher passes: heap sized from the function's memory.
+      const newSpace = Math.floor(memorySizeMb / 10);
+      const flags = [
+        '--expose-gc',
+        '--max-http-header-size=81920',
+        `--max-semi-space-size=${Math.max(1, Math.floor(newSpace / 2))}`,
+        `--max-old-space-size=${memorySizeMb - newSpace}`,
+      ];
+      return { file: process.execPath, args: [...flags, path.join(RUNTIME_ROOT, 'nodejs', 'bootstrap.mjs')] };
+    }
     case 'python':
       return { file: pythonFor(spec.id), args: ['-u', path.join(RUNTIME_ROOT, 'python', 'bootstrap.py')] };
     case 'provided': {

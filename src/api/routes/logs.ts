@@ -74,7 +74,10 @@ const DeleteLogGroup = z.object({ logGroupName: str });
 type Operation = (body: unknown) => Promise<object | undefined>;
 
 /** The Logs_20140328.* target handler; `undefined` for targets of other services. */
-export function logsTargets(logs: LogRepo, options: CompiledOptions): (target: string, req: ApiRequest) => Promise<ApiResponse> | undefined {
+export function logsTargets(
+  logs: LogRepo,
+  options: CompiledOptions,
+): (target: string, req: ApiRequest) => Promise<ApiResponse> | undefined {
   const api = new LogsApi(logs, options);
   const operations: Record<string, Operation> = {
     FilterLogEvents: (b) => api.filterLogEvents(parse(FilterLogEvents, b)),
@@ -95,7 +98,9 @@ export function logsTargets(logs: LogRepo, options: CompiledOptions): (target: s
         );
       }
       const out = await operation(jsonBody(req));
-      return out === undefined ? { status: 200, headers: { 'Content-Type': JSON_11 } } : { status: 200, headers: { 'Content-Type': JSON_11 }, body: out };
+      return out === undefined
+        ? { status: 200, headers: { 'Content-Type': JSON_11 } }
+        : { status: 200, headers: { 'Content-Type': JSON_11 }, body: out };
     })();
   };
 }
@@ -141,7 +146,13 @@ class LogsApi {
         const e = batch[i] as (typeof batch)[number];
         after = e.id;
         if (pattern.test && !pattern.test(e.message)) continue;
-        events.push({ logStreamName: e.stream, timestamp: e.timestamp, message: e.message, ingestionTime: e.ingestionTime, eventId: String(e.id) });
+        events.push({
+          logStreamName: e.stream,
+          timestamp: e.timestamp,
+          message: e.message,
+          ingestionTime: e.ingestionTime,
+          eventId: String(e.id),
+        });
       }
       scanned += i;
       if (i === batch.length && batch.length < batchSize) break; // consumed everything there is
@@ -188,8 +199,8 @@ class LogsApi {
       back = directionToken('b', first.id);
     } else if (token) {
       // At the end in the token's direction: AWS hands the same token back.
-      forward = token.direction === 'f' ? input.nextToken ?? '' : directionToken('f', Math.max(0, token.id - 1));
-      back = token.direction === 'b' ? input.nextToken ?? '' : directionToken('b', token.id + 1);
+      forward = token.direction === 'f' ? (input.nextToken ?? '') : directionToken('f', Math.max(0, token.id - 1));
+      back = token.direction === 'b' ? (input.nextToken ?? '') : directionToken('b', token.id + 1);
     } else {
       forward = directionToken('f', 0);
       back = directionToken('b', 0);
@@ -304,7 +315,10 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   if (issue?.code === 'invalid_type' && issue.input === undefined) {
     throw validationError(field, null, 'Member must not be null');
   }
-  throw new KumoError('ValidationException', `1 validation error detected: Value at '${field}' failed to satisfy constraint: ${issue?.message ?? 'invalid'}`);
+  throw new KumoError(
+    'ValidationException',
+    `1 validation error detected: Value at '${field}' failed to satisfy constraint: ${issue?.message ?? 'invalid'}`,
+  );
 }
 
 // ---- paging tokens ----
@@ -406,6 +420,8 @@ export function compileFilterPattern(pattern: string): CompiledPattern {
     return { contains: first, test: undefined };
   }
   const test = (m: string): boolean =>
-    rest.every((t) => m.includes(t)) && (optional.length === 0 || optional.some((t) => m.includes(t))) && !excluded.some((t) => m.includes(t));
+    rest.every((t) => m.includes(t)) &&
+    (optional.length === 0 || optional.some((t) => m.includes(t))) &&
+    !excluded.some((t) => m.includes(t));
   return { contains: first, test };
 }

@@ -144,18 +144,18 @@ function logRepo(db: Database.Database): LogRepo {
     ),
     upsertStream: db.prepare<[string, string, number, number, number, number]>(
       `INSERT INTO log_streams (log_group, stream, created_at, first_event_at, last_event_at, stored_bytes)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+       VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (log_group, stream) DO UPDATE SET
          first_event_at = MIN(COALESCE(first_event_at, excluded.first_event_at), excluded.first_event_at),
          last_event_at = MAX(COALESCE(last_event_at, excluded.last_event_at), excluded.last_event_at),
          stored_bytes = stored_bytes + excluded.stored_bytes`,
     ),
-    groups: db.prepare<[string], { log_group: string; created_at: number; stored_bytes: number }>(
+    groups: db.prepare<[{ p: string }], { log_group: string; created_at: number; stored_bytes: number }>(
       `SELECT log_group, MIN(created_at) AS created_at, SUM(stored_bytes) AS stored_bytes FROM log_streams
-       WHERE log_group >= ?1 AND substr(log_group, 1, length(?1)) = ?1 GROUP BY log_group ORDER BY log_group`,
+       WHERE log_group >= @p AND substr(log_group, 1, length(@p)) = @p GROUP BY log_group ORDER BY log_group`,
     ),
-    streams: db.prepare<[string, string], LogStreamRow>(
-      `SELECT * FROM log_streams WHERE log_group = ?1 AND substr(stream, 1, length(?2)) = ?2 ORDER BY stream`,
+    streams: db.prepare<[{ g: string; p: string }], LogStreamRow>(
+      `SELECT * FROM log_streams WHERE log_group = @g AND substr(stream, 1, length(@p)) = @p ORDER BY stream`,
     ),
     deleteEvents: db.prepare<[string]>('DELETE FROM log_events WHERE log_group = ?'),
     deleteStreams: db.prepare<[string]>('DELETE FROM log_streams WHERE log_group = ?'),
@@ -229,10 +229,10 @@ function logRepo(db: Database.Database): LogRepo {
       );
     },
     groups: (prefix = '') =>
-      Promise.resolve(s.groups.all(prefix).map((r) => ({ group: r.log_group, createdAt: r.created_at, storedBytes: r.stored_bytes }))),
+      Promise.resolve(s.groups.all({ p: prefix }).map((r) => ({ group: r.log_group, createdAt: r.created_at, storedBytes: r.stored_bytes }))),
     streams: (group, prefix = ''): Promise<LogStreamInfo[]> =>
       Promise.resolve(
-        s.streams.all(group, prefix).map((r) => ({
+        s.streams.all({ g: group, p: prefix }).map((r) => ({
           group: r.log_group,
           stream: r.stream,
           createdAt: r.created_at,

@@ -6,6 +6,11 @@ import { test } from 'node:test';
 import { CodeStore, zipEntries } from '../../../src/code/index.js';
 import { rejectsWith, tempDir, tempStore } from './support.js';
 
+/** The store directory's entries, leaving out the package.json it keeps to shield CommonJS code. */
+async function listing(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => name !== 'package.json');
+}
+
 const HANDLER = 'export const handler = async () => "hi";\n';
 const BOOTSTRAP = '#!/bin/sh\necho hi\n';
 
@@ -63,7 +68,7 @@ void test('putting the same bytes twice gives the same artifact and does not rew
 
   assert.deepEqual(second, first);
   assert.equal(after.ino, before.ino);
-  assert.deepEqual(await readdir(dir), [`${first.sha256Hex}.zip`]);
+  assert.deepEqual(await listing(dir), [`${first.sha256Hex}.zip`]);
 });
 
 void test('an empty zip is accepted and extracts to an empty directory', async (t) => {
@@ -78,11 +83,14 @@ void test('concurrent extracted() calls for one sha share a single extraction', 
   const { sha256Hex } = await store.put(await sampleZip());
 
   const calls = Array.from({ length: 8 }, () => store.extracted(sha256Hex));
-  assert.ok(calls.every((call) => call === calls[0]), 'every caller gets the same promise');
+  assert.ok(
+    calls.every((call) => call === calls[0]),
+    'every caller gets the same promise',
+  );
   const roots = await Promise.all(calls);
 
   assert.ok(roots.every((root) => root === path.join(dir, sha256Hex)));
-  assert.deepEqual((await readdir(dir)).sort(), [sha256Hex, `${sha256Hex}.zip`].sort(), 'no temporary directories left');
+  assert.deepEqual((await listing(dir)).sort(), [sha256Hex, `${sha256Hex}.zip`].sort(), 'no temporary directories left');
   assert.equal(await readFile(path.join(dir, sha256Hex, 'index.mjs'), 'utf8'), HANDLER);
 });
 
@@ -118,7 +126,7 @@ void test('prune removes archives and read-only extracted trees not in keep, and
 
   assert.equal(store.has(gone.sha256Hex), false);
   assert.equal(store.has(kept.sha256Hex), true);
-  assert.deepEqual((await readdir(dir)).sort(), [kept.sha256Hex, `${kept.sha256Hex}.zip`].sort());
+  assert.deepEqual((await listing(dir)).sort(), [kept.sha256Hex, `${kept.sha256Hex}.zip`].sort());
   // A pruned sha that is put again extracts afresh rather than from a stale cache entry.
   const again = await store.put(await sampleZip());
   assert.equal(await readFile(path.join(await store.extracted(again.sha256Hex), 'index.mjs'), 'utf8'), HANDLER);
@@ -133,7 +141,7 @@ void test('create() makes the directory and clears temporaries a crash left behi
   await writeFile(path.join(dir, '.tmp-123-def.zip'), 'partial');
 
   await CodeStore.create(dir);
-  assert.deepEqual(await readdir(dir), []);
+  assert.deepEqual(await listing(dir), []);
 });
 
 void test('zipPath() refuses anything but a lowercase hex sha, so a sha can never become a path', async (t) => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { endLine, reportLine, startLine, timeoutLine, type LogWriter } from '../logs/index.js';
 import { launchCommand, runtimeDir, type RuntimeSpec } from './runtimes.js';
-import { PRLIMIT, killTree, peakMemoryMb } from './process-stats.js';
+import { PRLIMIT, PeakMemoryReader, killTree } from './process-stats.js';
 import { MAX_RUNTIME_PAYLOAD, RuntimeApiServer, type RuntimeResult } from './runtime-api.js';
 
 /** Everything needed to start one execution environment for one function version. */
@@ -105,8 +105,7 @@ export class Environment {
   private killedByHost = false;
   /** The runtime printed a fatal out-of-memory message (V8's heap limit). */
   private sawOutOfMemory = false;
-  /** Peak memory read just before a kill, when /proc is about to disappear. */
-  private lastPeakMb = 0;
+  private peakMemory: PeakMemoryReader | undefined;
   private tail: string[] | undefined;
   private readonly deathListeners: Array<(env: Environment) => void> = [];
   private idleListener: (() => void) | undefined;
@@ -210,6 +209,7 @@ export class Environment {
       return initDone;
     }
     this.child = child;
+    this.peakMemory = new PeakMemoryReader(child.pid);
     this.pipeOutput(child.stdout);
     this.pipeOutput(child.stderr);
     child.once('error', (err: NodeJS.ErrnoException) => {
@@ -353,7 +353,7 @@ export class Environment {
     const durationMs = performance.now() - startedAt;
     const initDurationMs = this.coldStartPending ? this.initDurationMs : undefined;
     this.coldStartPending = false;
-    const maxMemoryUsedMb = peakMemoryMb(this.child?.pid) || this.lastPeakMb;
+    const maxMemoryUsedMb = this.peakMemory?.read() ?? 0;
     this.log(endLine(req.requestId));
     this.log(
       reportLine({
@@ -382,7 +382,7 @@ export class Environment {
   private onTimeout(): void {
     const p = this.pending;
     if (!p) return;
-    this.lastPeakMb = peakMemoryMb(this.child?.pid);
+    this.peakMemory?.read(); // keep the peak before the process and its /proc entry go
     const seconds = this.spec.timeoutSeconds;
     this.log(timeoutLine(p.req.requestId, seconds));
     const body = jsonBody({
@@ -422,6 +422,7 @@ export class Environment {
   private die(): void {
     if (this.state === 'dead' && this.deathListeners.length === 0 && !this.api) return;
     this.state = 'dead';
+    this.peakMemory?.close();
     this.api?.close();
     this.api = undefined;
     this.resolveInit?.();

@@ -1,16 +1,44 @@
 import fs from 'node:fs';
 
-/** Peak resident set size of a process in MB (VmHWM), rounded up; 0 when it cannot be read. */
-export function peakMemoryMb(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
-    const at = status.indexOf('VmHWM:');
-    if (at < 0) return 0;
-    const kb = parseInt(status.slice(at + 6, status.indexOf('kB', at)).trim(), 10);
-    return Number.isFinite(kb) ? Math.ceil(kb / 1024) : 0;
-  } catch {
-    return 0;
+/**
+ * Reads a process's peak resident set size (VmHWM) on every invocation's REPORT line. The status
+ * file stays open and is re-read with one positional read (procfs regenerates it), instead of
+ * open/fstat/read/close each time: this runs on the invoke path.
+ */
+export class PeakMemoryReader {
+  private fd: number | undefined;
+  private readonly buf = Buffer.allocUnsafe(4096);
+  private last = 0;
+
+  constructor(pid: number | undefined) {
+    if (pid === undefined) return;
+    try {
+      this.fd = fs.openSync(`/proc/${pid}/status`, 'r');
+    } catch {
+      this.fd = undefined;
+    }
+  }
+
+  /** Peak RSS in MB, rounded up; the last value read once the process is gone. */
+  read(): number {
+    if (this.fd === undefined) return this.last;
+    try {
+      const n = fs.readSync(this.fd, this.buf, 0, this.buf.length, 0);
+      const status = this.buf.toString('latin1', 0, n);
+      const at = status.indexOf('VmHWM:');
+      if (at >= 0) {
+        const kb = parseInt(status.slice(at + 6, status.indexOf('kB', at)).trim(), 10);
+        if (Number.isFinite(kb)) this.last = Math.ceil(kb / 1024);
+      }
+    } catch {
+      this.close();
+    }
+    return this.last;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 

@@ -11,8 +11,12 @@ error documents (`errorMessage`, `errorType`, `requestId`, `stackTrace`), the sa
 object, the same root-logger format, so that unmodified handlers behave as they do on Lambda.
 It is our own code, uses only the standard library and runs on Python 3.9 and later.
 
-The invoke loop is the hot path: one persistent keep-alive HTTP connection, no per-invoke
-imports, environment values read once.
+The invoke loop is the hot path: one persistent keep-alive HTTP/1.1 connection driven by a small
+raw-socket client (see RuntimeClient), no per-invoke imports, environment values read once.
+
+It is one file on purpose: a helper module of ours would sit in sys.modules under a plain name
+and could shadow a function's own module of that name, and AWS's rule for trimming runtime
+frames from stack traces ("/bootstrap.py" in the file name) covers exactly this file.
 """
 
 import os
@@ -50,14 +54,13 @@ def _apply_memory_limit():
 
 _MEMORY_LIMITED = _apply_memory_limit()
 
-import http.client  # noqa: E402  (after the memory limit, on purpose)
 import importlib  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
+import socket  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
-from decimal import Decimal  # noqa: E402
 
 RUNTIME_API_PATH = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
@@ -334,7 +337,10 @@ class _Encoder(json.JSONEncoder):
         self._saw_decimal = False
 
     def default(self, o):
-        if isinstance(o, Decimal):
+        # No Decimal can exist before someone imports decimal; looking it up here keeps the
+        # import (~1.5 ms) out of every cold start.
+        decimal = sys.modules.get("decimal")
+        if decimal is not None and isinstance(o, decimal.Decimal):
             if o.is_nan():
                 return float("nan")
             self._saw_decimal = True
@@ -443,10 +449,12 @@ def build_fault_result(exc_info, msg=None):
 
 
 def _die_out_of_memory():
-    """The function ran out of its memory: end the way the cgroup OOM killer ends it on Lambda."""
-    import signal
+    """The function ran out of its memory: end the way the cgroup OOM killer ends it on Lambda.
 
-    os.kill(os.getpid(), signal.SIGKILL)
+    Only used when KUMO_MEMORY_LIMIT_BYTES applied: a MemoryError then means the limit was hit,
+    and the host reports a process killed by SIGKILL that it did not kill as Runtime.OutOfMemory.
+    """
+    os.kill(os.getpid(), 9)  # SIGKILL (the signal module costs ~1 ms of cold start to import)
 
 
 # --- handler resolution -----------------------------------------------------------------------------
@@ -639,64 +647,160 @@ class RuntimeApiError(Exception):
     pass
 
 
-class _Connection(http.client.HTTPConnection):
-    def connect(self):
-        super().connect()
-        import socket
-
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+class _ConnectionLost(Exception):
+    pass
 
 
 class RuntimeClient(object):
-    """One keep-alive connection to the Runtime API for the whole life of the process.
+    """The Runtime API client: one keep-alive HTTP/1.1 connection for the life of the process.
 
-    A request that fails on a connection the server has already closed (an idle keep-alive
-    timeout while a long handler ran, say) is sent once more on a fresh connection.
+    A deliberately small HTTP/1.1 client on a raw socket instead of http.client: http.client
+    parses every response's headers with the email package and sends a POST's headers and body
+    in two writes, which cost ~3x this loop's whole per-invoke overhead (measured: ~480 us vs
+    ~160 us per invoke). Requests are built as one buffer (one write); responses are parsed for
+    exactly what the Runtime API uses: status, headers, a Content-Length or chunked body, and
+    `Connection: close`.
+
+    A request that fails on a connection the server has closed (an idle keep-alive timeout while
+    a long handler ran, say) is sent once more on a fresh connection.
     """
 
     def __init__(self, address):
-        self.conn = _Connection(address)
+        host, _, port = address.rpartition(":")
+        if not host:  # "host" alone
+            host, port = address, "80"
+        # bytes: getaddrinfo then skips the idna codec (~1.5 ms of cold start to import)
+        self.address = (host.strip("[]").encode("ascii"), int(port))
+        self.host = address
+        self.next_request = (
+            "GET %s/invocation/next HTTP/1.1\r\nHost: %s\r\n\r\n" % (RUNTIME_API_PATH, address)
+        ).encode("latin-1")
+        self.sock = None
+        self.rfile = None
 
-    def _request(self, method, path, body=None, headers=None):
-        conn = self.conn
+    def _connect(self):
+        sock = socket.create_connection(self.address)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+        self.rfile = sock.makefile("rb")
+
+    def close(self):
+        if self.sock is not None:
+            try:
+                self.rfile.close()
+                self.sock.close()
+            except OSError:
+                pass
+        self.sock = self.rfile = None
+
+    def _request(self, head, body):
+        """Send one request (`head` ends with the blank line) and return (status, headers, body)."""
         for attempt in (0, 1):
             try:
-                conn.request(method, path, body, headers or {})
-                resp = conn.getresponse()
-                return resp, resp.read()
-            except (ConnectionError, http.client.HTTPException, OSError):
-                conn.close()
+                if self.sock is None:
+                    self._connect()
+                if body is None:
+                    self.sock.sendall(head)
+                elif len(body) <= 65536:
+                    self.sock.sendall(head + body)
+                else:  # no copy of a large payload; TCP_NODELAY keeps the two writes cheap
+                    self.sock.sendall(head)
+                    self.sock.sendall(body)
+                return self._read_response()
+            except (OSError, ValueError, _ConnectionLost):
+                self.close()
                 if attempt:
-                    raise
+                    raise ConnectionError("lost the connection to the Runtime API at %s" % self.host)
+
+    def _read_response(self):
+        rfile = self.rfile
+        line = rfile.readline(65537)
+        if not line:
+            raise _ConnectionLost()
+        parts = line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+            raise _ConnectionLost()
+        status = int(parts[1])
+        headers = {}
+        while True:
+            line = rfile.readline(65537)
+            if line in (b"\r\n", b"\n"):
+                break
+            if not line:
+                raise _ConnectionLost()
+            name, sep, value = line.partition(b":")
+            if sep:
+                headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+        if status in (204, 304) or 100 <= status < 200:
+            body = b""
+        elif "content-length" in headers:
+            length = int(headers["content-length"])
+            body = rfile.read(length) if length else b""
+            if len(body) != length:
+                raise _ConnectionLost()
+        elif headers.get("transfer-encoding", "").lower().endswith("chunked"):
+            body = self._read_chunked()
+        else:  # delimited by the end of the connection
+            body = rfile.read()
+            headers["connection"] = "close"
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers, body
+
+    def _read_chunked(self):
+        rfile = self.rfile
+        chunks = []
+        while True:
+            line = rfile.readline(65537)
+            if not line:
+                raise _ConnectionLost()
+            size = int(line.split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                break
+            chunk = rfile.read(size)
+            if len(chunk) != size or rfile.read(2) != b"\r\n":
+                raise _ConnectionLost()
+            chunks.append(chunk)
+        while True:  # trailers
+            line = rfile.readline(65537)
+            if line in (b"\r\n", b"\n", b""):
+                break
+        return b"".join(chunks)
 
     def next_invocation(self):
-        resp, body = self._request("GET", RUNTIME_API_PATH + "/invocation/next")
-        if resp.status != 200:
+        status, headers, body = self._request(self.next_request, None)
+        if status != 200:
             raise RuntimeApiError(
-                "GET /invocation/next answered %d: %r" % (resp.status, body[:200])
+                "GET /invocation/next answered %d: %r" % (status, body[:200])
             )
-        return resp.msg, body
+        return headers, body
 
     def _post(self, path, body, headers):
-        resp, data = self._request("POST", path, body, headers)
-        if not 200 <= resp.status < 300:
+        head = "POST %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %d\r\n\r\n" % (
+            path,
+            self.host,
+            "".join("%s: %s\r\n" % item for item in headers),
+            len(body),
+        )
+        status, _headers, data = self._request(head.encode("latin-1"), body)
+        if not 200 <= status < 300:
             sys.stderr.write(
                 "Kumo runtime: POST %s answered %d: %s\n"
-                % (path, resp.status, data[:500].decode("utf-8", "replace"))
+                % (path, status, data[:500].decode("utf-8", "replace"))
             )
-        return resp.status
+        return status
 
     def post_invocation_result(self, invoke_id, result, content_type):
         return self._post(
             RUNTIME_API_PATH + "/invocation/" + invoke_id + "/response",
             result,
-            {"Content-Type": content_type},
+            (("Content-Type", content_type),),
         )
 
     def post_invocation_error(self, invoke_id, error_body, error_type, xray_fault):
-        headers = {"Content-Type": "application/json", ERROR_TYPE_HEADER: _header_safe(error_type)}
+        headers = [("Content-Type", "application/json"), (ERROR_TYPE_HEADER, _header_safe(error_type))]
         if xray_fault and len(xray_fault) < 1024 * 1024:
-            headers[XRAY_ERROR_CAUSE_HEADER] = xray_fault
+            headers.append((XRAY_ERROR_CAUSE_HEADER, xray_fault))
         return self._post(
             RUNTIME_API_PATH + "/invocation/" + invoke_id + "/error",
             error_body.encode("utf-8"),
@@ -707,10 +811,10 @@ class RuntimeClient(object):
         return self._post(
             RUNTIME_API_PATH + "/init/error",
             to_json(error_result).encode("utf-8"),
-            {
-                "Content-Type": "application/json",
-                ERROR_TYPE_HEADER: _header_safe(error_result["errorType"]),
-            },
+            (
+                ("Content-Type", "application/json"),
+                (ERROR_TYPE_HEADER, _header_safe(error_result["errorType"])),
+            ),
         )
 
 
@@ -727,28 +831,28 @@ _XRAY_ENCODE = json.JSONEncoder(ensure_ascii=True, default=str).encode
 
 def _handle_event_request(client, request_handler, headers, event_body, log_error, log_sink):
     get = headers.get
-    invoke_id = get("Lambda-Runtime-Aws-Request-Id") or ""
+    invoke_id = get("lambda-runtime-aws-request-id") or ""
     try:
-        client_context = get("Lambda-Runtime-Client-Context")
+        client_context = get("lambda-runtime-client-context")
         if client_context:
             client_context = _parse_json_header(client_context, "Client Context")
         else:
             client_context = None
-        cognito_identity = get("Lambda-Runtime-Cognito-Identity")
+        cognito_identity = get("lambda-runtime-cognito-identity")
         if cognito_identity:
             cognito_identity = _parse_json_header(cognito_identity, "Cognito Identity")
         else:
             cognito_identity = None
-        deadline = get("Lambda-Runtime-Deadline-Ms")
+        deadline = get("lambda-runtime-deadline-ms")
         context = LambdaContext(
             invoke_id,
             client_context,
             cognito_identity,
             int(deadline) if deadline else 0,
-            get("Lambda-Runtime-Invoked-Function-Arn"),
-            get("Lambda-Runtime-Aws-Tenant-Id"),
+            get("lambda-runtime-invoked-function-arn"),
+            get("lambda-runtime-aws-tenant-id"),
         )
-        event = _unmarshal_request(event_body, get("Content-Type"))
+        event = _unmarshal_request(event_body, get("content-type"))
         response = request_handler(event, context)
         result, content_type = _marshal_response(response)
     except FaultException as e:
@@ -756,7 +860,7 @@ def _handle_event_request(client, request_handler, headers, event_body, log_erro
         xray_fault = _make_xray_fault("LambdaValidationError", e.msg, [])
     except Exception:
         etype, value, tb = sys.exc_info()
-        if _MEMORY_LIMITED and etype is MemoryError:
+        if _MEMORY_LIMITED and issubclass(etype, MemoryError):
             _die_out_of_memory()
         frames = _user_frames(tb)
         message = _safe_str(value)
@@ -785,10 +889,8 @@ def main():
     _setup_sys_path(task_root)
 
     log_format_json = (environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
-    log_level = {None: "", "TRACE": "DEBUG"}.get(
-        environ.get("AWS_LAMBDA_LOG_LEVEL"), environ.get("AWS_LAMBDA_LOG_LEVEL")
-    )
-    log_level = (log_level or "").upper()
+    raw_level = environ.get("AWS_LAMBDA_LOG_LEVEL")
+    log_level = {None: "", "TRACE": "DEBUG"}.get(raw_level, raw_level).upper()
     log_sink = _create_log_sink()
     _setup_logging(log_format_json, log_level, log_sink)
     log_error = _make_log_error(log_format_json, to_json)
@@ -812,9 +914,9 @@ def main():
     next_invocation = client.next_invocation
     while True:
         headers, body = next_invocation()
-        _GLOBAL_AWS_REQUEST_ID = headers.get("Lambda-Runtime-Aws-Request-Id")
-        _GLOBAL_TENANT_ID = headers.get("Lambda-Runtime-Aws-Tenant-Id")
-        trace_id = headers.get("Lambda-Runtime-Trace-Id")
+        _GLOBAL_AWS_REQUEST_ID = headers.get("lambda-runtime-aws-request-id")
+        _GLOBAL_TENANT_ID = headers.get("lambda-runtime-aws-tenant-id")
+        trace_id = headers.get("lambda-runtime-trace-id")
         if trace_id is not None:
             environ["_X_AMZN_TRACE_ID"] = trace_id
         elif "_X_AMZN_TRACE_ID" in environ:
@@ -829,6 +931,6 @@ if __name__ == "__main__":
         if _MEMORY_LIMITED:
             _die_out_of_memory()
         raise
-    except (RuntimeApiError, ConnectionError, http.client.HTTPException) as exc:
+    except (RuntimeApiError, ConnectionError) as exc:
         sys.stderr.write("Kumo runtime: lost the Runtime API: %s\n" % (exc,))
         sys.exit(1)

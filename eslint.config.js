@@ -47,5 +47,6 @@ export default tseslint.config(
   {
     files: ['*.js', 'bin/*.js'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );

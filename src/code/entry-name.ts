@@ -1,10 +1,4 @@
-import {
-  entryEscapesRoot,
-  entryHasBackslash,
-  entryHasEmptyName,
-  entryHasNul,
-  entryPathTooLong,
-} from './messages.js';
+import { entryEscapesRoot, entryHasBackslash, entryHasEmptyName, entryHasNul, entryPathTooLong } from './messages.js';
 
 /** File-type bits of a unix mode (`st_mode`), as zip tools store it in the high 16 bits of the external attributes. */
 export const S_IFMT = 0o170000;

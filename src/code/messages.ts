@@ -20,6 +20,11 @@ export function unzippedTooLarge(maxUnzippedBytes: number): KumoError {
   return invalidParameter(`Unzipped size must be smaller than ${maxUnzippedBytes} bytes`);
 }
 
+/** Lambda refuses an archive with no entries at upload. */
+export function emptyZip(): KumoError {
+  return new KumoError('InvalidParameterValueException', 'Uploaded file must be a non-empty zip');
+}
+
 export function tooManyEntries(count: number, maxEntries: number): KumoError {
   return invalidParameter(`Zip file has ${count} entries; at most ${maxEntries} are allowed`);
 }

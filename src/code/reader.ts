@@ -9,6 +9,7 @@ import {
   entryDuplicated,
   entryIsSymlink,
   entryNamesRoot,
+  emptyZip,
   tooManyEntries,
   unsupportedEntry,
   unzipFailed,
@@ -89,6 +90,7 @@ export async function readZip(zip: Buffer, limits: ZipLimits, onFile?: FileSink)
   try {
     // The count comes from the end-of-central-directory record and yauzl reads exactly that many
     // entries, so checking it before reading any bounds the work of the metadata pass.
+    if (zipfile.entryCount === 0) throw emptyZip();
     if (zipfile.entryCount > limits.maxEntries) throw tooManyEntries(zipfile.entryCount, limits.maxEntries);
     const entries = await readCentralDirectory(zipfile, limits);
 
@@ -97,9 +99,10 @@ export async function readZip(zip: Buffer, limits: ZipLimits, onFile?: FileSink)
       if (info.kind !== 'file') continue;
       const data = inflate(zipfile, raw, info, budget);
       if (onFile) await onFile(info, data);
-      else for await (const _ of data) {
-        // Discard: inflating is the check.
-      }
+      else
+        for await (const _ of data) {
+          // Discard: inflating is the check.
+        }
       if (!data.finished) throw new Error(`file sink returned before consuming zip entry '${displayName(info.name)}'`);
     }
     return { entries: entries.map((e) => e.info), unzippedSize: budget.used };
@@ -196,11 +199,13 @@ function inflate(zipfile: yauzl.ZipFile, raw: yauzl.Entry, info: ZipEntryInfo, b
         bytes += chunk.length;
         budget.used += chunk.length;
         if (budget.used > budget.max) throw unzippedTooLarge(budget.max);
-        if (bytes > info.size) throw unzipFailed(new Error(`zip entry '${displayName(info.name)}' inflates past its declared size ${info.size}`));
+        if (bytes > info.size)
+          throw unzipFailed(new Error(`zip entry '${displayName(info.name)}' inflates past its declared size ${info.size}`));
         crc = crc32(chunk, crc);
         yield chunk;
       }
-      if (bytes !== info.size) throw unzipFailed(new Error(`zip entry '${displayName(info.name)}' has ${bytes} bytes, declared ${info.size}`));
+      if (bytes !== info.size)
+        throw unzipFailed(new Error(`zip entry '${displayName(info.name)}' has ${bytes} bytes, declared ${info.size}`));
       if (crc >>> 0 !== raw.crc32 >>> 0) throw unzipFailed(new Error(`zip entry '${displayName(info.name)}' fails its CRC-32 check`));
       finished = true;
     } catch (err) {

@@ -71,13 +71,6 @@ void test('putting the same bytes twice gives the same artifact and does not rew
   assert.deepEqual(await listing(dir), [`${first.sha256Hex}.zip`]);
 });
 
-void test('an empty zip is accepted and extracts to an empty directory', async (t) => {
-  const { store } = await tempStore(t);
-  const artifact = await store.put(await zipEntries([]));
-  assert.equal(artifact.unzippedSize, 0);
-  assert.deepEqual(await readdir(await store.extracted(artifact.sha256Hex)), []);
-});
-
 void test('concurrent extracted() calls for one sha share a single extraction', async (t) => {
   const { store, dir } = await tempStore(t);
   const { sha256Hex } = await store.put(await sampleZip());

@@ -40,6 +40,10 @@ void test('an entry whose data fails its CRC-32 is refused as corrupt', async (t
   assert.match(String((err.cause as Error).message), /CRC-32/);
 });
 
+void test('a zip with no entries is refused as Lambda refuses it', async (t) => {
+  await refused(t, await zipEntries([]), 'InvalidParameterValueException', 'Uploaded file must be a non-empty zip');
+});
+
 void test('a zip over the zipped limit is a 413 RequestEntityTooLargeException naming the limit', async (t) => {
   const zip = await zipEntries([{ name: 'index.js', content: 'x'.repeat(2000) }]);
   const err = await refused(t, zip, 'RequestEntityTooLargeException', 'Zipped size must be smaller than 100 bytes', {

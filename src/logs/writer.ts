@@ -1,8 +1,9 @@
 import type { LogEvent, LogRepo } from '../store/index.js';
 
 /**
- * Buffers log events and writes them to the store in batches, off the invoke path.
- * A batch is written on the next turn of the event loop or when it reaches `maxBatch`.
+ * Buffers log events and writes them to the store in batches, off the invoke path: at most every
+ * `flushMs` (one SQLite transaction per batch rather than per line), or at once when a batch
+ * reaches `maxBatch`.
  */
 export class LogWriter {
   private buffer: LogEvent[] = [];
@@ -14,6 +15,7 @@ export class LogWriter {
     private readonly repo: LogRepo,
     private readonly onError: (err: unknown) => void = () => undefined,
     private readonly maxBatch = 2000,
+    private readonly flushMs = 20,
   ) {}
 
   write(group: string, stream: string, message: string, timestamp = Date.now()): void {
@@ -21,7 +23,7 @@ export class LogWriter {
     if (this.buffer.length >= this.maxBatch) this.flushNow();
     else if (!this.scheduled) {
       this.scheduled = true;
-      setTimeout(() => this.flushNow(), 5).unref();
+      setTimeout(() => this.flushNow(), this.flushMs).unref();
     }
   }
 

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { CreateFunctionCommand, GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
 import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
 
 const KUMO_BIN = repoPath('bin', 'kumo.js');
 const ROLE = 'arn:aws:iam::000000000000:role/test-role';
@@ -50,16 +51,6 @@ function fixture(name: string, files: Record<string, string>): string {
     fs.writeFileSync(path.join(dir, file), content);
   }
   return dir;
-}
-
-/** Polls `check` (bounded: 10 s) until it holds. */
-async function eventually(check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) assert.fail('condition not met within 10 s');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 before(async () => {

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/test';
 
@@ -84,15 +85,6 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Polls `check` until it returns true (bounded), for state that changes asynchronously. */
-async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

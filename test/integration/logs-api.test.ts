@@ -22,6 +22,7 @@ import {
 import { CreateFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
 import { startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const AWS_CLI = '/usr/bin/aws';
@@ -80,16 +81,6 @@ async function filter(input: FilterLogEventsCommandInput): Promise<FilteredLogEv
   const events: FilteredLogEvent[] = [];
   for await (const page of paginateFilterLogEvents({ client: logs }, input)) events.push(...(page.events ?? []));
   return events;
-}
-
-/** Polls `check` (bounded: 10 s) until it holds; log events land a few ms after the invocation. */
-async function eventually(check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) assert.fail('condition not met within 10 s');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 async function rejects(fn: () => Promise<unknown>, name: string, message?: RegExp): Promise<void> {

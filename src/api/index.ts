@@ -5,6 +5,7 @@ import type { FunctionService } from '../functions/index.js';
 import type { LogRepo } from '../store/index.js';
 import { CodeLinks } from './code-links.js';
 import { accountRoutes } from './routes/account.js';
+import { concurrencyRoutes } from './routes/concurrency.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { logsTargets } from './routes/logs.js';
@@ -27,6 +28,7 @@ export function createApi(deps: ApiDeps): http.Server {
     ...accountRoutes(deps.functions, deps.options),
     ...functionRoutes(deps.functions, deps.code, links),
     ...invokeRoutes(deps.functions),
+    ...concurrencyRoutes(deps.functions),
   ];
   const logs = logsTargets(deps.logs, deps.options);
   return createHttpServer(routes, (target, req) => logs(target, req), deps.log);

@@ -18,6 +18,8 @@ export interface KumoOptions {
   maxEnvironmentLifetimeMs?: number;
   /** Account concurrency limit. @default 1000 */
   concurrencyLimit?: number;
+  /** Concurrency that reservations must leave to unreserved functions (Lambda: 100). @default 100, at most the limit */
+  unreservedConcurrencyMinimum?: number;
   /** Credentials handed to functions as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. @default 'test' / 'test' */
   accessKeyId?: string;
   secretAccessKey?: string;
@@ -37,6 +39,7 @@ export const DEFAULTS: CompiledOptions = Object.freeze({
   idleTimeoutMs: 300_000,
   maxEnvironmentLifetimeMs: 7_200_000,
   concurrencyLimit: 1000,
+  unreservedConcurrencyMinimum: 100,
   accessKeyId: 'test',
   secretAccessKey: 'test',
   logLevel: 'info',
@@ -54,7 +57,12 @@ export function compileOptions(options: KumoOptions = {}): CompiledOptions {
   if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(o.region)) throw new OptionsError(`region looks wrong: ${o.region}`);
   if (!(o.concurrencyLimit >= 1)) throw new OptionsError(`concurrency limit must be at least 1`);
   if (!(o.idleTimeoutMs >= 0)) throw new OptionsError(`idle timeout must be >= 0`);
-  return Object.freeze({ ...o, dataDir: path.resolve(o.dataDir) });
+  if (!(o.unreservedConcurrencyMinimum >= 0)) throw new OptionsError('unreserved concurrency minimum must be >= 0');
+  return Object.freeze({
+    ...o,
+    dataDir: path.resolve(o.dataDir),
+    unreservedConcurrencyMinimum: Math.min(o.unreservedConcurrencyMinimum, o.concurrencyLimit),
+  });
 }
 
 /** Reads KUMO_* environment variables into options (CLI flags override them). */
@@ -69,6 +77,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): KumoOption
     idleTimeoutMs: num(env.KUMO_IDLE_TIMEOUT_MS),
     maxEnvironmentLifetimeMs: num(env.KUMO_MAX_ENV_LIFETIME_MS),
     concurrencyLimit: num(env.KUMO_CONCURRENCY_LIMIT),
+    unreservedConcurrencyMinimum: num(env.KUMO_UNRESERVED_CONCURRENCY_MIN),
     logLevel: (env.KUMO_LOG_LEVEL as KumoOptions['logLevel']) || undefined,
   });
 }

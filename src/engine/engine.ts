@@ -4,6 +4,7 @@ import { KumoError } from '../errors/index.js';
 import { newLogStreamName, type LogWriter } from '../logs/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import { Environment, type InvokeOutcome } from './environment.js';
+import { ConcurrencyLimiter } from './concurrency.js';
 import { EnvironmentPool } from './pool.js';
 import { RUNTIMES, type RuntimeSpec } from './runtimes.js';
 
@@ -37,11 +38,12 @@ export class Engine {
   private readonly pools = new Map<string, EnvironmentPool>();
   /** Retired pools whose busy environments have not finished yet. */
   private readonly retiring = new Set<EnvironmentPool>();
-  private inFlight = 0;
+  private readonly concurrency: ConcurrencyLimiter;
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
 
   constructor(private readonly deps: EngineDeps) {
+    this.concurrency = new ConcurrencyLimiter(deps.options.concurrencyLimit);
     const period = Math.max(50, Math.min(10_000, Math.floor(deps.options.idleTimeoutMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), period);
     this.sweeper.unref();
@@ -50,13 +52,7 @@ export class Engine {
   async invoke(fn: FunctionRecord, req: EngineInvokeRequest): Promise<InvokeOutcome> {
     if (this.closed) throw new KumoError('ServiceException', 'Kumo is shutting down');
     const { options } = this.deps;
-    if (this.inFlight >= options.concurrencyLimit) {
-      throw new KumoError('TooManyRequestsException', 'Rate Exceeded.', {
-        fields: { Reason: 'ConcurrentInvocationLimitExceeded' },
-        headers: { 'Retry-After': '1' },
-      });
-    }
-    this.inFlight++;
+    this.concurrency.acquire(fn.name);
     try {
       const pool = this.poolFor(fn);
       const env = (await pool.acquire()) ?? (await this.startEnvironment(pool, fn));
@@ -66,8 +62,22 @@ export class Engine {
         pool.release(env, options.maxEnvironmentLifetimeMs);
       }
     } finally {
-      this.inFlight--;
+      this.concurrency.release(fn.name);
     }
+  }
+
+  /** Reserved concurrency of a function (`undefined`: it shares the unreserved pool). */
+  setReservedConcurrency(functionName: string, value: number | undefined): void {
+    this.concurrency.setReserved(functionName, value);
+  }
+
+  reservedConcurrency(functionName: string): number | undefined {
+    return this.concurrency.reservedFor(functionName);
+  }
+
+  /** The account limit less every reservation. */
+  get unreservedConcurrency(): number {
+    return this.concurrency.unreservedLimit;
   }
 
   /** Stops routing to a function's environments (after an update or delete). */
@@ -96,7 +106,7 @@ export class Engine {
       environments += pool.size;
       idle += pool.idleCount;
     }
-    return { concurrentExecutions: this.inFlight, environments, idleEnvironments: idle };
+    return { concurrentExecutions: this.concurrency.inFlight, environments, idleEnvironments: idle };
   }
 
   /** Ends every environment and waits for them to exit. */

@@ -43,6 +43,8 @@ export interface AccountUsage {
   functionCount: number;
   totalCodeSize: number;
   concurrentExecutions: number;
+  /** The account limit less every reservation. */
+  unreservedConcurrentExecutions: number;
 }
 
 const SUPPORTED_RUNTIMES: ReadonlySet<string> = new Set(RUNTIMES.keys());
@@ -63,6 +65,11 @@ export class FunctionService {
 
   constructor(private readonly deps: { options: CompiledOptions; store: Store; code: CodeStore; engine: Engine }) {
     this.partition = { region: deps.options.region, accountId: deps.options.accountId };
+  }
+
+  /** Loads what the engine needs from the store (reserved concurrency). Call once at start. */
+  async load(): Promise<void> {
+    for (const [name, value] of await this.deps.store.functions.reservedConcurrency()) this.deps.engine.setReservedConcurrency(name, value);
   }
 
   arn(name: string, qualifier?: string): string {
@@ -165,6 +172,7 @@ export class FunctionService {
     const existed = await this.deps.store.functions.delete(ref.name);
     this.cache.delete(ref.name);
     this.deps.engine.retire(ref.name);
+    this.deps.engine.setReservedConcurrency(ref.name, undefined);
     if (!existed) throw functionNotFound(this.arn(ref.name));
     await this.collectCode();
   }
@@ -197,7 +205,43 @@ export class FunctionService {
 
   async usage(): Promise<AccountUsage> {
     const stats = await this.deps.store.functions.stats();
-    return { ...stats, concurrentExecutions: this.deps.engine.stats().concurrentExecutions };
+    return {
+      ...stats,
+      concurrentExecutions: this.deps.engine.stats().concurrentExecutions,
+      unreservedConcurrentExecutions: this.deps.engine.unreservedConcurrency,
+    };
+  }
+
+  /** PutFunctionConcurrency: reserves concurrency for a function, keeping Lambda's unreserved minimum. */
+  async putConcurrency(input: string, value: number): Promise<number> {
+    const ref = this.ref(input);
+    if (!Number.isInteger(value) || value < 0) {
+      throw validationError('reservedConcurrentExecutions', value, 'Member must have value greater than or equal to 0');
+    }
+    const fn = await this.latest({ name: ref.name, qualifier: undefined });
+    if (ref.qualifier !== undefined) throw invalidParameter('Reserved concurrency is set on the function, not on a version or alias.');
+    const current = this.deps.engine.reservedConcurrency(fn.name) ?? 0;
+    const minimum = this.deps.options.unreservedConcurrencyMinimum;
+    if (this.deps.engine.unreservedConcurrency - (value - current) < minimum) {
+      throw invalidParameter(
+        `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${minimum}].`,
+      );
+    }
+    await this.deps.store.functions.setReservedConcurrency(fn.name, value);
+    this.deps.engine.setReservedConcurrency(fn.name, value);
+    return value;
+  }
+
+  /** GetFunctionConcurrency: `undefined` when the function has none reserved. */
+  async getConcurrency(input: string): Promise<number | undefined> {
+    const fn = await this.latest({ name: this.ref(input).name, qualifier: undefined });
+    return this.deps.engine.reservedConcurrency(fn.name);
+  }
+
+  async deleteConcurrency(input: string): Promise<void> {
+    const fn = await this.latest({ name: this.ref(input).name, qualifier: undefined });
+    await this.deps.store.functions.setReservedConcurrency(fn.name, undefined);
+    this.deps.engine.setReservedConcurrency(fn.name, undefined);
   }
 
   private async latest(ref: FunctionRef): Promise<FunctionRecord> {

@@ -37,6 +37,7 @@ export class Kumo {
     fs.rmSync(path.join(options.dataDir, 'environments'), { recursive: true, force: true });
     const engine = new Engine({ options, logs: logWriter, codeDir: (sha) => code.extracted(sha) });
     const functions = new FunctionService({ options, store, code, engine });
+    await functions.load();
     const server = createApi({ options, functions, code, logs: store.logs, secret: serverSecret(options.dataDir), log: logger });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -49,6 +49,10 @@ export interface FunctionRepo {
   stats(): Promise<{ functionCount: number; totalCodeSize: number }>;
   /** Every code sha referenced by any version (for code garbage collection). */
   referencedCode(): Promise<Set<string>>;
+  /** Reserved concurrency of every function that has one. */
+  reservedConcurrency(): Promise<Map<string, number>>;
+  /** Sets a function's reserved concurrency; `undefined` removes it. */
+  setReservedConcurrency(name: string, value: number | undefined): Promise<void>;
 }
 
 export interface LogEvent {

@@ -16,7 +16,7 @@ export function accountRoutes(functions: FunctionService, options: CompiledOptio
             CodeSizeUnzipped: 262_144_000,
             CodeSizeZipped: 52_428_800,
             ConcurrentExecutions: options.concurrencyLimit,
-            UnreservedConcurrentExecutions: options.concurrencyLimit,
+            UnreservedConcurrentExecutions: usage.unreservedConcurrentExecutions,
           },
           AccountUsage: { TotalCodeSize: usage.totalCodeSize, FunctionCount: usage.functionCount },
         });

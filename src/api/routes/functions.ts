@@ -46,9 +46,11 @@ export function functionRoutes(functions: FunctionService, code: CodeStore, link
       pattern: FN,
       handler: async (req) => {
         const record = await functions.get(req.params.FunctionName ?? '', qualifier(req));
+        const reserved = await functions.getConcurrency(record.name);
         return json(200, {
           Configuration: toFunctionConfiguration(p, record, 'get'),
           Code: { RepositoryType: 'S3', Location: links.url(req.origin, record.codeSha256Hex) },
+          ...(reserved === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: reserved } }),
         });
       },
     },

@@ -60,7 +60,10 @@ function invocationTypeOf(value: string | undefined): InvokeInput['invocationTyp
 function clientContext(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined;
   if (value.length > 3583) {
-    throw new KumoError('ValidationException', `1 validation error detected: Value '${value}' at 'clientContext' failed to satisfy constraint: Member must have length less than or equal to 3583`);
+    throw new KumoError(
+      'ValidationException',
+      `1 validation error detected: Value '${value}' at 'clientContext' failed to satisfy constraint: Member must have length less than or equal to 3583`,
+    );
   }
   const decoded = Buffer.from(value, 'base64').toString('utf8');
   try {

@@ -114,7 +114,19 @@ function functionRepo(db: Database.Database): FunctionRepo {
       'SELECT COUNT(DISTINCT name) AS n, SUM(code_size) AS size FROM function_versions',
     ),
     shas: db.prepare<[], { code_sha256: string }>('SELECT DISTINCT code_sha256 FROM function_versions'),
+    reserved: db.prepare<[], { name: string; reserved_concurrency: number }>(
+      'SELECT name, reserved_concurrency FROM function_settings WHERE reserved_concurrency IS NOT NULL',
+    ),
+    setReserved: db.prepare<[string, number | null]>(
+      `INSERT INTO function_settings (name, reserved_concurrency) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET reserved_concurrency = excluded.reserved_concurrency`,
+    ),
+    deleteSettings: db.prepare<[string]>('DELETE FROM function_settings WHERE name = ?'),
   };
+  const remove = db.transaction((name: string): boolean => {
+    s.deleteSettings.run(name);
+    return s.delete.run(name).changes > 0;
+  });
   const insert = db.transaction((row: FunctionRow): boolean => {
     if (s.exists.get(row.name)) return false;
     s.insert.run(row);
@@ -128,12 +140,17 @@ function functionRepo(db: Database.Database): FunctionRepo {
     list: (afterName, limit) => Promise.resolve(s.list.all(afterName ?? '', limit).map(toRecord)),
     insert: (record) => Promise.resolve(insert(toRow(record))),
     replace: (record, expected) => Promise.resolve(s.replace.run({ ...toRow(record), expected }).changes === 1),
-    delete: (name) => Promise.resolve(s.delete.run(name).changes > 0),
+    delete: (name) => Promise.resolve(remove(name)),
     stats: () => {
       const row = s.stats.get();
       return Promise.resolve({ functionCount: row?.n ?? 0, totalCodeSize: row?.size ?? 0 });
     },
     referencedCode: () => Promise.resolve(new Set(s.shas.all().map((r) => r.code_sha256))),
+    reservedConcurrency: () => Promise.resolve(new Map(s.reserved.all().map((r) => [r.name, r.reserved_concurrency]))),
+    setReservedConcurrency: (name, value) => {
+      s.setReserved.run(name, value ?? null);
+      return Promise.resolve();
+    },
   };
 }
 
@@ -229,7 +246,9 @@ function logRepo(db: Database.Database): LogRepo {
       );
     },
     groups: (prefix = '') =>
-      Promise.resolve(s.groups.all({ p: prefix }).map((r) => ({ group: r.log_group, createdAt: r.created_at, storedBytes: r.stored_bytes }))),
+      Promise.resolve(
+        s.groups.all({ p: prefix }).map((r) => ({ group: r.log_group, createdAt: r.created_at, storedBytes: r.stored_bytes })),
+      ),
     streams: (group, prefix = ''): Promise<LogStreamInfo[]> =>
       Promise.resolve(
         s.streams.all({ g: group, p: prefix }).map((r) => ({

@@ -38,4 +38,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX log_events_group_ts ON log_events (log_group, ts);
   CREATE INDEX log_events_group_id ON log_events (log_group, id);
   `,
+  /* 2: function-level settings that are not versioned (reserved concurrency, for now) */ `
+  CREATE TABLE function_settings (
+    name                   TEXT PRIMARY KEY,
+    reserved_concurrency   INTEGER
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -11,7 +11,7 @@
  *
  * The event loop must be able to run dry while a handler runs (that is how callback handlers and
  * never-settling async handlers are detected, through `beforeExit`), so the runtime holds no
- * ref'd handle during an invocation: the keep-alive socket is idle and unref'd by its Agent.
+ * ref'd handle during an invocation: the keep-alive socket is idle and unref'd by the client (http-wire.mjs).
  */
 
 import { buildCallbacks } from './callbacks.mjs';
@@ -46,7 +46,7 @@ export class Runtime {
   /**
    * Bound once: these run on every invocation. The next GET goes out straight from the previous
    * POST's 'end' (the RIC waits a setImmediate turn; nothing depends on it, and it costs a loop
-   * iteration per invocation). The Agent has freed the socket by then, so it is reused.
+   * iteration per invocation). The client has released the socket by then, so it is reused.
    */
   #scheduleNext = () => {
     this.#client.next(this.#onInvocation);

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ApiError, ConnectionError, DEFAULT_ENDPOINT } from './client.js';
 import { registerDeploy } from './deploy.js';
+import { registerDoctor } from './doctor.js';
 import { registerInvoke } from './invoke.js';
 import { registerLogs } from './logs.js';
 import { registerLs } from './ls.js';
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLs(program);
   registerRm(program);
   registerLogs(program);
+  registerDoctor(program);
   try {
     await program.parseAsync(argv);
     return 0;

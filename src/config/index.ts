@@ -23,6 +23,12 @@ export interface KumoOptions {
   /** Credentials handed to functions as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. @default 'test' / 'test' */
   accessKeyId?: string;
   secretAccessKey?: string;
+  /**
+   * How execution environments are isolated: 'sandbox' (bubblewrap namespaces + cgroups; refuse to
+   * start without them), 'process' (plain processes with rlimits) or 'auto' (the sandbox where the
+   * host supports it, else processes, with a warning). @default 'auto'
+   */
+  isolation?: 'auto' | 'sandbox' | 'process';
   /** pino log level of the server's own log. @default 'info' */
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -42,6 +48,7 @@ export const DEFAULTS: CompiledOptions = Object.freeze({
   unreservedConcurrencyMinimum: 100,
   accessKeyId: 'test',
   secretAccessKey: 'test',
+  isolation: 'auto',
   logLevel: 'info',
 });
 
@@ -57,6 +64,8 @@ export function compileOptions(options: KumoOptions = {}): CompiledOptions {
   if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(o.region)) throw new OptionsError(`region looks wrong: ${o.region}`);
   if (!(o.concurrencyLimit >= 1)) throw new OptionsError(`concurrency limit must be at least 1`);
   if (!(o.idleTimeoutMs >= 0)) throw new OptionsError(`idle timeout must be >= 0`);
+  if (!['auto', 'sandbox', 'process'].includes(o.isolation))
+    throw new OptionsError(`isolation must be auto, sandbox or process, got ${o.isolation}`);
   if (!(o.unreservedConcurrencyMinimum >= 0)) throw new OptionsError('unreserved concurrency minimum must be >= 0');
   return Object.freeze({
     ...o,
@@ -79,6 +88,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): KumoOption
     concurrencyLimit: num(env.KUMO_CONCURRENCY_LIMIT),
     unreservedConcurrencyMinimum: num(env.KUMO_UNRESERVED_CONCURRENCY_MIN),
     logLevel: (env.KUMO_LOG_LEVEL as KumoOptions['logLevel']) || undefined,
+    isolation: (env.KUMO_ISOLATION as KumoOptions['isolation']) || undefined,
   });
 }
 

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { CompiledOptions } from '../config/index.js';
 import { KumoError } from '../errors/index.js';
 import { newLogStreamName, type LogWriter } from '../logs/index.js';
+import type { Isolation } from '../sandbox/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import { Environment, type InvokeOutcome } from './environment.js';
 import { ConcurrencyLimiter } from './concurrency.js';
@@ -13,6 +14,8 @@ export interface EngineDeps {
   logs: LogWriter;
   /** Directory of the unpacked code for a code sha (extracting it if needed). */
   codeDir: (sha256Hex: string) => Promise<string>;
+  /** How environments are isolated (sandbox or plain processes). */
+  isolation: Isolation;
 }
 
 export interface EngineInvokeRequest {
@@ -172,9 +175,11 @@ export class Engine {
         logGroup: fn.config.logGroup,
         logStream,
         scratchDir: path.join(options.dataDir, 'environments', `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`),
+        ephemeralStorage: fn.config.ephemeralStorage,
         initializationType: 'on-demand',
       },
       logs,
+      this.deps.isolation,
     );
     pool.add(env);
     return env;

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { endLine, reportLine, startLine, timeoutLine, type LogWriter } from '../logs/index.js';
 import { launchCommand, runtimeDir, type RuntimeSpec } from './runtimes.js';
-import { PRLIMIT, PeakMemoryReader, killTree } from './process-stats.js';
+import type { Isolation, SandboxHandle } from '../sandbox/index.js';
+import { MB_PER_VCPU } from '../sandbox/index.js';
 import { MAX_RUNTIME_PAYLOAD, RuntimeApiServer, type RuntimeResult } from './runtime-api.js';
 
 /** Everything needed to start one execution environment for one function version. */
@@ -25,8 +26,10 @@ export interface EnvironmentSpec {
   secretAccessKey: string;
   logGroup: string;
   logStream: string;
-  /** Private scratch directory of this environment (its /tmp); removed when it ends. */
+  /** Private scratch directory of this environment (its /tmp without a sandbox); removed when it ends. */
   scratchDir: string;
+  /** EphemeralStorage: the size of the environment's /tmp in MB. */
+  ephemeralStorage: number;
   initializationType: 'on-demand' | 'provisioned-concurrency';
 }
 
@@ -105,7 +108,8 @@ export class Environment {
   private killedByHost = false;
   /** The runtime printed a fatal out-of-memory message (V8's heap limit). */
   private sawOutOfMemory = false;
-  private peakMemory: PeakMemoryReader | undefined;
+  /** The environment's sandbox (namespaces and cgroup, or a plain process with rlimits). */
+  private sandbox: SandboxHandle | undefined;
   private tail: string[] | undefined;
   private readonly deathListeners: Array<(env: Environment) => void> = [];
   private idleListener: (() => void) | undefined;
@@ -115,11 +119,12 @@ export class Environment {
   private constructor(
     readonly spec: EnvironmentSpec,
     private readonly logs: LogWriter,
+    private readonly isolation: Isolation,
   ) {}
 
   /** Starts the runtime and waits for the end of its init phase (or its failure). Never throws for user-code failures. */
-  static async start(spec: EnvironmentSpec, logs: LogWriter): Promise<Environment> {
-    const env = new Environment(spec, logs);
+  static async start(spec: EnvironmentSpec, logs: LogWriter, isolation: Isolation): Promise<Environment> {
+    const env = new Environment(spec, logs, isolation);
     await env.boot();
     return env;
   }
@@ -155,6 +160,7 @@ export class Environment {
       return Promise.resolve(this.finish(req, startedAt, f.render(req.requestId), f.errorType, 'error'));
     }
     this.state = 'busy';
+    this.sandbox?.thaw();
     return new Promise<InvokeOutcome>((resolve) => {
       const timeoutMs = this.spec.timeoutSeconds * 1000;
       const timer = setTimeout(() => this.onTimeout(), timeoutMs);
@@ -174,7 +180,7 @@ export class Environment {
   kill(): void {
     this.killedByHost = true;
     const child = this.child;
-    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) killTree(child.pid);
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) this.sandbox?.kill();
     if (!child) this.die();
   }
 
@@ -190,26 +196,43 @@ export class Environment {
       onInitError: (errorType, body) => setImmediate(() => this.failInit(errorType ?? 'Runtime.Unknown', () => body)),
     });
     const command = launchCommand(spec.runtime, spec.taskRoot, spec.memorySize);
-    const limited = PRLIMIT
-      ? {
-          file: PRLIMIT,
-          args: [`--data=${spec.memorySize * 1024 * 1024}`, '--nofile=1024:1024', '--', command.file, ...command.args],
-        }
-      : command;
+    if (spec.runtime.family === 'provided' && !isExecutableFile(path.join(spec.taskRoot, 'bootstrap'))) {
+      this.failInit('Runtime.InvalidEntrypoint', (id) =>
+        jsonBody({
+          errorType: 'Runtime.InvalidEntrypoint',
+          errorMessage: `RequestId: ${id} Error: Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]`,
+        }),
+      );
+      return initDone;
+    }
     let child: ChildProcess;
     try {
-      child = spawn(limited.file, limited.args, {
-        cwd: spec.taskRoot,
+      const launch = this.isolation.command({
+        envId: this.id,
+        taskRoot: spec.taskRoot,
+        runtimeDir: runtimeDir(spec.runtime),
+        scratchDir: spec.scratchDir,
+        command,
+        memoryMb: spec.memorySize,
+        ephemeralStorageMb: spec.ephemeralStorage,
         env: this.environmentVariables(this.api.address),
+      });
+      this.sandbox = launch.handle;
+      // Lambda boosts the CPU of the init phase; the memory-proportional share applies from the first event.
+      launch.handle.setCpuLimit(undefined);
+      child = spawn(launch.file, launch.args, {
+        cwd: launch.cwd,
+        env: launch.env,
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true, // own process group: the runtime and everything it starts end together
       });
+      launch.handle.attach(child.pid);
     } catch (err) {
       this.failInit('Runtime.InvalidEntrypoint', (id) => exitErrorBody(id, String(err)));
+      this.die();
       return initDone;
     }
     this.child = child;
-    this.peakMemory = new PeakMemoryReader(child.pid);
     this.pipeOutput(child.stdout);
     this.pipeOutput(child.stderr);
     child.once('error', (err: NodeJS.ErrnoException) => {
@@ -221,17 +244,13 @@ export class Environment {
       );
       this.die();
     });
-    child.once('exit', (code, signal) => {
+    child.once('exit', (rawCode, rawSignal) => {
+      // Through a sandbox, a runtime killed by signal N shows up as exit code 128+N.
+      const { code, signal } = this.sandbox?.runtimeExit(rawCode, rawSignal) ?? { code: rawCode, signal: rawSignal };
       this.exitInfo = signal ? `signal: ${signalName(signal)}` : `exit status ${code ?? 0}`;
       this.exitSignal = signal ?? undefined;
       // Whatever the runtime started goes with it.
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          /* group already gone */
-        }
-      }
+      this.sandbox?.kill();
     });
     child.once('close', () => this.onExit());
     const initTimer = setTimeout(() => {
@@ -279,7 +298,9 @@ export class Environment {
       LAMBDA_RUNTIME_DIR: runtimeDir(spec.runtime),
       ...(spec.runtime.executionEnv ? { AWS_EXECUTION_ENV: spec.runtime.executionEnv } : {}),
       // The Python runtime applies it and reports MemoryError as Runtime.OutOfMemory (runtime/python).
-      ...(spec.runtime.family === 'python' ? { KUMO_MEMORY_LIMIT_BYTES: String(spec.memorySize * 1024 * 1024) } : {}),
+      ...(spec.runtime.family === 'python' && !this.isolation.support.cgroup
+        ? { KUMO_MEMORY_LIMIT_BYTES: String(spec.memorySize * 1024 * 1024) }
+        : {}),
     };
   }
 
@@ -294,6 +315,9 @@ export class Environment {
   }
 
   private becomeIdle(): void {
+    if (this.state === 'starting' && this.sandbox) this.sandbox.setCpuLimit(this.spec.memorySize / MB_PER_VCPU);
+    // Frozen between invocations, as on Lambda: no CPU, no timers until the next event.
+    void this.sandbox?.freeze();
     this.state = 'idle';
     this.idleSince = Date.now();
     const listener = this.idleListener;
@@ -353,7 +377,7 @@ export class Environment {
     const durationMs = performance.now() - startedAt;
     const initDurationMs = this.coldStartPending ? this.initDurationMs : undefined;
     this.coldStartPending = false;
-    const maxMemoryUsedMb = this.peakMemory?.read() ?? 0;
+    const maxMemoryUsedMb = this.sandbox?.peakMemoryMb() ?? 0;
     this.log(endLine(req.requestId));
     this.log(
       reportLine({
@@ -382,7 +406,7 @@ export class Environment {
   private onTimeout(): void {
     const p = this.pending;
     if (!p) return;
-    this.peakMemory?.read(); // keep the peak before the process and its /proc entry go
+    this.sandbox?.peakMemoryMb(); // keep the peak before the process and its cgroup go
     const seconds = this.spec.timeoutSeconds;
     this.log(timeoutLine(p.req.requestId, seconds));
     const body = jsonBody({
@@ -399,8 +423,8 @@ export class Environment {
     if (p) {
       const info = this.exitInfo ?? 'exit status 0';
       // Killed by nobody on the host, or after V8's fatal heap message: the memory limit ended it.
-      const errorType =
-        !this.killedByHost && (this.exitSignal === 'SIGKILL' || this.sawOutOfMemory) ? 'Runtime.OutOfMemory' : 'Runtime.ExitError';
+      const oom = this.sandbox?.oomKilled() ?? (!this.killedByHost && (this.exitSignal === 'SIGKILL' || this.sawOutOfMemory));
+      const errorType = oom ? 'Runtime.OutOfMemory' : 'Runtime.ExitError';
       const body = exitErrorBody(p.req.requestId, info, errorType);
       this.log(`RequestId: ${p.req.requestId} Error: Runtime exited with error: ${info}`);
       this.log(errorType);
@@ -422,7 +446,7 @@ export class Environment {
   private die(): void {
     if (this.state === 'dead' && this.deathListeners.length === 0 && !this.api) return;
     this.state = 'dead';
-    this.peakMemory?.close();
+    void this.sandbox?.destroy();
     this.api?.close();
     this.api = undefined;
     this.resolveInit?.();
@@ -462,6 +486,15 @@ export class Environment {
       const rest = partial + decoder.end();
       if (rest.length > 0) this.log(rest);
     });
+  }
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
   }
 }
 

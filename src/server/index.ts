@@ -10,6 +10,7 @@ import { compileOptions, type CompiledOptions, type KumoOptions } from '../confi
 import { Engine } from '../engine/index.js';
 import { FunctionService } from '../functions/index.js';
 import { LogWriter } from '../logs/index.js';
+import { Isolation } from '../sandbox/index.js';
 import { openStore, type Store } from '../store/index.js';
 
 /**
@@ -23,6 +24,7 @@ export class Kumo {
     private readonly server: http.Server,
     private readonly store: Store,
     private readonly engine: Engine,
+    private readonly isolation: Isolation,
     private readonly logWriter: LogWriter,
     readonly functions: FunctionService,
   ) {}
@@ -35,7 +37,9 @@ export class Kumo {
     const code = await CodeStore.create(path.join(options.dataDir, 'code'));
     const logWriter = new LogWriter(store.logs, (err) => logger.error({ err }, 'failed to store function logs'));
     fs.rmSync(path.join(options.dataDir, 'environments'), { recursive: true, force: true });
-    const engine = new Engine({ options, logs: logWriter, codeDir: (sha) => code.extracted(sha) });
+    const isolation = await Isolation.create({ mode: options.isolation });
+    if (isolation.support.warning) logger.warn(isolation.support.warning);
+    const engine = new Engine({ options, logs: logWriter, codeDir: (sha) => code.extracted(sha), isolation });
     const functions = new FunctionService({ options, store, code, engine });
     await functions.load();
     const server = createApi({ options, functions, code, logs: store.logs, secret: serverSecret(options.dataDir), log: logger });
@@ -46,7 +50,7 @@ export class Kumo {
         resolve();
       });
     });
-    return new Kumo(options, logger, server, store, engine, logWriter, functions);
+    return new Kumo(options, logger, server, store, engine, isolation, logWriter, functions);
   }
 
   /** The endpoint URL, e.g. `http://127.0.0.1:9001`. */
@@ -54,6 +58,11 @@ export class Kumo {
     const { port } = this.server.address() as AddressInfo;
     const host = this.options.host === '0.0.0.0' || this.options.host === '::' ? '127.0.0.1' : this.options.host;
     return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  /** How execution environments are isolated here: 'bubblewrap' or 'process'. */
+  get isolationKind(): 'bubblewrap' | 'process' {
+    return this.isolation.support.kind;
   }
 
   get port(): number {
@@ -67,6 +76,7 @@ export class Kumo {
       setTimeout(() => this.server.closeAllConnections(), 2000).unref();
     });
     await this.engine.close();
+    await this.isolation.close();
     await this.logWriter.flush();
     await this.store.close();
   }

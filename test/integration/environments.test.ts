@@ -3,6 +3,7 @@
  * one invocation at a time, the account concurrency limit, and nothing left running afterwards.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateFunctionCommand,
@@ -35,20 +36,19 @@ exports.handler = async (event) => {
       const { spawn } = require('node:child_process');
       const child = spawn('sleep', ['600'], { stdio: 'ignore', detached: true });
       child.unref();
-      return { pid: process.pid, served, child: child.pid };
     }
-    return { pid: process.pid, served, maxInFlight, memory: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE };
+    return { env: process.env.AWS_LAMBDA_LOG_STREAM_NAME, served, maxInFlight, memory: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE };
   } finally {
     inFlight--;
   }
 };`;
 
 interface Probe {
-  pid: number;
+  /** The environment's log stream: unique per environment, and in the environment of every process it runs. */
+  env: string;
   served: number;
   maxInFlight?: number;
   memory?: string;
-  child?: number;
 }
 
 async function deploy(k: TestKumo, name: string, extra: Partial<CreateFunctionCommandInput> = {}): Promise<void> {
@@ -79,13 +79,28 @@ async function probe(k: TestKumo, name: string, event: object = {}): Promise<Pro
   return r.body as Probe;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+/**
+ * Host pids of the live processes of an environment, found by its log stream name in their
+ * environment (inside a sandbox, a function's own pid is its PID namespace's, not the host's).
+ */
+function processesOf(env: string): number[] {
+  const needle = Buffer.from(`AWS_LAMBDA_LOG_STREAM_NAME=${env}\0`);
+  const pids: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const status = fs.readFileSync(`/proc/${name}/stat`, 'latin1');
+      if (status.slice(status.lastIndexOf(')') + 2).startsWith('Z')) continue; // a zombie is gone
+      if (fs.readFileSync(`/proc/${name}/environ`).includes(needle)) pids.push(Number(name));
+    } catch {
+      /* exited meanwhile */
+    }
   }
+  return pids;
+}
+
+function alive(env: string): boolean {
+  return processesOf(env).length > 0;
 }
 
 describe('execution environments', () => {
@@ -103,7 +118,7 @@ describe('execution environments', () => {
     assert.doesNotMatch(second.log, /Init Duration/);
     const a = first.body as Probe;
     const b = second.body as Probe;
-    assert.equal(b.pid, a.pid);
+    assert.equal(b.env, a.env);
     assert.equal(b.served, a.served + 1);
   });
 
@@ -112,16 +127,16 @@ describe('execution environments', () => {
     const before = await probe(k, 'replace');
     await k.lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'replace', MemorySize: 256 }));
     const after = await probe(k, 'replace');
-    assert.notEqual(after.pid, before.pid);
+    assert.notEqual(after.env, before.env);
     assert.equal(after.served, 1);
     assert.equal(after.memory, '256');
-    await eventually(() => !alive(before.pid), 'old environment process to end');
+    await eventually(() => !alive(before.env), 'old environment process to end');
   });
 
   test('each environment runs one invocation at a time; concurrent calls get their own', async () => {
     await deploy(k, 'parallel');
     const results = await Promise.all(Array.from({ length: 6 }, () => probe(k, 'parallel', { sleepMs: 300 })));
-    const pids = new Set(results.map((r) => r.pid));
+    const pids = new Set(results.map((r) => r.env));
     assert.equal(pids.size, 6, 'six concurrent invocations ran in six environments');
     for (const r of results) assert.equal(r.maxInFlight, 1);
   });
@@ -136,9 +151,9 @@ describe('execution environments', () => {
     assert.match(body.errorMessage, /^RequestId: [0-9a-f-]{36} Error: Task timed out after 1\.00 seconds$/);
     assert.match(timedOut.log, /Task timed out after 1\.00 seconds/);
     assert.match(timedOut.log, /REPORT RequestId: .*\tStatus: timeout\t/);
-    await eventually(() => !alive(before.pid), 'timed-out process to be killed');
+    await eventually(() => !alive(before.env), 'timed-out process to be killed');
     const next = await probe(k, 'timeout');
-    assert.notEqual(next.pid, before.pid);
+    assert.notEqual(next.env, before.env);
     assert.equal(next.served, 1);
   });
 
@@ -151,7 +166,49 @@ describe('execution environments', () => {
     assert.equal((crashed.body as { errorType: string }).errorType, 'Runtime.ExitError');
     assert.match((crashed.body as { errorMessage: string }).errorMessage, /Runtime exited with error: exit status 7$/);
     const next = await probe(k, 'crash');
-    assert.notEqual(next.pid, before.pid);
+    assert.notEqual(next.env, before.env);
+  });
+});
+
+describe('isolation, end to end', () => {
+  test('in the sandbox a function sees /var/task, runs unprivileged and cannot reach Kumo’s data or the host', async (t) => {
+    const k = await startKumo();
+    try {
+      if (k.kumo.isolationKind !== 'bubblewrap') {
+        console.log(`# skipped: this host runs environments as plain processes (${k.kumo.isolationKind}); see kumo doctor`);
+        t.skip('no sandbox on this host');
+        return;
+      }
+      const code = `
+        const fs = require('node:fs');
+        const can = (p) => { try { fs.readdirSync(p); return true; } catch { try { fs.readFileSync(p); return true; } catch { return false; } } };
+        exports.handler = async (e) => ({
+          taskRoot: process.env.LAMBDA_TASK_ROOT, cwd: process.cwd(), uid: process.getuid(),
+          dataDir: can(e.dataDir), db: can(e.dataDir + '/kumo.db'), home: can('/root'), shadow: can('/etc/shadow'),
+          writeTask: (() => { try { fs.writeFileSync('/var/task/x', 'x'); return true; } catch { return false; } })(),
+          tmp: (() => { fs.writeFileSync('/tmp/ok', 'ok'); return fs.readFileSync('/tmp/ok', 'utf8'); })(),
+          pid1: fs.readFileSync('/proc/1/cmdline', 'utf8').split('\\0')[0],
+        });`;
+      await k.lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: 'jail',
+          Runtime: 'nodejs20.x',
+          Handler: 'index.handler',
+          Role: ROLE,
+          Code: { ZipFile: await zipEntries([{ name: 'index.js', content: code }]) },
+        }),
+      );
+      const r = await invoke(k, 'jail', { dataDir: k.dataDir });
+      const body = r.body as Record<string, unknown>;
+      assert.equal(body.taskRoot, '/var/task');
+      assert.equal(body.cwd, '/var/task');
+      assert.notEqual(body.uid, 0);
+      assert.deepEqual([body.dataDir, body.db, body.home, body.shadow, body.writeTask], [false, false, false, false, false]);
+      assert.equal(body.tmp, 'ok');
+      assert.doesNotMatch(String(body.pid1), /kumo|node .*test/);
+    } finally {
+      await k.close();
+    }
   });
 });
 
@@ -165,10 +222,10 @@ describe('idle reclaim', () => {
   test('an environment idle past the idle timeout is reclaimed; the next call is a cold start', async () => {
     await deploy(k, 'idle');
     const first = await probe(k, 'idle');
-    await eventually(() => !alive(first.pid), 'idle environment to be reclaimed');
+    await eventually(() => !alive(first.env), 'idle environment to be reclaimed');
     const next = await invoke(k, 'idle');
     assert.match(next.log, /Init Duration/);
-    assert.notEqual((next.body as Probe).pid, first.pid);
+    assert.notEqual((next.body as Probe).env, first.env);
   });
 });
 
@@ -197,8 +254,8 @@ describe('shutdown', () => {
     const k = await startKumo();
     await deploy(k, 'spawner');
     const r = await probe(k, 'spawner', { spawn: true });
-    assert.ok(r.child !== undefined && alive(r.child) && alive(r.pid));
+    await eventually(() => processesOf(r.env).length >= 2, 'the runtime and the child it started');
     await k.close();
-    await eventually(() => !alive(r.pid) && !alive(r.child ?? 0), 'environment and its child to end');
+    await eventually(() => !alive(r.env), 'environment and its child to end');
   });
 });

@@ -43,6 +43,8 @@ const QUICK = args.has('--quick');
 const COLD_SAMPLES = QUICK ? 5 : 30;
 const WARM_SAMPLES = QUICK ? 300 : 3000;
 const THROUGHPUT_MS = QUICK ? 1000 : 4000;
+/** MemorySize of the benchmark functions; CPU is proportional to it (1,769 MB = 1 vCPU), as on Lambda. */
+const MEMORY_MB = Number(process.argv.find((a) => a.startsWith('--memory='))?.slice('--memory='.length) ?? 1769);
 
 interface Server {
   url: URL;
@@ -86,7 +88,9 @@ function request(url: URL, method: string, pathname: string, body?: Buffer): Pro
 
 async function createFunction(server: Server, name: string, rt: Runtime): Promise<void> {
   const zip = await zipEntries(rt.files);
-  const body = Buffer.from(JSON.stringify({ FunctionName: name, Runtime: rt.runtime, Handler: rt.handler, Role: ROLE, Code: { ZipFile: zip.toString('base64') } }));
+  const body = Buffer.from(
+    JSON.stringify({ FunctionName: name, Runtime: rt.runtime, Handler: rt.handler, Role: ROLE, MemorySize: MEMORY_MB, Code: { ZipFile: zip.toString('base64') } }),
+  );
   const res = await request(server.url, 'POST', '/2015-03-31/functions', body);
   if (res.status !== 201) throw new Error(`create ${name}: ${res.status} ${res.body.toString()}`);
 }
@@ -179,6 +183,15 @@ function table(results: RuntimeResult[]): string {
   return rows.join('\n');
 }
 
+/** What `kumo doctor` reports as the active isolation (its first line). */
+async function isolationOf(): Promise<string> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/kumo.js'), 'doctor'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => child.once('close', r));
+  return out.split('\n')[0]?.replace(/^Isolation:\s*/, '') ?? 'unknown';
+}
+
 async function main(): Promise<void> {
   const server = await startServer();
   const results: RuntimeResult[] = [];
@@ -194,10 +207,11 @@ async function main(): Promise<void> {
     agent.destroy();
   }
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
-  const report = { date: new Date().toISOString(), machine, quick: QUICK, samples: { cold: COLD_SAMPLES, warm: WARM_SAMPLES, throughputMs: THROUGHPUT_MS }, results };
+  const isolation = await isolationOf();
+  const report = { date: new Date().toISOString(), machine, isolation, memorySizeMb: MEMORY_MB, quick: QUICK, samples: { cold: COLD_SAMPLES, warm: WARM_SAMPLES, throughputMs: THROUGHPUT_MS }, results };
   fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   fs.writeFileSync(path.join(ROOT, 'bench/results/latest.json'), JSON.stringify(report, null, 2) + '\n');
-  const md = `${table(results)}\n\nMeasured ${report.date.slice(0, 10)} on ${machine}; cold start = first invoke of a new function (process start, runtime init, handler import, invoke); create → first response adds CreateFunction; warm = sequential invokes of a warm environment; ${COLD_SAMPLES} cold and ${WARM_SAMPLES} warm samples per runtime.`;
+  const md = `${table(results)}\n\nMeasured ${report.date.slice(0, 10)} on ${machine}; isolation: ${isolation}; functions of ${MEMORY_MB} MB; cold start = first invoke of a new function (process start, runtime init, handler import, invoke); create → first response adds CreateFunction; warm = sequential invokes of a warm environment; ${COLD_SAMPLES} cold and ${WARM_SAMPLES} warm samples per runtime.`;
   process.stdout.write(`\n${md}\n\nwrote bench/results/latest.json\n`);
   if (args.has('--update-readme')) {
     const readme = path.join(ROOT, 'README.md');

@@ -28,13 +28,25 @@ const RUNTIMES: Runtime[] = [
     label: 'Node.js 20',
     runtime: 'nodejs20.x',
     handler: 'index.handler',
-    files: [{ name: 'index.mjs', content: "export const handler = async (event) => ({ statusCode: 200, body: 'hello ' + (event.name ?? 'world') });\n" }],
+    files: [
+      {
+        name: 'index.mjs',
+        content:
+          "export const handler = async (event) => {\n  if (event.sleepMs) await new Promise((r) => setTimeout(r, event.sleepMs));\n  return { statusCode: 200, body: 'hello ' + (event.name ?? 'world') };\n};\n",
+      },
+    ],
   },
   {
     label: 'Python 3.12',
     runtime: 'python3.12',
     handler: 'app.handler',
-    files: [{ name: 'app.py', content: "def handler(event, context):\n    return {'statusCode': 200, 'body': 'hello ' + event.get('name', 'world')}\n" }],
+    files: [
+      {
+        name: 'app.py',
+        content:
+          "import time\n\ndef handler(event, context):\n    if event.get('sleepMs'):\n        time.sleep(event['sleepMs'] / 1000)\n    return {'statusCode': 200, 'body': 'hello ' + event.get('name', 'world')}\n",
+      },
+    ],
   },
 ];
 
@@ -43,6 +55,7 @@ const QUICK = args.has('--quick');
 const COLD_SAMPLES = QUICK ? 5 : 30;
 const WARM_SAMPLES = QUICK ? 300 : 3000;
 const THROUGHPUT_MS = QUICK ? 1000 : 4000;
+const SCALE_TO = QUICK ? 20 : 100;
 /** MemorySize of the benchmark functions; CPU is proportional to it (1,769 MB = 1 vCPU), as on Lambda. */
 const MEMORY_MB = Number(process.argv.find((a) => a.startsWith('--memory='))?.slice('--memory='.length) ?? 1769);
 
@@ -71,10 +84,22 @@ async function startServer(): Promise<Server> {
   return { url, child, dataDir };
 }
 
-function request(url: URL, method: string, pathname: string, body?: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function request(
+  url: URL,
+  method: string,
+  pathname: string,
+  body?: Buffer,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, method, path: pathname, agent, headers: { 'Content-Type': 'application/json', 'Content-Length': body?.length ?? 0 } },
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path: pathname,
+        agent,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': body?.length ?? 0 },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -89,7 +114,15 @@ function request(url: URL, method: string, pathname: string, body?: Buffer): Pro
 async function createFunction(server: Server, name: string, rt: Runtime): Promise<void> {
   const zip = await zipEntries(rt.files);
   const body = Buffer.from(
-    JSON.stringify({ FunctionName: name, Runtime: rt.runtime, Handler: rt.handler, Role: ROLE, MemorySize: MEMORY_MB, Code: { ZipFile: zip.toString('base64') } }),
+    JSON.stringify({
+      FunctionName: name,
+      Runtime: rt.runtime,
+      Handler: rt.handler,
+      Role: ROLE,
+      MemorySize: MEMORY_MB,
+      Timeout: 30,
+      Code: { ZipFile: zip.toString('base64') },
+    }),
   );
   const res = await request(server.url, 'POST', '/2015-03-31/functions', body);
   if (res.status !== 201) throw new Error(`create ${name}: ${res.status} ${res.body.toString()}`);
@@ -97,8 +130,8 @@ async function createFunction(server: Server, name: string, rt: Runtime): Promis
 
 const PAYLOAD = Buffer.from('{"name":"bench"}');
 
-async function invoke(server: Server, name: string): Promise<void> {
-  const res = await request(server.url, 'POST', `/2015-03-31/functions/${name}/invocations`, PAYLOAD);
+async function invoke(server: Server, name: string, payload = PAYLOAD): Promise<void> {
+  const res = await request(server.url, 'POST', `/2015-03-31/functions/${name}/invocations`, payload);
   if (res.status !== 200 || res.headers['x-amz-function-error']) throw new Error(`invoke ${name}: ${res.status} ${res.body.toString()}`);
 }
 
@@ -109,7 +142,12 @@ function percentile(sorted: number[], p: number): number {
 
 function summary(samples: number[]): { p50: number; p99: number; mean: number; n: number } {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean: samples.reduce((a, b) => a + b, 0) / samples.length, n: samples.length };
+  return {
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    mean: samples.reduce((a, b) => a + b, 0) / samples.length,
+    n: samples.length,
+  };
 }
 
 async function timed(fn: () => Promise<void>): Promise<number> {
@@ -141,12 +179,50 @@ async function throughput(server: Server, name: string, clients: number, duratio
   return closedLoop(server, name, clients, durationMs);
 }
 
+/**
+ * Scale-up: `count` concurrent invocations of a new function whose handler holds each one for
+ * `holdMs`, so every one needs its own environment; the time until the last answer, less the hold,
+ * is how long Kumo took to bring up `count` environments from none.
+ */
+async function scaleUp(server: Server, rt: Runtime, tag: string, count: number, holdMs: number): Promise<{ ms: number; name: string }> {
+  const name = `scale-${tag}`;
+  await createFunction(server, name, rt);
+  const payload = Buffer.from(JSON.stringify({ sleepMs: holdMs }));
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: count }, () => invoke(server, name, payload)));
+  return { ms: performance.now() - t0 - holdMs, name };
+}
+
+/** Proportional set size (PSS: shared pages split among their users) of every process of a function, per environment. */
+function idleMemoryPerEnvironmentMb(functionName: string): { environments: number; pssMbPerEnvironment: number } {
+  const needle = Buffer.from(`AWS_LAMBDA_FUNCTION_NAME=${functionName}\0`);
+  const streams = new Set<string>();
+  let pssKb = 0;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const environ = fs.readFileSync(`/proc/${pid}/environ`);
+      if (!environ.includes(needle)) continue;
+      const stream = /AWS_LAMBDA_LOG_STREAM_NAME=([^\0]+)/.exec(environ.toString('latin1'))?.[1];
+      if (stream) streams.add(stream);
+      const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
+      pssKb += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return { environments: streams.size, pssMbPerEnvironment: streams.size === 0 ? NaN : pssKb / 1024 / streams.size };
+}
+
 interface RuntimeResult {
   runtime: string;
   coldInvokeMs: ReturnType<typeof summary>;
   createToFirstResponseMs: ReturnType<typeof summary>;
   warmInvokeMs: ReturnType<typeof summary>;
   invocationsPerSecond: Record<string, number>;
+  scaleUpTo100Ms: number;
+  idleEnvironments: number;
+  idleMemoryPerEnvironmentMb: number;
 }
 
 async function benchRuntime(server: Server, rt: Runtime, tag: string): Promise<RuntimeResult> {
@@ -166,18 +242,31 @@ async function benchRuntime(server: Server, rt: Runtime, tag: string): Promise<R
   for (let i = 0; i < WARM_SAMPLES; i++) warm.push(await timed(() => invoke(server, warmName)));
   const invocationsPerSecond: Record<string, number> = {};
   for (const clients of [16, 64]) invocationsPerSecond[`c${clients}`] = await throughput(server, warmName, clients, THROUGHPUT_MS);
-  return { runtime: rt.runtime, coldInvokeMs: summary(cold), createToFirstResponseMs: summary(createToFirst), warmInvokeMs: summary(warm), invocationsPerSecond };
+  const scale = await scaleUp(server, rt, tag, SCALE_TO, 2000);
+  // Let the environments go idle (frozen where the host has a freezer), then weigh them.
+  await new Promise((r) => setTimeout(r, 500));
+  const idle = idleMemoryPerEnvironmentMb(scale.name);
+  return {
+    runtime: rt.runtime,
+    coldInvokeMs: summary(cold),
+    createToFirstResponseMs: summary(createToFirst),
+    warmInvokeMs: summary(warm),
+    invocationsPerSecond,
+    scaleUpTo100Ms: scale.ms,
+    idleEnvironments: idle.environments,
+    idleMemoryPerEnvironmentMb: idle.pssMbPerEnvironment,
+  };
 }
 
 function table(results: RuntimeResult[]): string {
   const f = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
   const rows = [
-    '| runtime | cold start p50 / p99 (ms) | create → first response p50 / p99 (ms) | warm invoke p50 / p99 (ms) | invokes/s, 16 clients | invokes/s, 64 clients |',
-    '| --- | --- | --- | --- | --- | --- |',
+    `| runtime | cold start p50 / p99 (ms) | create → first response p50 / p99 (ms) | warm invoke p50 / p99 (ms) | invokes/s, 16 clients | invokes/s, 64 clients | 0 → ${SCALE_TO} environments (ms) | idle memory per environment (MB PSS) |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of results) {
     rows.push(
-      `| ${r.runtime} | ${f(r.coldInvokeMs.p50)} / ${f(r.coldInvokeMs.p99)} | ${f(r.createToFirstResponseMs.p50)} / ${f(r.createToFirstResponseMs.p99)} | ${f(r.warmInvokeMs.p50)} / ${f(r.warmInvokeMs.p99)} | ${Math.round(r.invocationsPerSecond.c16 ?? 0)} | ${Math.round(r.invocationsPerSecond.c64 ?? 0)} |`,
+      `| ${r.runtime} | ${f(r.coldInvokeMs.p50)} / ${f(r.coldInvokeMs.p99)} | ${f(r.createToFirstResponseMs.p50)} / ${f(r.createToFirstResponseMs.p99)} | ${f(r.warmInvokeMs.p50)} / ${f(r.warmInvokeMs.p99)} | ${Math.round(r.invocationsPerSecond.c16 ?? 0)} | ${Math.round(r.invocationsPerSecond.c64 ?? 0)} | ${Math.round(r.scaleUpTo100Ms)} | ${f(r.idleMemoryPerEnvironmentMb)} (${r.idleEnvironments} environments) |`,
     );
   }
   return rows.join('\n');
@@ -208,7 +297,15 @@ async function main(): Promise<void> {
   }
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
   const isolation = await isolationOf();
-  const report = { date: new Date().toISOString(), machine, isolation, memorySizeMb: MEMORY_MB, quick: QUICK, samples: { cold: COLD_SAMPLES, warm: WARM_SAMPLES, throughputMs: THROUGHPUT_MS }, results };
+  const report = {
+    date: new Date().toISOString(),
+    machine,
+    isolation,
+    memorySizeMb: MEMORY_MB,
+    quick: QUICK,
+    samples: { cold: COLD_SAMPLES, warm: WARM_SAMPLES, throughputMs: THROUGHPUT_MS },
+    results,
+  };
   fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   fs.writeFileSync(path.join(ROOT, 'bench/results/latest.json'), JSON.stringify(report, null, 2) + '\n');
   const md = `${table(results)}\n\nMeasured ${report.date.slice(0, 10)} on ${machine}; isolation: ${isolation}; functions of ${MEMORY_MB} MB; cold start = first invoke of a new function (process start, runtime init, handler import, invoke); create → first response adds CreateFunction; warm = sequential invokes of a warm environment; ${COLD_SAMPLES} cold and ${WARM_SAMPLES} warm samples per runtime.`;

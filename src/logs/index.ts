@@ -9,3 +9,4 @@ export {
   timeoutLine,
   type ReportFields,
 } from './format.js';
+export { compileFilterPattern, type CompiledPattern } from './filter-pattern.js';

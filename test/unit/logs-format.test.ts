@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { billedDuration, endLine, newLogStreamName, reportLine, startLine } from '../../src/logs/index.js';
+import { billedDuration, compileFilterPattern, endLine, newLogStreamName, reportLine, startLine } from '../../src/logs/index.js';
 
 test('START and END lines are spaced as Lambda writes them', () => {
   assert.equal(startLine('abc', '$LATEST'), 'START RequestId: abc Version: $LATEST');
@@ -30,4 +30,23 @@ test('billed duration rounds up to the millisecond, at least 1 ms', () => {
 
 test('log stream names look like Lambda’s', () => {
   assert.match(newLogStreamName('$LATEST', new Date('2026-01-02T03:04:05Z')), /^2026\/01\/02\/\[\$LATEST\][0-9a-f]{32}$/);
+});
+
+test('filter patterns: terms, quoted phrases, ?optional and -excluded terms', () => {
+  const match = (pattern: string, message: string): boolean => {
+    const p = compileFilterPattern(pattern);
+    return (p.contains === undefined || message.includes(p.contains)) && (p.test === undefined || p.test(message));
+  };
+  assert.equal(match('', 'anything'), true);
+  assert.equal(match('ERROR', 'an ERROR here'), true);
+  assert.equal(match('ERROR', 'an error here'), false, 'case-sensitive');
+  assert.equal(match('ERROR timeout', 'ERROR: timeout'), true);
+  assert.equal(match('ERROR timeout', 'ERROR: refused'), false);
+  assert.equal(match('"Task timed out"', 'x Task timed out after 3.00 seconds'), true);
+  assert.equal(match('?WARN ?ERROR', 'a WARN'), true);
+  assert.equal(match('?WARN ?ERROR', 'an INFO'), false);
+  assert.equal(match('ERROR -retry', 'ERROR, will retry'), false);
+  assert.equal(match('ERROR -retry', 'ERROR, giving up'), true);
+  assert.throws(() => compileFilterPattern('{ $.level = "ERROR" }'), { name: 'InvalidParameterException' });
+  assert.throws(() => compileFilterPattern('"unterminated'), { name: 'InvalidParameterException' });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CompiledOptions } from '../../config/index.js';
 import { KumoError, validationError } from '../../errors/index.js';
+import { compileFilterPattern } from '../../logs/index.js';
 import type { LogRepo, LogStreamInfo } from '../../store/index.js';
 import { jsonBody, type ApiRequest, type ApiResponse } from '../http.js';
 
@@ -353,75 +354,4 @@ function pageOf<T>(items: T[], nextToken: string | undefined, limit: number): { 
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-// ---- filter patterns ----
-
-export interface CompiledPattern {
-  /** A substring every match contains, pushed down to the store. */
-  contains: string | undefined;
-  /** The rest of the pattern; undefined when `contains` alone decides. */
-  test: ((message: string) => boolean) | undefined;
-}
-
-/**
- * The term subset of CloudWatch Logs filter pattern syntax, matched case-sensitively:
- * - `ERROR` — messages containing the term; `ERROR timeout` — containing every term;
- * - `"Task timed out"` — a quoted phrase (spaces and punctuation kept; `\"` for a quote);
- * - `?ERROR ?WARN` — containing at least one of the `?` terms;
- * - `-DEBUG` — not containing the term (combine with others: `ERROR -retry`);
- * - an empty pattern (or `""`) matches everything.
- * JSON (`{ $.x = 1 }`), space-delimited (`[a, b]`) and regex (`%…%`) patterns are refused.
- */
-export function compileFilterPattern(pattern: string): CompiledPattern {
-  const trimmed = pattern.trim();
-  if (trimmed === '' || trimmed === '""') return { contains: undefined, test: undefined };
-  if (/^[{[%]/.test(trimmed)) {
-    throw invalidParameter(
-      'Kumo supports term filter patterns only (terms, "quoted phrases", ?optional and -excluded terms); JSON, space-delimited and regex patterns are not supported.',
-    );
-  }
-  const required: string[] = [];
-  const optional: string[] = [];
-  const excluded: string[] = [];
-  let i = 0;
-  while (i < trimmed.length) {
-    while (i < trimmed.length && /\s/.test(trimmed.charAt(i))) i++;
-    if (i >= trimmed.length) break;
-    let bucket = required;
-    if (trimmed[i] === '?') {
-      bucket = optional;
-      i++;
-    } else if (trimmed[i] === '-') {
-      bucket = excluded;
-      i++;
-    }
-    let term = '';
-    if (trimmed[i] === '"') {
-      i++;
-      let closed = false;
-      while (i < trimmed.length) {
-        const c = trimmed.charAt(i++);
-        if (c === '\\' && i < trimmed.length) term += trimmed.charAt(i++);
-        else if (c === '"') {
-          closed = true;
-          break;
-        } else term += c;
-      }
-      if (!closed) throw invalidParameter(`Invalid filter pattern: unterminated quoted term in ${JSON.stringify(pattern)}.`);
-    } else {
-      while (i < trimmed.length && !/\s/.test(trimmed.charAt(i))) term += trimmed.charAt(i++);
-    }
-    if (term === '') throw invalidParameter(`Invalid filter pattern: empty term in ${JSON.stringify(pattern)}.`);
-    bucket.push(term);
-  }
-  const [first, ...rest] = required;
-  if (first !== undefined && rest.length === 0 && optional.length === 0 && excluded.length === 0) {
-    return { contains: first, test: undefined };
-  }
-  const test = (m: string): boolean =>
-    rest.every((t) => m.includes(t)) &&
-    (optional.length === 0 || optional.some((t) => m.includes(t))) &&
-    !excluded.some((t) => m.includes(t));
-  return { contains: first, test };
 }

@@ -3,7 +3,6 @@
  * one invocation at a time, the account concurrency limit, and nothing left running afterwards.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateFunctionCommand,
@@ -15,6 +14,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
+import { processesWithEnv } from '../helpers/processes.js';
 import { eventually } from '../helpers/wait.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/test';
@@ -79,24 +79,9 @@ async function probe(k: TestKumo, name: string, event: object = {}): Promise<Pro
   return r.body as Probe;
 }
 
-/**
- * Host pids of the live processes of an environment, found by its log stream name in their
- * environment (inside a sandbox, a function's own pid is its PID namespace's, not the host's).
- */
+/** Host pids of an environment's live processes, found by its log stream name. */
 function processesOf(env: string): number[] {
-  const needle = Buffer.from(`AWS_LAMBDA_LOG_STREAM_NAME=${env}\0`);
-  const pids: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const status = fs.readFileSync(`/proc/${name}/stat`, 'latin1');
-      if (status.slice(status.lastIndexOf(')') + 2).startsWith('Z')) continue; // a zombie is gone
-      if (fs.readFileSync(`/proc/${name}/environ`).includes(needle)) pids.push(Number(name));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return pids;
+  return processesWithEnv('AWS_LAMBDA_LOG_STREAM_NAME', env);
 }
 
 function alive(env: string): boolean {

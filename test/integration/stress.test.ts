@@ -3,7 +3,6 @@
  * plane answering meanwhile, and nothing left running once Kumo stops. Bounded in count and time.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { test } from 'node:test';
 import {
   CreateFunctionCommand,
@@ -14,26 +13,15 @@ import {
 } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
 import { startKumo } from '../helpers/server.js';
+import { processesWithEnv } from '../helpers/processes.js';
 import { eventually } from '../helpers/wait.js';
 
 const FUNCTION = 'stress-sleeper';
 const LIMIT = 24;
 
-/** Host pids of processes started for `functionName` (found by the variable every environment has). */
+/** Host pids of processes started for `functionName`. */
 function processesOf(functionName: string): number[] {
-  const needle = Buffer.from(`AWS_LAMBDA_FUNCTION_NAME=${functionName}\0`);
-  const pids: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'latin1');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      if (fs.readFileSync(`/proc/${name}/environ`).includes(needle)) pids.push(Number(name));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return pids;
+  return processesWithEnv('AWS_LAMBDA_FUNCTION_NAME', functionName);
 }
 
 test('concurrent clients, a burst over the limit, a responsive control plane, and no process left behind', async () => {

@@ -205,9 +205,24 @@ function removeStale(kumoDir: string, killer: (dir: string) => void): void {
     for (const env of envs) {
       const dir = path.join(instance, env);
       killer(dir);
-      rmdirQuiet(dir);
+      rmdirWhenEmpty(dir, () => killer(dir));
     }
     rmdirQuiet(instance);
+  }
+}
+
+/**
+ * A killed process stays in its cgroup until its exit completes, so removing the directory right
+ * after the kill can fail. At startup only: retry for up to half a second, blocking briefly.
+ */
+function rmdirWhenEmpty(dir: string, killAgain: () => void, timeoutMs = 500): boolean {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (rmdirQuiet(dir)) return true;
+    if (Date.now() > deadline) return false;
+    killAgain();
+    Atomics.wait(pause, 0, 0, 2);
   }
 }
 

@@ -316,8 +316,11 @@ export class Environment {
 
   private becomeIdle(): void {
     if (this.state === 'starting' && this.sandbox) this.sandbox.setCpuLimit(this.spec.memorySize / MB_PER_VCPU);
-    // Frozen between invocations, as on Lambda: no CPU, no timers until the next event.
-    void this.sandbox?.freeze();
+    // Frozen between invocations, as on Lambda: no CPU, no timers until the next event. A turn later,
+    // so an environment handed straight to a waiting invocation is not frozen only to be thawed.
+    setImmediate(() => {
+      if (this.state === 'idle') void this.sandbox?.freeze();
+    });
     this.state = 'idle';
     this.idleSince = Date.now();
     const listener = this.idleListener;

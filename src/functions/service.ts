@@ -179,8 +179,7 @@ export class FunctionService {
 
   async invoke(input: InvokeInput): Promise<InvokeResult> {
     const ref = this.ref(input.functionName, input.qualifier);
-    const fn = this.cache.get(ref.name) ?? (await this.latest(ref));
-    if (ref.qualifier !== undefined && ref.qualifier !== '$LATEST') await this.latest(ref);
+    const fn = await this.latest(ref);
     if (input.payload.length > MAX_SYNC_PAYLOAD) {
       throw new KumoError(
         'RequestEntityTooLargeException',

@@ -197,6 +197,31 @@ describe('isolation, end to end', () => {
   });
 });
 
+describe('frozen between invocations', () => {
+  test('an idle environment’s timers do not run until its next invocation', async () => {
+    const k = await startKumo();
+    try {
+      const code = 'let ticks = 0; setInterval(() => ticks++, 10); exports.handler = async () => ticks;';
+      await k.lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: 'frozen',
+          Runtime: 'nodejs20.x',
+          Handler: 'index.handler',
+          Role: ROLE,
+          Code: { ZipFile: await zipEntries([{ name: 'index.js', content: code }]) },
+        }),
+      );
+      const before = (await invoke(k, 'frozen')).body as number;
+      // Idle time is what this test is about: 600 ms would be ~60 ticks in a running process.
+      await new Promise((r) => setTimeout(r, 600));
+      const after = (await invoke(k, 'frozen')).body as number;
+      assert.ok(after - before < 15, `the interval ran ${after - before} times while the environment was idle`);
+    } finally {
+      await k.close();
+    }
+  });
+});
+
 describe('idle reclaim', () => {
   let k: TestKumo;
   before(async () => {

@@ -410,6 +410,8 @@ class Sandbox implements SandboxHandle {
   private oom: boolean | undefined;
   private stateValue: SandboxState = 'created';
   private destroying: Promise<void> | undefined;
+  /** Set by kill(): a killed sandbox is never frozen again (its dying processes could not exit). */
+  private killed = false;
 
   constructor(
     readonly envId: string,
@@ -505,7 +507,7 @@ class Sandbox implements SandboxHandle {
 
   /** Never rejects: callers may leave it unawaited. An environment whose cgroup is gone (it died) stays running. */
   async freeze(): Promise<void> {
-    if (this.stateValue !== 'running') return;
+    if (this.stateValue !== 'running' || this.killed) return;
     this.stateValue = 'frozen';
     if (this.cg?.hasFreezer) {
       try {
@@ -527,6 +529,7 @@ class Sandbox implements SandboxHandle {
 
   kill(): void {
     if (this.stateValue === 'destroyed') return;
+    this.killed = true;
     if (this.cg) {
       this.cg.kill();
       if (this.stateValue === 'frozen') this.stateValue = 'running';

@@ -39,7 +39,13 @@ export class Kumo {
     fs.rmSync(path.join(options.dataDir, 'environments'), { recursive: true, force: true });
     const isolation = await Isolation.create({ mode: options.isolation });
     if (isolation.support.warning) logger.warn(isolation.support.warning);
-    const engine = new Engine({ options, logs: logWriter, codeDir: (sha) => code.extracted(sha), isolation });
+    const engine = new Engine({
+      options,
+      logs: logWriter,
+      codeDir: (sha) => code.extracted(sha),
+      isolation,
+      onError: (err, msg) => logger.warn({ err }, msg),
+    });
     const functions = new FunctionService({ options, store, code, engine });
     await functions.load();
     const server = createApi({ options, functions, code, logs: store.logs, secret: serverSecret(options.dataDir), log: logger });

@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import { createApi } from '../api/index.js';
 import { CodeStore } from '../code/index.js';
 import { compileOptions, type CompiledOptions, type KumoOptions } from '../config/index.js';
-import { Engine } from '../engine/index.js';
+import { Engine, type EngineStats } from '../engine/index.js';
 import { FunctionService } from '../functions/index.js';
 import { LogWriter } from '../logs/index.js';
 import { Isolation } from '../sandbox/index.js';
@@ -69,6 +69,11 @@ export class Kumo {
   /** How execution environments are isolated here: 'bubblewrap' or 'process'. */
   get isolationKind(): 'bubblewrap' | 'process' {
     return this.isolation.support.kind;
+  }
+
+  /** Environments and stem cells right now (for tests, `kumo doctor` and metrics). */
+  engineStats(): EngineStats {
+    return this.engine.stats();
   }
 
   get port(): number {

@@ -335,7 +335,7 @@ export class Environment {
     // Frozen between invocations, as on Lambda: no CPU, no timers until the next event. A turn later,
     // so an environment handed straight to a waiting invocation is not frozen only to be thawed.
     setImmediate(() => {
-      if (this.state === 'idle') void this.sandbox?.freeze();
+      if (this.state === 'idle' && !process.env.KUMO_NO_FREEZE) void this.sandbox?.freeze();
     });
     this.state = 'idle';
     this.idleSince = Date.now();

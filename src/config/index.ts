@@ -35,6 +35,12 @@ export interface KumoOptions {
    * milliseconds. 0 turns them off. @default 2
    */
   stemCells?: number;
+  /**
+   * How long an idle execution environment runs on before it is frozen. Lambda freezes it as soon as
+   * its runtime asks for the next event; a few milliseconds spare back-to-back calls a freeze and
+   * thaw. 0 freezes at once. @default 2
+   */
+  freezeDelayMs?: number;
   /** pino log level of the server's own log. @default 'info' */
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -56,6 +62,7 @@ export const DEFAULTS: CompiledOptions = Object.freeze({
   secretAccessKey: 'test',
   isolation: 'auto',
   stemCells: 2,
+  freezeDelayMs: 2,
   logLevel: 'info',
 });
 
@@ -74,6 +81,7 @@ export function compileOptions(options: KumoOptions = {}): CompiledOptions {
   if (!['auto', 'sandbox', 'process'].includes(o.isolation))
     throw new OptionsError(`isolation must be auto, sandbox or process, got ${o.isolation}`);
   if (!(o.unreservedConcurrencyMinimum >= 0)) throw new OptionsError('unreserved concurrency minimum must be >= 0');
+  if (!(o.freezeDelayMs >= 0 && o.freezeDelayMs <= 60_000)) throw new OptionsError(`freeze delay must be 0-60000 ms, got ${o.freezeDelayMs}`);
   if (!Number.isInteger(o.stemCells) || o.stemCells < 0 || o.stemCells > 64) throw new OptionsError(`stem cells must be 0-64, got ${o.stemCells}`);
   return Object.freeze({
     ...o,
@@ -98,6 +106,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): KumoOption
     logLevel: (env.KUMO_LOG_LEVEL as KumoOptions['logLevel']) || undefined,
     isolation: (env.KUMO_ISOLATION as KumoOptions['isolation']) || undefined,
     stemCells: num(env.KUMO_STEM_CELLS),
+    freezeDelayMs: num(env.KUMO_FREEZE_DELAY_MS),
   });
 }
 

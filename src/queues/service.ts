@@ -438,6 +438,11 @@ export class QueueService {
     return this.eachEntry(entries, (e) => this.changeMessageVisibility(queueUrl, e.ReceiptHandle, e.VisibilityTimeout ?? 0));
   }
 
+  /** Long-poll receivers parked right now, waiting for a message. */
+  get waitingReceivers(): number {
+    return this.waiters.count;
+  }
+
   /** Ends every long poll (they return no messages); later receives do not wait. */
   close(): void {
     this.waiters.close();

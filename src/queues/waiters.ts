@@ -51,6 +51,13 @@ export class Waiters {
     });
   }
 
+  /** How many receivers are parked right now. */
+  get count(): number {
+    let n = 0;
+    for (const set of this.waiting.values()) n += set.size;
+    return n;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

@@ -17,8 +17,6 @@ const MEMBER_NAMES: Record<string, string> = {
   MessageAttributeName: 'MessageAttributeNames',
   MessageSystemAttribute: 'MessageSystemAttributes',
   MessageSystemAttributeName: 'MessageSystemAttributeNames',
-  Tag: 'tags',
-  Tags: 'Tags',
   TagKey: 'TagKeys',
   SendMessageBatchRequestEntry: 'Entries',
   DeleteMessageBatchRequestEntry: 'Entries',
@@ -29,6 +27,8 @@ const MAPS = new Set(['Attributes', 'MessageAttributes', 'MessageSystemAttribute
 const INTEGERS = new Set(['DelaySeconds', 'MaxNumberOfMessages', 'WaitTimeSeconds', 'VisibilityTimeout', 'MaxResults']);
 
 export function fromQueryParams(params: URLSearchParams): Record<string, unknown> {
+  // CreateQueue's tags are `tags` in JSON, TagQueue's are `Tags`; both are `Tag.N` in the query.
+  const tagMember = params.get('Action') === 'TagQueue' ? 'Tags' : 'tags';
   const tree: Tree = {};
   for (const [key, value] of params) {
     if (key === 'Action' || key === 'Version') continue;
@@ -41,22 +41,22 @@ export function fromQueryParams(params: URLSearchParams): Record<string, unknown
     }
     node[parts[parts.length - 1] as string] = value;
   }
-  return normalize(tree) as Record<string, unknown>;
+  return normalize(tree, tagMember) as Record<string, unknown>;
 }
 
-function normalize(node: Tree | string, name?: string): unknown {
+function normalize(node: Tree | string, tagMember: string, name?: string): unknown {
   if (typeof node === 'string') {
     if (name !== undefined && INTEGERS.has(name) && /^-?\d+$/.test(node)) return Number(node);
     return node;
   }
   const keys = Object.keys(node);
   if (keys.length > 0 && keys.every((k) => /^\d+$/.test(k))) {
-    return keys.sort((a, b) => Number(a) - Number(b)).map((k) => normalize(node[k] as Tree | string));
+    return keys.sort((a, b) => Number(a) - Number(b)).map((k) => normalize(node[k] as Tree | string, tagMember));
   }
   const out: Record<string, unknown> = {};
   for (const key of keys) {
-    const member = MEMBER_NAMES[key] ?? key;
-    let value = normalize(node[key] as Tree | string, member);
+    const member = key === 'Tag' ? tagMember : (MEMBER_NAMES[key] ?? key);
+    let value = normalize(node[key] as Tree | string, tagMember, member);
     if (MAPS.has(member) && Array.isArray(value)) value = toMap(value);
     out[member] = value;
   }
@@ -92,9 +92,23 @@ const MAP_ELEMENTS: Record<string, [string, string]> = {
   Tags: ['Tag', 'Key'],
 };
 
+/** Operations whose response has an `<XResult>` element, even when it is empty (botocore needs it). */
+const WITH_RESULT = new Set([
+  'CreateQueue',
+  'GetQueueUrl',
+  'ListQueues',
+  'GetQueueAttributes',
+  'ListQueueTags',
+  'SendMessage',
+  'SendMessageBatch',
+  'ReceiveMessage',
+  'DeleteMessageBatch',
+  'ChangeMessageVisibilityBatch',
+]);
+
 export function toXml(action: string, output: object, requestId: string): string {
   const body = members(output as Record<string, unknown>, action);
-  const result = Object.keys(output).length > 0 ? `<${action}Result>${body}</${action}Result>` : '';
+  const result = WITH_RESULT.has(action) || Object.keys(output).length > 0 ? `<${action}Result>${body}</${action}Result>` : '';
   return (
     `<?xml version="1.0"?><${action}Response xmlns="http://queue.amazonaws.com/doc/2012-11-05/">${result}` +
     `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`

@@ -10,7 +10,7 @@ import { concurrencyRoutes } from './routes/concurrency.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { logsTargets } from './routes/logs.js';
-import { sqsApi } from './routes/sqs.js';
+import { queueAdminRoutes, sqsApi } from './routes/sqs.js';
 import { createHttpServer, type ServerLog } from './server.js';
 
 export interface ApiDeps {
@@ -32,6 +32,7 @@ export function createApi(deps: ApiDeps): http.Server {
     ...functionRoutes(deps.functions, deps.code, links),
     ...invokeRoutes(deps.functions),
     ...concurrencyRoutes(deps.functions),
+    ...queueAdminRoutes(deps.queues),
   ];
   const logs = logsTargets(deps.logs, deps.options);
   const sqs = sqsApi(deps.queues);

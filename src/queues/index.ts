@@ -6,6 +6,7 @@ export {
   QueueService,
   type BatchResult,
   type BatchResultErrorEntry,
+  type PeekedMessage,
   type QueueServiceOptions,
   type ReceiveMessageInput,
   type ReceivedMessage,

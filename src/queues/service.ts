@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { ERROR_CATALOG, KumoError, isKumoError } from '../errors/index.js';
-import type { NewQueueMessage, QueueMessage, QueueRecord, QueueRepo } from '../store/index.js';
+import type { NewQueueMessage, QueueMessage, QueueRecord, QueueRepo, StoredAttributeValue } from '../store/index.js';
 import {
   COMPUTED_ATTRIBUTES,
   initialAttributes,
@@ -63,6 +63,20 @@ export interface BatchResultErrorEntry {
 export interface BatchResult<T> {
   Successful: T[];
   Failed: BatchResultErrorEntry[];
+}
+
+/** A message as `peek` shows it (binary attribute values base64). */
+export interface PeekedMessage {
+  MessageId: string;
+  Body: string;
+  State: 'visible' | 'in-flight' | 'delayed';
+  ReceiveCount: number;
+  /** Epoch ms. */
+  SentTimestamp: number;
+  VisibleAt: number;
+  MessageGroupId?: string;
+  SequenceNumber?: string;
+  MessageAttributes?: Record<string, StoredAttributeValue>;
 }
 
 export interface QueueServiceOptions {
@@ -269,15 +283,27 @@ export class QueueService {
     this.cache.set(q.name, { ...q, tags });
   }
 
-  /** Every queue's name (for `kumo queues ls`). */
-  async queueNames(prefix = ''): Promise<string[]> {
-    return (await this.repo.list(prefix, undefined, 100_000)).map((q) => q.name);
-  }
-
-  /** Oldest messages without receiving them (for `kumo queues peek`). */
-  async peek(queueUrl: string, limit: number): Promise<QueueMessage[]> {
+  /**
+   * The queue's oldest messages, without receiving them (no receive count, no visibility change):
+   * Kumo's own view for `kumo queues peek`, not an SQS operation.
+   */
+  async peek(queueUrl: string, limit: number): Promise<PeekedMessage[]> {
     const q = await this.queue(queueUrl);
-    return this.repo.peek(q.name, Math.max(1, Math.min(limit, 100)));
+    const now = this.clock.now();
+    const rows = await this.repo.peek(q.name, Math.max(1, Math.min(limit, 100)));
+    return rows
+      .filter((m) => m.sentAt >= this.expiredBefore(q, now))
+      .map((m) => ({
+        MessageId: m.id,
+        Body: m.body,
+        State: m.visibleAt <= now ? 'visible' : m.receiveCount > 0 ? 'in-flight' : 'delayed',
+        ReceiveCount: m.receiveCount,
+        SentTimestamp: m.sentAt,
+        VisibleAt: m.visibleAt,
+        ...(m.groupId !== null ? { MessageGroupId: m.groupId } : {}),
+        ...(m.sequenceNumber !== null ? { SequenceNumber: m.sequenceNumber } : {}),
+        ...(m.attributes ? { MessageAttributes: m.attributes } : {}),
+      }));
   }
 
   // ---- messages -----------------------------------------------------------------------------

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { KumoError } from '../../errors/index.js';
 import type { MessageAttributes, QueueService } from '../../queues/index.js';
-import { errorResponse } from '../errors.js';
-import type { ApiRequest, ApiResponse } from '../http.js';
+import { json, type ApiRequest, type ApiResponse, type Route } from '../http.js';
 import { fromQueryParams, toXml } from './sqs-query.js';
 
 /**
@@ -179,19 +178,16 @@ export function sqsApi(queues: QueueService): {
     if (!t.startsWith(TARGET_PREFIX)) return undefined;
     const name = t.slice(TARGET_PREFIX.length);
     return (async (): Promise<ApiResponse> => {
+      // Errors go to the server's mapper, which answers them in SQS's JSON shape for AmazonSQS.* targets.
+      if (!isOperation(name)) throw new KumoError('UnsupportedOperation', `Kumo's queue service does not support the operation ${name}.`);
+      let input: unknown;
       try {
-        if (!isOperation(name)) throw new KumoError('UnsupportedOperation', `Kumo's queue service does not support the operation ${name}.`);
-        let input: unknown;
-        try {
-          input = req.body.length === 0 ? {} : JSON.parse(req.body.toString('utf8'));
-        } catch {
-          throw new KumoError('InvalidParameterValue', 'The request body is not valid JSON.');
-        }
-        const out = await run(name, input, req.origin);
-        return { status: 200, headers: { 'Content-Type': JSON_10 }, body: Buffer.from(JSON.stringify(out, wireJson)) };
-      } catch (err) {
-        return errorResponse(err, 'sqs-json', () => undefined, req.requestId);
+        input = req.body.length === 0 ? {} : JSON.parse(req.body.toString('utf8'));
+      } catch {
+        throw new KumoError('InvalidParameterValue', 'The request body is not valid JSON.');
       }
+      const out = await run(name, input, req.origin);
+      return { status: 200, headers: { 'Content-Type': JSON_10 }, body: Buffer.from(JSON.stringify(out, wireJson)) };
     })();
   };
 
@@ -223,4 +219,28 @@ function wireJson(this: unknown, _key: string, value: unknown): unknown {
     return Buffer.from((value as { data: number[] }).data).toString('base64');
   }
   return value;
+}
+
+/**
+ * Kumo's own queue inspection, for `kumo queues peek`: `GET /_kumo/queues/{QueueName}/messages?limit=N`
+ * lists the oldest messages without receiving them. Not part of SQS (SQS has no way to look
+ * without receiving); errors come in Kumo's REST shape (`X-Amzn-ErrorType`).
+ */
+export function queueAdminRoutes(queues: QueueService): Route[] {
+  return [
+    {
+      method: 'GET',
+      pattern: '/_kumo/queues/{QueueName}/messages',
+      handler: async (req) => {
+        const limit = Number(req.query.get('limit') ?? '10');
+        if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+          throw new KumoError(
+            'InvalidParameterValue',
+            `Value ${req.query.get('limit')} for parameter limit is invalid. Reason: Must be between 1 and 100.`,
+          );
+        }
+        return json(200, { Messages: await queues.peek(req.params.QueueName ?? '', limit) });
+      },
+    },
+  ];
 }

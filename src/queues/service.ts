@@ -93,6 +93,8 @@ const BATCH_ID = /^[A-Za-z0-9_-]{1,80}$/;
 const MAX_BATCH = 10;
 const DEDUP_WINDOW_MS = 5 * 60_000;
 const PURGE_INTERVAL_MS = 60_000;
+/** How often a receive also deletes the queue's expired messages (they are never delivered meanwhile). */
+const SWEEP_INTERVAL_MS = 10_000;
 const SYSTEM_ATTRIBUTE_NAMES = [
   'SenderId',
   'SentTimestamp',
@@ -116,6 +118,8 @@ export class QueueService {
   private readonly waiters: Waiters;
   /** Queue records by name; this process is the database's only writer, so the cache stays true. */
   private readonly cache = new Map<string, QueueRecord>();
+  /** When each queue's expired messages were last deleted. */
+  private readonly swept = new Map<string, number>();
   readonly region: string;
   readonly accountId: string;
 
@@ -212,6 +216,7 @@ export class QueueService {
     const q = await this.queue(queueUrl);
     await this.repo.delete(q.name);
     this.cache.delete(q.name);
+    this.swept.delete(q.name);
     this.waiters.signal(q.name);
   }
 
@@ -548,6 +553,7 @@ export class QueueService {
       visibleUntil,
       fifo: isFifo(q),
       expiredBefore: this.expiredBefore(q, now),
+      sweep: this.sweepDue(q.name, now),
       ...(redrive && dlqExists
         ? { redrive: { maxReceiveCount: redrive.maxReceiveCount, deadLetterQueue: redrive.dlq, sourceArn: this.arnOf(q.name) } }
         : {}),
@@ -556,6 +562,12 @@ export class QueueService {
     if (redrive && deadLettered > 0) this.waiters.signal(redrive.dlq);
     if (messages.length > 0) this.waiters.signal(q.name, visibleUntil);
     return messages;
+  }
+
+  private sweepDue(queue: string, now: number): boolean {
+    if (now - (this.swept.get(queue) ?? 0) < SWEEP_INTERVAL_MS) return false;
+    this.swept.set(queue, now);
+    return true;
   }
 
   private format(q: QueueRecord, m: QueueMessage, systemNames: readonly string[], attributeNames: readonly string[]): ReceivedMessage {

@@ -147,8 +147,10 @@ export interface ReceivePlan {
   /** Epoch ms until which received messages stay invisible. */
   visibleUntil: number;
   fifo: boolean;
-  /** Messages sent before this are past the retention period (deleted, never delivered). */
+  /** Messages sent before this are past the retention period: never delivered. */
   expiredBefore: number;
+  /** Also delete the queue's expired messages (the service does it now and then, not per receive). */
+  sweep: boolean;
   /** A message already received this many times moves to `deadLetterQueue` instead. */
   redrive?: { maxReceiveCount: number; deadLetterQueue: string; sourceArn: string };
   /** A fresh receipt token per received message. */

@@ -68,12 +68,12 @@ function statements(db: Database.Database) {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     expire: db.prepare<[string, number]>('DELETE FROM sqs_messages WHERE queue = ? AND sent_at < ?'),
-    visible: db.prepare<{ q: string; now: number; n: number }, MessageRow>(
-      'SELECT * FROM sqs_messages WHERE queue = @q AND visible_at <= @now ORDER BY visible_at, seq LIMIT @n',
+    visible: db.prepare<{ q: string; now: number; n: number; cut: number }, MessageRow>(
+      'SELECT * FROM sqs_messages WHERE queue = @q AND visible_at <= @now AND sent_at >= @cut ORDER BY visible_at, seq LIMIT @n',
     ),
     // FIFO: oldest first, skipping every group that has a message in flight.
-    visibleFifo: db.prepare<{ q: string; now: number; n: number }, MessageRow>(
-      `SELECT * FROM sqs_messages WHERE queue = @q AND visible_at <= @now
+    visibleFifo: db.prepare<{ q: string; now: number; n: number; cut: number }, MessageRow>(
+      `SELECT * FROM sqs_messages WHERE queue = @q AND visible_at <= @now AND sent_at >= @cut
          AND group_id NOT IN (SELECT group_id FROM sqs_messages WHERE queue = @q AND visible_at > @now AND receive_count > 0)
        ORDER BY seq LIMIT @n`,
     ),
@@ -142,13 +142,13 @@ export function sqliteQueueRepo(db: Database.Database): QueueRepo {
   });
 
   const receive = db.transaction((plan: ReceivePlan) => {
-    s.expire.run(plan.queue, plan.expiredBefore);
+    if (plan.sweep) s.expire.run(plan.queue, plan.expiredBefore);
     const taken: QueueMessage[] = [];
     let deadLettered = 0;
     // Dead-lettering frees slots, so look again (bounded: each pass moves or takes every row it sees).
     for (let pass = 0; pass < 10 && taken.length < plan.max; pass++) {
       const want = plan.max - taken.length;
-      const rows = (plan.fifo ? s.visibleFifo : s.visible).all({ q: plan.queue, now: plan.now, n: want });
+      const rows = (plan.fifo ? s.visibleFifo : s.visible).all({ q: plan.queue, now: plan.now, n: want, cut: plan.expiredBefore });
       if (rows.length === 0) break;
       let moved = 0;
       for (const row of rows) {

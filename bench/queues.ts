@@ -9,42 +9,16 @@
  * - batch: each worker loops SendMessageBatch(10) → ReceiveMessage(10) → DeleteMessageBatch(10).
  * Prints a table and writes bench/results/queues.json. `--seconds=N` sets each run's length (default 5).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { ROOT, startServer, stopServer } from './server.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const SECONDS = Number(process.argv.find((a) => a.startsWith('--seconds='))?.slice('--seconds='.length) ?? 5);
 const WORKERS = Number(process.argv.find((a) => a.startsWith('--workers='))?.slice('--workers='.length) ?? 16);
 const BODY = JSON.stringify({ order: 12345, item: 'widget', quantity: 3, note: 'a typical small event payload' });
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-
-interface Server {
-  url: URL;
-  child: ChildProcess;
-  dataDir: string;
-}
-
-async function startServer(): Promise<Server> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-bench-queues-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/kumo.js'), 'server', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, KUMO_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<URL>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /Kumo is running at (http:\/\/\S+)/.exec(out);
-      if (m?.[1]) resolve(new URL(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`kumo server exited with ${code}`)));
-  });
-  child.stdout?.resume();
-  return { url, child, dataDir };
-}
 
 function sqs<T>(url: URL, operation: string, input: object): Promise<T> {
   const body = Buffer.from(JSON.stringify(input));
@@ -100,7 +74,7 @@ async function measure(workers: number, seconds: number, cycle: () => Promise<nu
 }
 
 async function main(): Promise<void> {
-  const server = await startServer();
+  const server = await startServer('kumo-bench-queues-');
   try {
     const single = (await sqs<{ QueueUrl: string }>(server.url, 'CreateQueue', { QueueName: 'bench-single' })).QueueUrl;
     const batch = (await sqs<{ QueueUrl: string }>(server.url, 'CreateQueue', { QueueName: 'bench-batch' })).QueueUrl;
@@ -148,9 +122,7 @@ async function main(): Promise<void> {
         `wrote bench/results/queues.json\n`,
     );
   } finally {
-    server.child.kill('SIGTERM');
-    await new Promise((resolve) => server.child.once('exit', resolve));
-    fs.rmSync(server.dataDir, { recursive: true, force: true });
+    await stopServer(server);
     agent.destroy();
   }
 }

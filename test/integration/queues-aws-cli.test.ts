@@ -5,35 +5,16 @@
  * CLI is not installed.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { AWS_CLI_MISSING, runAwsCli, type CliResult } from '../helpers/aws-cli.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
-const AWS_CLI = '/usr/bin/aws';
-const SKIP = fs.existsSync(AWS_CLI) ? false : `${AWS_CLI} (Debian's awscli package, AWS CLI v2) is not installed`;
+const SKIP = AWS_CLI_MISSING;
 if (SKIP) console.log(`queues-aws-cli.test: skipping: ${SKIP}`);
-
-const CLI_ENV = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  HOME: os.tmpdir(),
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  AWS_DEFAULT_REGION: 'us-east-1',
-  AWS_PAGER: '',
-  AWS_CONFIG_FILE: '/dev/null',
-  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-  AWS_EC2_METADATA_DISABLED: 'true',
-};
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let k: TestKumo;
 let tmp: string;
@@ -46,12 +27,7 @@ function fileArg(name: string, content: string): string {
 }
 
 function sqs(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(AWS_CLI, ['--endpoint-url', k.url, '--output', 'json', 'sqs', ...args], { env: CLI_ENV }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runAwsCli(['--endpoint-url', k.url, '--output', 'json', 'sqs', ...args]);
 }
 
 /** Runs a command that must succeed; resolves to its parsed JSON output ({} when it prints nothing). */

@@ -380,17 +380,21 @@ export class QueueService {
     attributes?: Record<string, { DataType: string; StringValue?: string; BinaryValue?: Buffer }>,
   ): Promise<{ messageId: string }> {
     const name = this.nameFromArn(queueArn);
-    if (name === undefined || !(await this.find(name))) {
-      throw new KumoError('QueueDoesNotExist', `The specified queue does not exist: ${queueArn}`);
-    }
+    const q = name === undefined ? undefined : await this.find(name);
+    if (!q) throw new KumoError('QueueDoesNotExist', `The specified queue does not exist: ${queueArn}`);
     const input: SendMessageInput = { MessageBody: body, ...(attributes ? { MessageAttributes: attributes } : {}) };
-    const q = await this.queue(name);
     if (isFifo(q)) {
       input.MessageGroupId = 'kumo';
       input.MessageDeduplicationId = crypto.randomUUID();
     }
-    const result = await this.sendMessage(name, input);
+    const result = await this.sendMessage(q.name, input);
     return { messageId: result.MessageId };
+  }
+
+  /** Whether a queue with this ARN exists (e.g. to check a dead-letter or destination target). */
+  async queueArnExists(queueArn: string): Promise<boolean> {
+    const name = this.nameFromArn(queueArn);
+    return name !== undefined && (await this.find(name)) !== undefined;
   }
 
   async receiveMessage(queueUrl: string, input: ReceiveMessageInput = {}): Promise<ReceivedMessage[]> {
@@ -462,11 +466,11 @@ export class QueueService {
 
   async changeMessageVisibilityBatch(
     queueUrl: string,
-    entries: ReadonlyArray<{ Id: string; ReceiptHandle: string; VisibilityTimeout?: number }>,
+    entries: ReadonlyArray<{ Id: string; ReceiptHandle: string; VisibilityTimeout: number }>,
   ): Promise<BatchResult<{ Id: string }>> {
     await this.queue(queueUrl);
     checkBatch(entries, 'ChangeMessageVisibilityBatchRequestEntry');
-    return this.eachEntry(entries, (e) => this.changeMessageVisibility(queueUrl, e.ReceiptHandle, e.VisibilityTimeout ?? 0));
+    return this.eachEntry(entries, (e) => this.changeMessageVisibility(queueUrl, e.ReceiptHandle, e.VisibilityTimeout));
   }
 
   /** Long-poll receivers parked right now, waiting for a message. */

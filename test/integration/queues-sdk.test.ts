@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type {
-  SQSServiceException} from '@aws-sdk/client-sqs';
+import type { SQSServiceException } from '@aws-sdk/client-sqs';
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
@@ -517,6 +516,8 @@ describe('service', () => {
     const [m] = await receive(url, { MessageAttributeNames: ['All'] });
     assert.equal(m?.MessageId, messageId);
     assert.equal(m?.MessageAttributes?.RequestID?.StringValue, 'req-1');
+    assert.equal(await k.kumo.queues.queueArnExists('arn:aws:sqs:us-east-1:000000000000:by-arn'), true);
+    assert.equal(await k.kumo.queues.queueArnExists('arn:aws:sqs:eu-west-1:000000000000:by-arn'), false);
     await assert.rejects(k.kumo.queues.sendByArn('arn:aws:sqs:us-east-1:000000000000:nope', 'x'), (err: Error) => {
       assert.equal(err.name, 'QueueDoesNotExist');
       assert.match(err.message, /does not exist/);

@@ -67,7 +67,7 @@ const schemas = {
   ChangeMessageVisibility: z.object({ ...QueueRef, ReceiptHandle: str, VisibilityTimeout: int }),
   ChangeMessageVisibilityBatch: z.object({
     ...QueueRef,
-    Entries: z.array(HandleEntry.extend({ VisibilityTimeout: int.optional() })),
+    Entries: z.array(HandleEntry.extend({ VisibilityTimeout: int })),
   }),
 } as const;
 

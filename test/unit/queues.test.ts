@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fromQueryParams, toXml } from '../../src/api/routes/sqs-query.js';
-import { md5OfAttributes, type Clock } from '../../src/queues/index.js';
+import { md5OfAttributes, QueueService, type Clock } from '../../src/queues/index.js';
 import { Waiters } from '../../src/queues/waiters.js';
+import { openStore } from '../../src/store/index.js';
+import { eventually } from '../helpers/wait.js';
 
 test('MD5OfMessageAttributes matches values SQS computed', () => {
   // A message received from real SQS (captured in a public test suite), and moto's test of SQS's algorithm.
@@ -140,4 +142,40 @@ test('a long poll wakes on a signal, on the time a message becomes visible, or a
   w.close();
   await p3;
   assert.equal(w.count, 0);
+});
+
+test('QueueService on a manual clock: delays, visibility timeouts, retention and long polls follow the clock, not the wall', async () => {
+  const clock = manualClock();
+  const store = openStore(':memory:');
+  const queues = new QueueService({ repo: store.queues, region: 'us-east-1', accountId: '000000000000', clock });
+  try {
+    const url = await queues.createQueue('http://h', 'timed', { VisibilityTimeout: '30', MessageRetentionPeriod: '60' });
+    await queues.sendMessage(url, { MessageBody: 'delayed', DelaySeconds: 10 });
+    assert.deepEqual(await queues.receiveMessage(url), []);
+    clock.advance(10_000);
+    const [m] = await queues.receiveMessage(url, { VisibilityTimeout: 5 });
+    assert.equal(m?.Body, 'delayed');
+    assert.deepEqual(await queues.receiveMessage(url), []);
+
+    // A long poll parks, and wakes when the visibility timeout ends on the clock.
+    const polling = queues.receiveMessage(url, { WaitTimeSeconds: 20 });
+    await eventually(() => queues.waitingReceivers === 1);
+    clock.advance(5_000);
+    const [again] = await polling;
+    assert.equal(again?.MessageId, m.MessageId);
+
+    // Past the retention period the message is neither delivered nor counted.
+    clock.advance(60_000);
+    assert.deepEqual(await queues.receiveMessage(url, { VisibilityTimeout: 0 }), []);
+    assert.equal((await queues.getQueueAttributes(url, ['ApproximateNumberOfMessages'])).ApproximateNumberOfMessages, '0');
+
+    // A long poll ends at its deadline with nothing.
+    const empty = queues.receiveMessage(url, { WaitTimeSeconds: 2 });
+    await eventually(() => queues.waitingReceivers === 1);
+    clock.advance(2_000);
+    assert.deepEqual(await empty, []);
+  } finally {
+    queues.close();
+    await store.close();
+  }
 });

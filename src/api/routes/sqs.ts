@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KumoError } from '../../errors/index.js';
-import type { MessageAttributes, QueueService } from '../../queues/index.js';
+import type { MessageAttributes, QueueService, ReceivedMessage } from '../../queues/index.js';
 import { json, type ApiRequest, type ApiResponse, type Route } from '../http.js';
 import { fromQueryParams, toXml } from './sqs-query.js';
 
@@ -104,7 +104,7 @@ function operations(queues: QueueService): Operations {
       ),
     ReceiveMessage: async (i) => {
       const messages = await queues.receiveMessage(i.QueueUrl, i);
-      return messages.length > 0 ? { Messages: messages } : {};
+      return messages.length > 0 ? { Messages: messages.map(encodeBinary) } : {};
     },
     DeleteMessage: (i) => none(queues.deleteMessage(i.QueueUrl, i.ReceiptHandle)),
     DeleteMessageBatch: (i) => queues.deleteMessageBatch(i.QueueUrl, i.Entries),
@@ -187,7 +187,7 @@ export function sqsApi(queues: QueueService): {
         throw new KumoError('InvalidParameterValue', 'The request body is not valid JSON.');
       }
       const out = await run(name, input, req.origin);
-      return { status: 200, headers: { 'Content-Type': JSON_10 }, body: Buffer.from(JSON.stringify(out, wireJson)) };
+      return { status: 200, headers: { 'Content-Type': JSON_10 }, body: Buffer.from(JSON.stringify(out)) };
     })();
   };
 
@@ -208,17 +208,14 @@ export function sqsApi(queues: QueueService): {
   return { target, query };
 }
 
-/** JSON.stringify replacer: binary values travel base64-encoded. */
-function wireJson(this: unknown, _key: string, value: unknown): unknown {
-  if (
-    value !== null &&
-    typeof value === 'object' &&
-    (value as { type?: unknown }).type === 'Buffer' &&
-    Array.isArray((value as { data?: unknown }).data)
-  ) {
-    return Buffer.from((value as { data: number[] }).data).toString('base64');
+/** Binary attribute values travel base64-encoded in both protocols. */
+function encodeBinary(m: ReceivedMessage): object {
+  if (!m.MessageAttributes) return m;
+  const attributes: Record<string, object> = {};
+  for (const [name, v] of Object.entries(m.MessageAttributes)) {
+    attributes[name] = v.BinaryValue === undefined ? v : { ...v, BinaryValue: v.BinaryValue.toString('base64') };
   }
-  return value;
+  return { ...m, MessageAttributes: attributes };
 }
 
 /**

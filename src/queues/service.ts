@@ -435,7 +435,7 @@ export class QueueService {
   async deleteMessage(queueUrl: string, receiptHandle: string): Promise<void> {
     const q = await this.queue(queueUrl);
     const h = this.parseHandle(q, receiptHandle);
-    const outcome = await this.repo.deleteMessage(q.name, h.id, h.token);
+    const outcome = await this.repo.deleteMessage(q.name, h.seq, h.token);
     // A FIFO group unlocks when its in-flight message goes.
     if (outcome === 'deleted' && isFifo(q)) this.waiters.signal(q.name);
   }
@@ -455,7 +455,7 @@ export class QueueService {
     checkVisibility(visibilityTimeout);
     const now = this.clock.now();
     const visibleAt = now + visibilityTimeout * 1000;
-    const outcome = await this.repo.changeVisibility(q.name, h.id, h.token, now, visibleAt);
+    const outcome = await this.repo.changeVisibility(q.name, h.seq, h.token, now, visibleAt);
     const invalid = (reason: string) =>
       new KumoError('InvalidParameterValue', `Value ${receiptHandle} for parameter ReceiptHandle is invalid. Reason: ${reason}`);
     if (outcome === 'missing') throw invalid('Message does not exist or is not available for visibility timeout change.');
@@ -577,7 +577,7 @@ export class QueueService {
   private format(q: QueueRecord, m: QueueMessage, systemNames: readonly string[], attributeNames: readonly string[]): ReceivedMessage {
     const out: ReceivedMessage = {
       MessageId: m.id,
-      ReceiptHandle: Buffer.from(`${q.name} ${m.id} ${m.receipt ?? ''}`).toString('base64'),
+      ReceiptHandle: Buffer.from(`${q.name} ${m.seq} ${m.receipt ?? ''}`).toString('base64'),
       MD5OfBody: md5Hex(m.body),
       Body: m.body,
     };
@@ -682,13 +682,14 @@ export class QueueService {
     return { message, result };
   }
 
-  private parseHandle(q: QueueRecord, handle: string): { id: string; token: string } {
+  /** Receipt handles are base64 of `<queue> <message seq> <receipt token>`; the token changes per receive. */
+  private parseHandle(q: QueueRecord, handle: string): { seq: number; token: string } {
     const parts = Buffer.from(handle, 'base64').toString('utf8').split(' ');
-    const [name, id, token] = parts;
-    if (parts.length !== 3 || name !== q.name || !id || !/^[0-9a-f-]{36}$/.test(id) || !token || !/^[0-9a-f]{32}$/.test(token)) {
+    const [name, seq, token] = parts;
+    if (parts.length !== 3 || name !== q.name || !seq || !/^\d{1,16}$/.test(seq) || !token || !/^[0-9a-f]{32}$/.test(token)) {
       throw new KumoError('ReceiptHandleIsInvalid', `The input receipt handle "${handle}" is not a valid receipt handle.`);
     }
-    return { id, token };
+    return { seq: Number(seq), token };
   }
 
   private async eachEntry<E extends { Id: string }>(

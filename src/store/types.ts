@@ -131,6 +131,8 @@ export interface NewQueueMessage {
 }
 
 export interface QueueMessage extends Omit<NewQueueMessage, 'dedup'> {
+  /** The store's key of the message (arrival order); receipt handles carry it. */
+  seq: number;
   sequenceNumber: string | null;
   receiveCount: number;
   firstReceivedAt: number | null;
@@ -188,11 +190,11 @@ export interface QueueRepo {
   /** Picks, marks received (or dead-letters) and returns messages per the plan, in one transaction. */
   receive(plan: ReceivePlan): Promise<{ messages: QueueMessage[]; deadLettered: number }>;
   /** Deletes the message when `receipt` is its latest; returns what happened. */
-  deleteMessage(queue: string, id: string, receipt: string): Promise<'deleted' | 'stale' | 'missing'>;
+  deleteMessage(queue: string, seq: number, receipt: string): Promise<'deleted' | 'stale' | 'missing'>;
   /** Sets a received message's visibility when `receipt` is its latest and it is in flight at `now`. */
   changeVisibility(
     queue: string,
-    id: string,
+    seq: number,
     receipt: string,
     now: number,
     visibleAt: number,

@@ -56,8 +56,8 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
 
   CREATE TABLE sqs_messages (
-    seq               INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order
-    id                TEXT NOT NULL UNIQUE,
+    seq               INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order; receipt handles name it
+    id                TEXT NOT NULL,           -- the SQS MessageId (a random UUID)
     queue             TEXT NOT NULL,
     body              TEXT NOT NULL,
     attributes        TEXT,                    -- JSON message attributes (binary values base64)
@@ -72,8 +72,8 @@ export const MIGRATIONS: readonly string[] = [
     receipt           TEXT,                    -- token of the latest receive
     dlq_source        TEXT                     -- ARN of the queue it was dead-lettered from
   );
+  -- The only index: every write touches the table and this, nothing more.
   CREATE INDEX sqs_messages_visible ON sqs_messages (queue, visible_at, seq);
-  CREATE INDEX sqs_messages_sent ON sqs_messages (queue, sent_at);
 
   CREATE TABLE sqs_dedup (
     queue             TEXT NOT NULL,

@@ -77,17 +77,17 @@ function statements(db: Database.Database) {
          AND group_id NOT IN (SELECT group_id FROM sqs_messages WHERE queue = @q AND visible_at > @now AND receive_count > 0)
        ORDER BY seq LIMIT @n`,
     ),
-    markReceived: db.prepare<{ id: string; receipt: string; until: number; now: number }>(
+    markReceived: db.prepare<{ seq: number; receipt: string; until: number; now: number }>(
       `UPDATE sqs_messages SET receipt = @receipt, visible_at = @until, receive_count = receive_count + 1,
-         first_received_at = COALESCE(first_received_at, @now) WHERE id = @id`,
+         first_received_at = COALESCE(first_received_at, @now) WHERE seq = @seq`,
     ),
-    deadLetter: db.prepare<{ id: string; dlq: string; source: string; now: number }>(
+    deadLetter: db.prepare<{ seq: number; dlq: string; source: string; now: number }>(
       `UPDATE sqs_messages SET queue = @dlq, dlq_source = @source, visible_at = @now, receive_count = 0,
-         first_received_at = NULL, receipt = NULL WHERE id = @id`,
+         first_received_at = NULL, receipt = NULL WHERE seq = @seq`,
     ),
-    byId: db.prepare<[string], MessageRow>('SELECT * FROM sqs_messages WHERE id = ?'),
-    deleteMessage: db.prepare<[string, string, string]>('DELETE FROM sqs_messages WHERE id = ? AND queue = ? AND receipt = ?'),
-    setVisibility: db.prepare<[number, string]>('UPDATE sqs_messages SET visible_at = ? WHERE id = ?'),
+    bySeq: db.prepare<[number], MessageRow>('SELECT * FROM sqs_messages WHERE seq = ?'),
+    deleteMessage: db.prepare<[number, string, string]>('DELETE FROM sqs_messages WHERE seq = ? AND queue = ? AND receipt = ?'),
+    setVisibility: db.prepare<[number, number]>('UPDATE sqs_messages SET visible_at = ? WHERE seq = ?'),
     nextVisible: db.prepare<[string, number], { at: number | null }>(
       'SELECT MIN(visible_at) AS at FROM sqs_messages WHERE queue = ? AND visible_at > ?',
     ),
@@ -153,12 +153,12 @@ export function sqliteQueueRepo(db: Database.Database): QueueRepo {
       let moved = 0;
       for (const row of rows) {
         if (plan.redrive && row.receive_count >= plan.redrive.maxReceiveCount) {
-          s.deadLetter.run({ id: row.id, dlq: plan.redrive.deadLetterQueue, source: plan.redrive.sourceArn, now: plan.now });
+          s.deadLetter.run({ seq: row.seq, dlq: plan.redrive.deadLetterQueue, source: plan.redrive.sourceArn, now: plan.now });
           moved++;
           continue;
         }
         const receipt = plan.newReceipt();
-        s.markReceived.run({ id: row.id, receipt, until: plan.visibleUntil, now: plan.now });
+        s.markReceived.run({ seq: row.seq, receipt, until: plan.visibleUntil, now: plan.now });
         taken.push({
           ...toMessage(row),
           receipt,
@@ -172,18 +172,18 @@ export function sqliteQueueRepo(db: Database.Database): QueueRepo {
     return { messages: taken, deadLettered };
   });
 
-  const deleteMessage = db.transaction((queue: string, id: string, receipt: string) => {
-    if (s.deleteMessage.run(id, queue, receipt).changes > 0) return 'deleted' as const;
-    const row = s.byId.get(id);
+  const deleteMessage = db.transaction((queue: string, seq: number, receipt: string) => {
+    if (s.deleteMessage.run(seq, queue, receipt).changes > 0) return 'deleted' as const;
+    const row = s.bySeq.get(seq);
     return row && row.queue === queue ? ('stale' as const) : ('missing' as const);
   });
 
-  const changeVisibility = db.transaction((queue: string, id: string, receipt: string, now: number, visibleAt: number) => {
-    const row = s.byId.get(id);
+  const changeVisibility = db.transaction((queue: string, seq: number, receipt: string, now: number, visibleAt: number) => {
+    const row = s.bySeq.get(seq);
     if (!row || row.queue !== queue) return 'missing' as const;
     if (row.receipt !== receipt) return 'stale' as const;
     if (row.visible_at <= now) return 'not-in-flight' as const;
-    s.setVisibility.run(visibleAt, id);
+    s.setVisibility.run(visibleAt, seq);
     return 'changed' as const;
   });
 
@@ -210,8 +210,8 @@ export function sqliteQueueRepo(db: Database.Database): QueueRepo {
     },
     send: (queue, messages, fifo, now) => Promise.resolve(send(queue, messages, fifo, now)),
     receive: (plan) => Promise.resolve(receive(plan)),
-    deleteMessage: (queue, id, receipt) => Promise.resolve(deleteMessage(queue, id, receipt)),
-    changeVisibility: (queue, id, receipt, now, visibleAt) => Promise.resolve(changeVisibility(queue, id, receipt, now, visibleAt)),
+    deleteMessage: (queue, seq, receipt) => Promise.resolve(deleteMessage(queue, seq, receipt)),
+    changeVisibility: (queue, seq, receipt, now, visibleAt) => Promise.resolve(changeVisibility(queue, seq, receipt, now, visibleAt)),
     nextVisibleAt: (queue, now) => Promise.resolve(s.nextVisible.get(queue, now)?.at ?? undefined),
     counts: (queue, now, expiredBefore) => {
       const row = s.counts.get({ q: queue, now, cut: expiredBefore });
@@ -239,6 +239,7 @@ function toQueue(row: QueueRow): QueueRecord {
 
 function toMessage(row: MessageRow): QueueMessage {
   return {
+    seq: row.seq,
     id: row.id,
     body: row.body,
     attributes: row.attributes ? (JSON.parse(row.attributes) as Attrs) : null,

@@ -4,7 +4,12 @@
  * timeouts, long polling, persistence across a restart, and bad input with SQS's exact errors.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import type { SQSServiceException } from '@aws-sdk/client-sqs';
 import {
@@ -29,7 +34,7 @@ import {
   type QueueAttributeName,
 } from '@aws-sdk/client-sqs';
 import { md5OfAttributes } from '../../src/queues/index.js';
-import { startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
+import { repoPath, startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
 let k: TestKumo;
@@ -545,6 +550,65 @@ describe('service', () => {
     } finally {
       c2.destroy();
       await second.close();
+    }
+  });
+
+  test('kill -9 of `kumo server` under load loses no message SendMessage acknowledged', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-sqs-kill-'));
+    const child = spawn(process.execPath, [repoPath('bin/kumo.js'), 'server', '--port', '0', '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, KUMO_LOG_LEVEL: 'warn' },
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.once('exit', () => reject(new Error('kumo server exited before starting')));
+        readline.createInterface({ input: child.stdout ?? assert.fail('no stdout') }).on('line', (line) => {
+          const m = /^Kumo is running at (http:\/\/\S+)$/.exec(line);
+          if (m?.[1]) resolve(m[1]);
+        });
+      });
+      const c = client(url);
+      const queueUrl = (await c.send(new CreateQueueCommand({ QueueName: 'kill-9' }))).QueueUrl;
+      const acked = new Set<string>();
+      let stop = false;
+      const workers = Array.from({ length: 8 }, async (_, w) => {
+        for (let i = 0; !stop; i++) {
+          try {
+            const out = await c.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `w${w}-${i}` }));
+            if (out.MessageId) acked.add(out.MessageId);
+          } catch {
+            return; // the server is gone
+          }
+        }
+      });
+      await eventually(() => acked.size >= 300, '300 acknowledged messages', 30_000);
+      child.kill('SIGKILL');
+      await exited;
+      stop = true;
+      await Promise.all(workers);
+      c.destroy();
+
+      const again = await startKumo({ dataDir });
+      const c2 = client(again.url);
+      try {
+        const seen = new Set<string>();
+        for (;;) {
+          const out = await c2.send(
+            new ReceiveMessageCommand({ QueueUrl: `${again.url}/000000000000/kill-9`, MaxNumberOfMessages: 10, VisibilityTimeout: 600 }),
+          );
+          if (!out.Messages?.length) break;
+          for (const m of out.Messages) if (m.MessageId) seen.add(m.MessageId);
+        }
+        const lost = [...acked].filter((id) => !seen.has(id));
+        assert.deepEqual(lost, [], `${lost.length} of ${acked.size} acknowledged messages were lost`);
+      } finally {
+        c2.destroy();
+        await again.close();
+      }
+    } finally {
+      child.kill('SIGKILL');
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 

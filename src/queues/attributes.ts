@@ -1,4 +1,5 @@
 import { KumoError } from '../errors/index.js';
+import type { QueueRecord } from '../store/index.js';
 
 /**
  * Queue attributes as SQS defines them: which may be set, their ranges and defaults, and the
@@ -139,4 +140,8 @@ export function intAttribute(attributes: Record<string, string>, name: keyof typ
 
 function invalidValue(name: string): KumoError {
   return new KumoError('InvalidAttributeValue', `Invalid value for the parameter ${name}.`);
+}
+
+export function isFifo(q: QueueRecord): boolean {
+  return q.attributes.FifoQueue === 'true';
 }

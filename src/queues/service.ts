@@ -1,83 +1,31 @@
 import crypto from 'node:crypto';
-import { ERROR_CATALOG, KumoError, isKumoError } from '../errors/index.js';
-import type { NewQueueMessage, QueueMessage, QueueRecord, QueueRepo, StoredAttributeValue } from '../store/index.js';
+import { KumoError } from '../errors/index.js';
+import type { QueueMessage, QueueRecord, QueueRepo } from '../store/index.js';
 import {
   COMPUTED_ATTRIBUTES,
   initialAttributes,
   intAttribute,
+  isFifo,
   isKnownAttribute,
   MAX_MESSAGE_SIZE,
   normalizeAttributes,
   parseRedrivePolicy,
   type RedrivePolicy,
 } from './attributes.js';
+import { batchError, checkBatch, eachEntry } from './batch.js';
 import { systemClock, type Clock } from './clock.js';
-import { md5Hex, md5OfAttributes, type MessageAttributes } from './md5.js';
-import { checkAttributes, checkBody, fromStored, selectAttributes, toStored } from './messages.js';
+import { checkVisibility, formatMessage, parseHandle, SYSTEM_ATTRIBUTE_NAMES } from './receive.js';
+import { attributesSize, prepareSend } from './send.js';
+import type {
+  BatchResult,
+  BatchResultErrorEntry,
+  PeekedMessage,
+  ReceiveMessageInput,
+  ReceivedMessage,
+  SendMessageInput,
+  SendMessageResult,
+} from './types.js';
 import { Waiters } from './waiters.js';
-
-export interface SendMessageInput {
-  MessageBody: string;
-  DelaySeconds?: number;
-  MessageAttributes?: MessageAttributes;
-  MessageSystemAttributes?: MessageAttributes;
-  MessageDeduplicationId?: string;
-  MessageGroupId?: string;
-}
-
-export interface SendMessageResult {
-  MessageId: string;
-  MD5OfMessageBody: string;
-  MD5OfMessageAttributes?: string;
-  MD5OfMessageSystemAttributes?: string;
-  SequenceNumber?: string;
-}
-
-export interface ReceiveMessageInput {
-  MaxNumberOfMessages?: number;
-  VisibilityTimeout?: number;
-  WaitTimeSeconds?: number;
-  /** Message system attribute names (the older parameter name). */
-  AttributeNames?: string[];
-  MessageSystemAttributeNames?: string[];
-  MessageAttributeNames?: string[];
-}
-
-export interface ReceivedMessage {
-  MessageId: string;
-  ReceiptHandle: string;
-  MD5OfBody: string;
-  Body: string;
-  Attributes?: Record<string, string>;
-  MD5OfMessageAttributes?: string;
-  MessageAttributes?: MessageAttributes;
-}
-
-export interface BatchResultErrorEntry {
-  Id: string;
-  SenderFault: boolean;
-  Code: string;
-  Message: string;
-}
-
-export interface BatchResult<T> {
-  Successful: T[];
-  Failed: BatchResultErrorEntry[];
-}
-
-/** A message as `peek` shows it (binary attribute values base64). */
-export interface PeekedMessage {
-  MessageId: string;
-  Body: string;
-  State: 'visible' | 'in-flight' | 'delayed';
-  ReceiveCount: number;
-  /** Epoch ms. */
-  SentTimestamp: number;
-  VisibleAt: number;
-  MessageGroupId?: string;
-  SequenceNumber?: string;
-  MessageAttributes?: Record<string, StoredAttributeValue>;
-}
 
 export interface QueueServiceOptions {
   repo: QueueRepo;
@@ -89,23 +37,9 @@ export interface QueueServiceOptions {
 const NO_QUEUE = 'The specified queue does not exist.';
 const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 const FIFO_NAME = /^[A-Za-z0-9_-]{1,75}\.fifo$/;
-const BATCH_ID = /^[A-Za-z0-9_-]{1,80}$/;
-const MAX_BATCH = 10;
-const DEDUP_WINDOW_MS = 5 * 60_000;
 const PURGE_INTERVAL_MS = 60_000;
 /** How often a receive also deletes the queue's expired messages (they are never delivered meanwhile). */
 const SWEEP_INTERVAL_MS = 10_000;
-const SYSTEM_ATTRIBUTE_NAMES = [
-  'SenderId',
-  'SentTimestamp',
-  'ApproximateReceiveCount',
-  'ApproximateFirstReceiveTimestamp',
-  'SequenceNumber',
-  'MessageDeduplicationId',
-  'MessageGroupId',
-  'AWSTraceHeader',
-  'DeadLetterQueueSourceArn',
-];
 
 /**
  * Kumo's SQS-compatible queue service: SQS's rules (attributes, visibility, long polling, FIFO
@@ -316,7 +250,7 @@ export class QueueService {
   async sendMessage(queueUrl: string, input: SendMessageInput): Promise<SendMessageResult> {
     const q = await this.queue(queueUrl);
     const now = this.clock.now();
-    const prepared = this.prepare(q, input, now);
+    const prepared = prepareSend(q, input, now);
     const [stored] = await this.repo.send(q.name, [prepared.message], isFifo(q), now);
     this.waiters.signal(q.name, prepared.message.visibleAt);
     return {
@@ -341,10 +275,10 @@ export class QueueService {
       );
     }
     const failed: BatchResultErrorEntry[] = [];
-    const ok: Array<{ id: string; prepared: ReturnType<QueueService['prepare']> }> = [];
+    const ok: Array<{ id: string; prepared: ReturnType<typeof prepareSend> }> = [];
     for (const e of entries) {
       try {
-        ok.push({ id: e.Id, prepared: this.prepare(q, e, now) });
+        ok.push({ id: e.Id, prepared: prepareSend(q, e, now) });
       } catch (err) {
         failed.push(batchError(e.Id, err));
       }
@@ -422,7 +356,7 @@ export class QueueService {
     for (;;) {
       const version = this.waiters.version(q.name);
       const got = await this.take(q, max, input.VisibilityTimeout);
-      if (got.length > 0) return got.map((m) => this.format(q, m, systemNames, input.MessageAttributeNames ?? []));
+      if (got.length > 0) return got.map((m) => formatMessage(q.name, this.accountId, m, systemNames, input.MessageAttributeNames ?? []));
       const now = this.clock.now();
       if (now >= deadline || this.waiters.isClosed) return [];
       const next = await this.repo.nextVisibleAt(q.name, now);
@@ -434,7 +368,7 @@ export class QueueService {
 
   async deleteMessage(queueUrl: string, receiptHandle: string): Promise<void> {
     const q = await this.queue(queueUrl);
-    const h = this.parseHandle(q, receiptHandle);
+    const h = parseHandle(q.name, receiptHandle);
     const outcome = await this.repo.deleteMessage(q.name, h.seq, h.token);
     // A FIFO group unlocks when its in-flight message goes.
     if (outcome === 'deleted' && isFifo(q)) this.waiters.signal(q.name);
@@ -446,12 +380,12 @@ export class QueueService {
   ): Promise<BatchResult<{ Id: string }>> {
     await this.queue(queueUrl);
     checkBatch(entries, 'DeleteMessageBatchRequestEntry');
-    return this.eachEntry(entries, (e) => this.deleteMessage(queueUrl, e.ReceiptHandle));
+    return eachEntry(entries, (e) => this.deleteMessage(queueUrl, e.ReceiptHandle));
   }
 
   async changeMessageVisibility(queueUrl: string, receiptHandle: string, visibilityTimeout: number): Promise<void> {
     const q = await this.queue(queueUrl);
-    const h = this.parseHandle(q, receiptHandle);
+    const h = parseHandle(q.name, receiptHandle);
     checkVisibility(visibilityTimeout);
     const now = this.clock.now();
     const visibleAt = now + visibilityTimeout * 1000;
@@ -470,7 +404,7 @@ export class QueueService {
   ): Promise<BatchResult<{ Id: string }>> {
     await this.queue(queueUrl);
     checkBatch(entries, 'ChangeMessageVisibilityBatchRequestEntry');
-    return this.eachEntry(entries, (e) => this.changeMessageVisibility(queueUrl, e.ReceiptHandle, e.VisibilityTimeout));
+    return eachEntry(entries, (e) => this.changeMessageVisibility(queueUrl, e.ReceiptHandle, e.VisibilityTimeout));
   }
 
   /** Long-poll receivers parked right now, waiting for a message. */
@@ -573,195 +507,4 @@ export class QueueService {
     this.swept.set(queue, now);
     return true;
   }
-
-  private format(q: QueueRecord, m: QueueMessage, systemNames: readonly string[], attributeNames: readonly string[]): ReceivedMessage {
-    const out: ReceivedMessage = {
-      MessageId: m.id,
-      ReceiptHandle: Buffer.from(`${q.name} ${m.seq} ${m.receipt ?? ''}`).toString('base64'),
-      MD5OfBody: md5Hex(m.body),
-      Body: m.body,
-    };
-    if (systemNames.length > 0) {
-      const all = systemNames.includes('All');
-      const values: Record<string, string | null | undefined> = {
-        SenderId: this.accountId,
-        SentTimestamp: String(m.sentAt),
-        ApproximateReceiveCount: String(m.receiveCount),
-        ApproximateFirstReceiveTimestamp: String(m.firstReceivedAt ?? m.sentAt),
-        SequenceNumber: m.sequenceNumber,
-        MessageDeduplicationId: m.dedupId,
-        MessageGroupId: m.groupId,
-        AWSTraceHeader: m.systemAttributes?.AWSTraceHeader?.StringValue,
-        DeadLetterQueueSourceArn: m.deadLetterSourceArn,
-      };
-      const attrs: Record<string, string> = {};
-      for (const [k, v] of Object.entries(values)) if ((all || systemNames.includes(k)) && v !== null && v !== undefined) attrs[k] = v;
-      out.Attributes = attrs;
-    }
-    const selected = selectAttributes(m.attributes ? fromStored(m.attributes) : {}, attributeNames);
-    if (Object.keys(selected).length > 0) {
-      out.MessageAttributes = selected;
-      out.MD5OfMessageAttributes = md5OfAttributes(selected);
-    }
-    return out;
-  }
-
-  /** Validates one SendMessage(-BatchEntry) and builds its stored form and its answer. */
-  private prepare(
-    q: QueueRecord,
-    input: SendMessageInput,
-    now: number,
-  ): { message: NewQueueMessage; result: Omit<SendMessageResult, 'MessageId'> } {
-    if (typeof input.MessageBody !== 'string')
-      throw new KumoError('MissingParameter', 'The request must contain the parameter MessageBody.');
-    checkBody(input.MessageBody);
-    const attributes = input.MessageAttributes ?? {};
-    const system = input.MessageSystemAttributes ?? {};
-    const size = Buffer.byteLength(input.MessageBody) + checkAttributes(attributes) + checkAttributes(system, true);
-    const maxSize = intAttribute(q.attributes, 'MaximumMessageSize');
-    if (size > maxSize) {
-      throw new KumoError(
-        'InvalidParameterValue',
-        `One or more parameters are invalid. Reason: Message must be shorter than ${maxSize} bytes.`,
-      );
-    }
-    const fifo = isFifo(q);
-    const notForThisQueue = (param: string, value: string | number) =>
-      new KumoError(
-        'InvalidParameterValue',
-        `Value ${value} for parameter ${param} is invalid. Reason: The request include parameter that is not valid for this queue type.`,
-      );
-    let delay = intAttribute(q.attributes, 'DelaySeconds');
-    if (input.DelaySeconds !== undefined) {
-      if (fifo) throw notForThisQueue('DelaySeconds', input.DelaySeconds);
-      if (!(Number.isInteger(input.DelaySeconds) && input.DelaySeconds >= 0 && input.DelaySeconds <= 900)) {
-        throw new KumoError(
-          'InvalidParameterValue',
-          `Value ${input.DelaySeconds} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.`,
-        );
-      }
-      delay = input.DelaySeconds;
-    }
-    let dedup: NewQueueMessage['dedup'];
-    let dedupId: string | null = null;
-    if (fifo) {
-      if (!input.MessageGroupId) throw new KumoError('MissingParameter', 'The request must contain the parameter MessageGroupId.');
-      checkFifoToken('MessageGroupId', input.MessageGroupId);
-      if (input.MessageDeduplicationId !== undefined) {
-        checkFifoToken('MessageDeduplicationId', input.MessageDeduplicationId);
-        dedupId = input.MessageDeduplicationId;
-      } else if (q.attributes.ContentBasedDeduplication === 'true') {
-        dedupId = crypto.createHash('sha256').update(input.MessageBody).digest('hex');
-      } else {
-        throw new KumoError(
-          'InvalidParameterValue',
-          'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
-        );
-      }
-      const scope = q.attributes.DeduplicationScope === 'messageGroup' ? `${input.MessageGroupId}\u0000` : '';
-      dedup = { key: scope + dedupId, expiresAt: now + DEDUP_WINDOW_MS };
-    } else if (input.MessageDeduplicationId !== undefined) {
-      throw notForThisQueue('MessageDeduplicationId', input.MessageDeduplicationId);
-    } else if (input.MessageGroupId !== undefined) {
-      checkFifoToken('MessageGroupId', input.MessageGroupId);
-    }
-    const message: NewQueueMessage = {
-      id: crypto.randomUUID(),
-      body: input.MessageBody,
-      attributes: toStored(attributes),
-      systemAttributes: toStored(system),
-      groupId: input.MessageGroupId ?? null,
-      dedupId,
-      sentAt: now,
-      visibleAt: now + delay * 1000,
-      ...(dedup ? { dedup } : {}),
-    };
-    const result: Omit<SendMessageResult, 'MessageId'> = { MD5OfMessageBody: md5Hex(input.MessageBody) };
-    if (Object.keys(attributes).length > 0) result.MD5OfMessageAttributes = md5OfAttributes(attributes);
-    if (Object.keys(system).length > 0) result.MD5OfMessageSystemAttributes = md5OfAttributes(system);
-    return { message, result };
-  }
-
-  /** Receipt handles are base64 of `<queue> <message seq> <receipt token>`; the token changes per receive. */
-  private parseHandle(q: QueueRecord, handle: string): { seq: number; token: string } {
-    const parts = Buffer.from(handle, 'base64').toString('utf8').split(' ');
-    const [name, seq, token] = parts;
-    if (parts.length !== 3 || name !== q.name || !seq || !/^\d{1,16}$/.test(seq) || !token || !/^[0-9a-f]{32}$/.test(token)) {
-      throw new KumoError('ReceiptHandleIsInvalid', `The input receipt handle "${handle}" is not a valid receipt handle.`);
-    }
-    return { seq: Number(seq), token };
-  }
-
-  private async eachEntry<E extends { Id: string }>(
-    entries: readonly E[],
-    run: (e: E) => Promise<void>,
-  ): Promise<BatchResult<{ Id: string }>> {
-    const result: BatchResult<{ Id: string }> = { Successful: [], Failed: [] };
-    for (const e of entries) {
-      try {
-        await run(e);
-        result.Successful.push({ Id: e.Id });
-      } catch (err) {
-        result.Failed.push(batchError(e.Id, err));
-      }
-    }
-    return result;
-  }
-}
-
-function isFifo(q: QueueRecord): boolean {
-  return q.attributes.FifoQueue === 'true';
-}
-
-function attributesSize(attributes: MessageAttributes | undefined): number {
-  let n = 0;
-  for (const [name, v] of Object.entries(attributes ?? {})) {
-    n += Buffer.byteLength(name) + Buffer.byteLength(v.DataType ?? '') + (v.BinaryValue?.length ?? Buffer.byteLength(v.StringValue ?? ''));
-  }
-  return n;
-}
-
-function checkVisibility(v: number): void {
-  if (!(Number.isInteger(v) && v >= 0 && v <= 43_200)) {
-    throw new KumoError(
-      'InvalidParameterValue',
-      `Value ${v} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.`,
-    );
-  }
-}
-
-function checkFifoToken(param: string, value: string): void {
-  if (!/^[!-~]{1,128}$/.test(value)) {
-    throw new KumoError(
-      'InvalidParameterValue',
-      `Value ${value} for parameter ${param} is invalid. Reason: ${param} can only include alphanumeric and punctuation characters. 1 to 128 in length.`,
-    );
-  }
-}
-
-function checkBatch(entries: ReadonlyArray<{ Id: string }>, entryName: string): void {
-  if (entries.length === 0) throw new KumoError('EmptyBatchRequest', `There should be at least one ${entryName} in the request.`);
-  if (entries.length > MAX_BATCH) {
-    throw new KumoError(
-      'TooManyEntriesInBatchRequest',
-      `Maximum number of entries per request are ${MAX_BATCH}. You have sent ${entries.length}.`,
-    );
-  }
-  const seen = new Set<string>();
-  for (const e of entries) {
-    if (typeof e.Id !== 'string' || !BATCH_ID.test(e.Id)) {
-      throw new KumoError(
-        'InvalidBatchEntryId',
-        'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.',
-      );
-    }
-    if (seen.has(e.Id)) throw new KumoError('BatchEntryIdsNotDistinct', `Id ${e.Id} repeated.`);
-    seen.add(e.Id);
-  }
-}
-
-function batchError(id: string, err: unknown): BatchResultErrorEntry {
-  if (!isKumoError(err)) throw err;
-  const entry = ERROR_CATALOG[err.code];
-  return { Id: id, SenderFault: err.fault === 'User', Code: 'query' in entry ? entry.query : err.code, Message: err.message };
 }

@@ -146,6 +146,33 @@ export class QueueService {
     };
   }
 
+  /** Queues whose RedrivePolicy names this queue as their dead-letter queue. */
+  async listDeadLetterSourceQueues(
+    origin: string,
+    queueUrl: string,
+    input: { MaxResults?: number; NextToken?: string },
+  ): Promise<{ queueUrls: string[]; NextToken?: string }> {
+    const dlqArn = this.arnOf((await this.queue(queueUrl)).name);
+    const sources: string[] = [];
+    for (const q of await this.repo.list('', undefined, 1_000_000)) {
+      const policy = q.attributes.RedrivePolicy;
+      if (policy && (JSON.parse(policy) as RedrivePolicy).deadLetterTargetArn === dlqArn) sources.push(q.name);
+    }
+    const max = input.MaxResults;
+    if (max !== undefined && !(Number.isInteger(max) && max >= 1 && max <= 1000)) {
+      throw new KumoError(
+        'InvalidParameterValue',
+        `Value ${max} for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000.`,
+      );
+    }
+    const after = input.NextToken === undefined ? undefined : Buffer.from(input.NextToken, 'base64').toString('utf8');
+    const rest = after === undefined ? sources : sources.filter((n) => n > after);
+    const page = rest.slice(0, max ?? 1000);
+    const last = page[page.length - 1];
+    const more = max !== undefined && rest.length > page.length && last !== undefined;
+    return { queueUrls: page.map((n) => this.urlOf(origin, n)), ...(more ? { NextToken: Buffer.from(last).toString('base64') } : {}) };
+  }
+
   async deleteQueue(queueUrl: string): Promise<void> {
     const q = await this.queue(queueUrl);
     await this.repo.delete(q.name);

@@ -284,6 +284,7 @@ describe('SQS through the AWS CLI (query protocol)', { skip: SKIP }, () => {
     assert.equal((await receive(url, '--visibility-timeout', '0')).length, 1);
     assert.deepEqual(await receive(url, '--visibility-timeout', '0'), []);
     assert.equal((await receive(dlq))[0]?.Body, 'poison');
+    assert.deepEqual((await ok<{ queueUrls: string[] }>('list-dead-letter-source-queues', '--queue-url', dlq)).queueUrls, [url]);
   });
 
   test('the query protocol also works POSTed to the queue URL and as GET with Action in the query string', async () => {

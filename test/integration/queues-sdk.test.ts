@@ -21,6 +21,7 @@ import {
   DeleteQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ListDeadLetterSourceQueuesCommand,
   ListQueuesCommand,
   ListQueueTagsCommand,
   PurgeQueueCommand,
@@ -429,6 +430,7 @@ describe('redrive and FIFO', () => {
 
     const policy = JSON.parse((await attributes(url, 'RedrivePolicy')).RedrivePolicy ?? '{}') as Record<string, unknown>;
     assert.deepEqual(policy, { deadLetterTargetArn: dlqArn, maxReceiveCount: 2 });
+    assert.deepEqual((await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq }))).queueUrls, [url]);
     await rejectsWith(
       sqs.send(
         new SetQueueAttributesCommand({

@@ -77,6 +77,7 @@ function toMap(list: unknown[]): Record<string, unknown> {
 /** Element name of one member of each flattened list in the output. */
 const LIST_ELEMENTS: Record<string, string> = {
   QueueUrls: 'QueueUrl',
+  queueUrls: 'QueueUrl',
   Messages: 'Message',
   Failed: 'BatchResultErrorEntry',
 };
@@ -97,6 +98,7 @@ const WITH_RESULT = new Set([
   'CreateQueue',
   'GetQueueUrl',
   'ListQueues',
+  'ListDeadLetterSourceQueues',
   'GetQueueAttributes',
   'ListQueueTags',
   'SendMessage',

@@ -43,6 +43,7 @@ const schemas = {
   CreateQueue: z.object({ QueueName: str, Attributes: stringMap.optional(), tags: stringMap.optional() }),
   GetQueueUrl: z.object({ QueueName: str, QueueOwnerAWSAccountId: str.optional() }),
   ListQueues: z.object({ QueueNamePrefix: str.optional(), NextToken: str.optional(), MaxResults: int.optional() }),
+  ListDeadLetterSourceQueues: z.object({ ...QueueRef, NextToken: str.optional(), MaxResults: int.optional() }),
   DeleteQueue: z.object(QueueRef),
   PurgeQueue: z.object(QueueRef),
   GetQueueAttributes: z.object({ ...QueueRef, AttributeNames: names.optional() }),
@@ -83,6 +84,7 @@ function operations(queues: QueueService): Operations {
     CreateQueue: async (i, origin) => ({ QueueUrl: await queues.createQueue(origin, i.QueueName, i.Attributes ?? {}, i.tags ?? {}) }),
     GetQueueUrl: async (i, origin) => ({ QueueUrl: await queues.getQueueUrl(origin, i.QueueName, i.QueueOwnerAWSAccountId) }),
     ListQueues: (i, origin) => queues.listQueues(origin, i),
+    ListDeadLetterSourceQueues: (i, origin) => queues.listDeadLetterSourceQueues(origin, i.QueueUrl, i),
     DeleteQueue: (i) => none(queues.deleteQueue(i.QueueUrl)),
     PurgeQueue: (i) => none(queues.purgeQueue(i.QueueUrl)),
     GetQueueAttributes: async (i) => {

@@ -26,7 +26,7 @@ export function createHttpServer(routes: readonly Route[], targets: TargetHandle
   const router = new Router(routes);
   const server = http.createServer({ keepAlive: true, noDelay: true, requestTimeout: 0 }, (req, res) => {
     const requestId = crypto.randomUUID();
-    handle(router, targets, queryApi, log, req, requestId).then(
+    handle(router, targets, queryApi, log, req, res, requestId).then(
       (response) => send(res, requestId, response),
       (err: unknown) =>
         send(
@@ -47,6 +47,7 @@ async function handle(
   queryApi: QueryHandler | undefined,
   log: ServerLog,
   req: http.IncomingMessage,
+  res: http.ServerResponse,
   requestId: string,
 ): Promise<ApiResponse> {
   const rawUrl = req.url ?? '/';
@@ -61,14 +62,25 @@ async function handle(
     if (typeof target === 'string' && method === 'POST' && (path === '/' || path === '')) {
       protocol = target.startsWith('AmazonSQS.') ? 'sqs-json' : 'json';
       const body = await readBody(req, MAX_REQUEST_BODY, () => new KumoError('RequestEntityTooLargeException', 'Request too large'));
-      const answer = targets(target, { method, path, query, headers: req.headers, body, requestId, params: {}, origin });
+      const signal = protocol === 'sqs-json' ? hangUpSignal(res) : undefined;
+      const answer = targets(target, {
+        method,
+        path,
+        query,
+        headers: req.headers,
+        body,
+        requestId,
+        params: {},
+        origin,
+        ...(signal ? { signal } : {}),
+      });
       if (!answer) throw new KumoError('UnknownOperationException', `Unknown operation ${target}`);
       return await answer;
     }
     if (queryApi && isQueryRequest(method, path, req.headers['content-type'], query)) {
       protocol = 'sqs-query';
       const body = await readBody(req, MAX_REQUEST_BODY);
-      return await queryApi({ method, path, query, headers: req.headers, body, requestId, params: {}, origin });
+      return await queryApi({ method, path, query, headers: req.headers, body, requestId, params: {}, origin, signal: hangUpSignal(res) });
     }
     const match = router.match(method, path);
     if (match === undefined || match === 'method') {
@@ -92,6 +104,15 @@ function isQueryRequest(method: string, path: string, contentType: string | unde
   if (path !== '/' && path !== '' && !/^\/\d{12}\/[^/]+\/?$/.test(path)) return false;
   if (method === 'POST' && contentType?.startsWith('application/x-www-form-urlencoded')) return true;
   return query.has('Action');
+}
+
+/** Aborts when the client goes away before its answer is sent (SQS long polls stop waiting). */
+function hangUpSignal(res: http.ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
 }
 
 function send(res: http.ServerResponse, requestId: string, r: ApiResponse): void {

@@ -358,7 +358,8 @@ export class QueueService {
     return name !== undefined && (await this.find(name)) !== undefined;
   }
 
-  async receiveMessage(queueUrl: string, input: ReceiveMessageInput = {}): Promise<ReceivedMessage[]> {
+  /** ReceiveMessage; a long poll ends early, with nothing, when `signal` aborts (the client hung up). */
+  async receiveMessage(queueUrl: string, input: ReceiveMessageInput = {}, signal?: AbortSignal): Promise<ReceivedMessage[]> {
     let q = await this.queue(queueUrl);
     const max = input.MaxNumberOfMessages ?? 1;
     if (!(Number.isInteger(max) && max >= 1 && max <= 10)) {
@@ -385,10 +386,10 @@ export class QueueService {
       const got = await this.take(q, max, input.VisibilityTimeout);
       if (got.length > 0) return got.map((m) => formatMessage(q.name, this.accountId, m, systemNames, input.MessageAttributeNames ?? []));
       const now = this.clock.now();
-      if (now >= deadline || this.waiters.isClosed) return [];
+      if (now >= deadline || this.waiters.isClosed || signal?.aborted) return [];
       const next = await this.repo.nextVisibleAt(q.name, now);
-      await this.waiters.wait(q.name, Math.min(deadline, next ?? deadline), version);
-      if (this.waiters.isClosed) return [];
+      await this.waiters.wait(q.name, Math.min(deadline, next ?? deadline), version, signal);
+      if (this.waiters.isClosed || signal?.aborted) return [];
       q = await this.queue(q.name);
     }
   }

@@ -39,12 +39,21 @@ export class Waiters {
     }
   }
 
-  /** Resolves at `until`, on a signal, or at close; at once when the version moved on. */
-  wait(queue: string, until: number, version: number): Promise<void> {
-    if (this.closed || this.version(queue) !== version) return Promise.resolve();
+  /** Resolves at `until`, on a signal, at close or when `abort` fires; at once when the version moved on. */
+  wait(queue: string, until: number, version: number, abort?: AbortSignal): Promise<void> {
+    if (this.closed || abort?.aborted || this.version(queue) !== version) return Promise.resolve();
     return new Promise((resolve) => {
-      const w: Waiter = { wakeAt: until, resolve, timer: { cancel: () => undefined } };
+      const onAbort = () => this.wake(queue, w);
+      const w: Waiter = {
+        wakeAt: until,
+        resolve: () => {
+          abort?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        timer: { cancel: () => undefined },
+      };
       w.timer = this.clock.setTimer(() => this.wake(queue, w), until - this.clock.now());
+      abort?.addEventListener('abort', onAbort, { once: true });
       let set = this.waiting.get(queue);
       if (!set) this.waiting.set(queue, (set = new Set()));
       set.add(w);

@@ -281,6 +281,20 @@ describe('messages', () => {
     assert.ok(Date.now() - started < 10_000, 'the long poll returned well before its 20 s wait');
   });
 
+  test('a long poll whose client hangs up stops waiting and takes no message', async () => {
+    const url = await create('hang-up');
+    const abort = new AbortController();
+    const waiting = sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 20 }), { abortSignal: abort.signal });
+    await eventually(() => k.kumo.queues.waitingReceivers === 1, 'the receive to be parked');
+    abort.abort();
+    await assert.rejects(waiting);
+    await eventually(() => k.kumo.queues.waitingReceivers === 0, 'the abandoned receive to stop waiting');
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'for the living' }));
+    const [m] = await receive(url, { MessageSystemAttributeNames: ['ApproximateReceiveCount'] });
+    assert.equal(m?.Body, 'for the living');
+    assert.equal(m?.Attributes?.ApproximateReceiveCount, '1');
+  });
+
   test('the queue ReceiveMessageWaitTimeSeconds long-polls by default; delayed messages arrive when their delay ends', async () => {
     const url = await create('delayed', { ReceiveMessageWaitTimeSeconds: '10' });
     await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'later', DelaySeconds: 1 }));

@@ -72,7 +72,7 @@ const schemas = {
   }),
 } as const;
 
-type Operations = { [K in keyof typeof schemas]: (input: z.infer<(typeof schemas)[K]>, origin: string) => Promise<object> };
+type Operations = { [K in keyof typeof schemas]: (input: z.infer<(typeof schemas)[K]>, req: ApiRequest) => Promise<object> };
 
 /** One table of operations: parsed input in, SQS's output shape out (binary values as Buffers). */
 function operations(queues: QueueService): Operations {
@@ -81,10 +81,10 @@ function operations(queues: QueueService): Operations {
     return {};
   };
   return {
-    CreateQueue: async (i, origin) => ({ QueueUrl: await queues.createQueue(origin, i.QueueName, i.Attributes ?? {}, i.tags ?? {}) }),
-    GetQueueUrl: async (i, origin) => ({ QueueUrl: await queues.getQueueUrl(origin, i.QueueName, i.QueueOwnerAWSAccountId) }),
-    ListQueues: (i, origin) => queues.listQueues(origin, i),
-    ListDeadLetterSourceQueues: (i, origin) => queues.listDeadLetterSourceQueues(origin, i.QueueUrl, i),
+    CreateQueue: async (i, req) => ({ QueueUrl: await queues.createQueue(req.origin, i.QueueName, i.Attributes ?? {}, i.tags ?? {}) }),
+    GetQueueUrl: async (i, req) => ({ QueueUrl: await queues.getQueueUrl(req.origin, i.QueueName, i.QueueOwnerAWSAccountId) }),
+    ListQueues: (i, req) => queues.listQueues(req.origin, i),
+    ListDeadLetterSourceQueues: (i, req) => queues.listDeadLetterSourceQueues(req.origin, i.QueueUrl, i),
     DeleteQueue: (i) => none(queues.deleteQueue(i.QueueUrl)),
     PurgeQueue: (i) => none(queues.purgeQueue(i.QueueUrl)),
     GetQueueAttributes: async (i) => {
@@ -104,8 +104,8 @@ function operations(queues: QueueService): Operations {
         i.QueueUrl,
         i.Entries.map((e) => ({ Id: e.Id, ...sendInput(e) })),
       ),
-    ReceiveMessage: async (i) => {
-      const messages = await queues.receiveMessage(i.QueueUrl, i);
+    ReceiveMessage: async (i, req) => {
+      const messages = await queues.receiveMessage(i.QueueUrl, i, req.signal);
       return messages.length > 0 ? { Messages: messages.map(encodeBinary) } : {};
     },
     DeleteMessage: (i) => none(queues.deleteMessage(i.QueueUrl, i.ReceiptHandle)),
@@ -173,8 +173,8 @@ export function sqsApi(queues: QueueService): {
   query: (req: ApiRequest) => Promise<ApiResponse>;
 } {
   const ops = operations(queues);
-  const run = (name: OperationName, input: unknown, origin: string): Promise<object> =>
-    (ops[name] as (i: unknown, origin: string) => Promise<object>)(parse(name, input), origin);
+  const run = (name: OperationName, input: unknown, req: ApiRequest): Promise<object> =>
+    (ops[name] as (i: unknown, req: ApiRequest) => Promise<object>)(parse(name, input), req);
 
   const target = (t: string, req: ApiRequest): Promise<ApiResponse> | undefined => {
     if (!t.startsWith(TARGET_PREFIX)) return undefined;
@@ -188,7 +188,7 @@ export function sqsApi(queues: QueueService): {
       } catch {
         throw new KumoError('InvalidParameterValue', 'The request body is not valid JSON.');
       }
-      const out = await run(name, input, req.origin);
+      const out = await run(name, input, req);
       return { status: 200, headers: { 'Content-Type': JSON_10 }, body: Buffer.from(JSON.stringify(out)) };
     })();
   };
@@ -203,7 +203,7 @@ export function sqsApi(queues: QueueService): {
     const input = fromQueryParams(params);
     // A request POSTed to the queue URL names its queue by its path.
     if (input.QueueUrl === undefined && /^\/\d{12}\/[^/]+\/?$/.test(req.path)) input.QueueUrl = `${req.origin}${req.path}`;
-    const out = await run(action, input, req.origin);
+    const out = await run(action, input, req);
     return { status: 200, headers: { 'Content-Type': 'text/xml' }, body: Buffer.from(toXml(action, out, req.requestId)) };
   };
 

@@ -6,6 +6,7 @@ import { registerInvoke } from './invoke.js';
 import { registerLogs } from './logs.js';
 import { registerLs } from './ls.js';
 import { err, Exit, UsageError } from './output.js';
+import { registerQueues } from './queues.js';
 import { registerRm } from './rm.js';
 import { registerServer } from './server.js';
 
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLs(program);
   registerRm(program);
   registerLogs(program);
+  registerQueues(program);
   registerDoctor(program);
   try {
     await program.parseAsync(argv);

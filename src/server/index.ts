@@ -10,6 +10,7 @@ import { compileOptions, type CompiledOptions, type KumoOptions } from '../confi
 import { Engine, type EngineStats } from '../engine/index.js';
 import { FunctionService } from '../functions/index.js';
 import { LogWriter } from '../logs/index.js';
+import { QueueService } from '../queues/index.js';
 import { Isolation } from '../sandbox/index.js';
 import { openStore, type Store } from '../store/index.js';
 
@@ -27,6 +28,7 @@ export class Kumo {
     private readonly isolation: Isolation,
     private readonly logWriter: LogWriter,
     readonly functions: FunctionService,
+    readonly queues: QueueService,
   ) {}
 
   static async start(input: KumoOptions = {}, log?: Logger): Promise<Kumo> {
@@ -48,7 +50,8 @@ export class Kumo {
     });
     const functions = new FunctionService({ options, store, code, engine });
     await functions.load();
-    const server = createApi({ options, functions, code, logs: store.logs, secret: serverSecret(options.dataDir), log: logger });
+    const queues = new QueueService({ repo: store.queues, region: options.region, accountId: options.accountId });
+    const server = createApi({ options, functions, code, logs: store.logs, queues, secret: serverSecret(options.dataDir), log: logger });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host, () => {
@@ -56,7 +59,7 @@ export class Kumo {
         resolve();
       });
     });
-    return new Kumo(options, logger, server, store, engine, isolation, logWriter, functions);
+    return new Kumo(options, logger, server, store, engine, isolation, logWriter, functions, queues);
   }
 
   /** The endpoint URL, e.g. `http://127.0.0.1:9001`. */
@@ -81,6 +84,8 @@ export class Kumo {
   }
 
   async close(): Promise<void> {
+    // Long polls end first (with no messages), so their connections do not hold the server open.
+    this.queues.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeIdleConnections();

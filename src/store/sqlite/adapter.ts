@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { FunctionConfig, FunctionRecord, FunctionRepo, LogEvent, LogQuery, LogRepo, LogStreamInfo, Store } from '../types.js';
 import { MIGRATIONS } from './migrations.js';
+import { sqliteQueueRepo } from './queues.js';
 
 interface FunctionRow {
   name: string;
@@ -45,9 +46,11 @@ export function openSqliteStore(file: string): Store {
   migrate(db);
   const functions = functionRepo(db);
   const logs = logRepo(db);
+  const queues = sqliteQueueRepo(db);
   return {
     functions,
     logs,
+    queues,
     close: () => {
       db.close();
       return Promise.resolve();

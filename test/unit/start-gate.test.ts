@@ -28,7 +28,10 @@ test('StartGate: at most `limit` starts inside; a leaving start hands its place 
 
 test('StartGate: a start that holds its place past holdMs gives it up', async () => {
   const gate = new StartGate(1, 30);
+  // The gate's own timer does not keep a process alive (a server is kept alive by its sockets).
+  const keepAlive = setTimeout(() => undefined, 10_000);
   await gate.enter(); // never left: the hold time frees the place
   const next = await gate.enter();
   next();
+  clearTimeout(keepAlive);
 });

@@ -244,6 +244,16 @@ export class FunctionService {
     this.deps.engine.setReservedConcurrency(fn.name, undefined);
   }
 
+  /**
+   * Keeps `count` environments of a function initialised and warm (provisioned concurrency; the
+   * engine's side of PutProvisionedConcurrencyConfig, whose API comes with versions and aliases).
+   * Resolves once they are ready.
+   */
+  async provision(input: string, count: number): Promise<void> {
+    const fn = await this.latest(this.ref(input));
+    await this.deps.engine.provision(fn, count);
+  }
+
   private async latest(ref: FunctionRef): Promise<FunctionRecord> {
     if (ref.qualifier !== undefined && ref.qualifier !== '$LATEST') {
       throw functionNotFound(this.arn(ref.name, ref.qualifier));

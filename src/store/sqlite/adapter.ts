@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { FunctionConfig, FunctionRecord, FunctionRepo, LogEvent, LogQuery, LogRepo, LogStreamInfo, Store } from '../types.js';
+import { deleteEventInvokeConfigsStatement, eventInvokeConfigRepo, openAsyncEvents } from './async-events.js';
 import { MIGRATIONS } from './migrations.js';
 
 interface FunctionRow {
@@ -45,10 +46,14 @@ export function openSqliteStore(file: string): Store {
   migrate(db);
   const functions = functionRepo(db);
   const logs = logRepo(db);
+  const asyncEvents = openAsyncEvents(file, db);
   return {
     functions,
     logs,
+    asyncEvents,
+    eventInvokeConfigs: eventInvokeConfigRepo(db),
     close: () => {
+      asyncEvents.close();
       db.close();
       return Promise.resolve();
     },
@@ -122,9 +127,11 @@ function functionRepo(db: Database.Database): FunctionRepo {
        ON CONFLICT (name) DO UPDATE SET reserved_concurrency = excluded.reserved_concurrency`,
     ),
     deleteSettings: db.prepare<[string]>('DELETE FROM function_settings WHERE name = ?'),
+    deleteEventInvokeConfigs: deleteEventInvokeConfigsStatement(db),
   };
   const remove = db.transaction((name: string): boolean => {
     s.deleteSettings.run(name);
+    s.deleteEventInvokeConfigs.run(name);
     return s.delete.run(name).changes > 0;
   });
   const insert = db.transaction((row: FunctionRow): boolean => {

@@ -149,8 +149,15 @@ export class Dispatcher {
     this.pump(event.functionName, q);
   }
 
+  /**
+   * Starts ready events while there is room: at most `concurrency` per function, and no more than
+   * its reserved concurrency (beyond it every attempt would only be throttled). With reserved
+   * concurrency 0 one at a time, to send each to the failure path.
+   */
   private pump(functionName: string, q: FunctionQueue): void {
-    while (!this.closed && q.running.size < this.deps.concurrency && q.ready.length > 0) {
+    const reserved = this.deps.reservedConcurrency(functionName);
+    const limit = reserved === undefined ? this.deps.concurrency : Math.max(1, Math.min(reserved, this.deps.concurrency));
+    while (!this.closed && q.running.size < limit && q.ready.length > 0) {
       const event = q.ready.shift();
       if (!event) break;
       q.running.add(event);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { FunctionConfig, FunctionRecord, FunctionRepo, LogEvent, LogQuery, LogRepo, LogStreamInfo, Store } from '../types.js';
+import { Checkpointer } from './checkpointer.js';
 import { deleteEventInvokeConfigsStatement, eventInvokeConfigRepo, openAsyncEvents } from './async-events.js';
 import { MIGRATIONS } from './migrations.js';
 
@@ -44,6 +45,9 @@ export function openSqliteStore(file: string): Store {
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrate(db);
+  // WAL checkpoints run in a worker thread, not at commit time on the event loop.
+  const checkpointer = file === ':memory:' ? undefined : Checkpointer.start(file);
+  if (checkpointer) db.pragma('wal_autocheckpoint = 0');
   const functions = functionRepo(db);
   const logs = logRepo(db);
   const asyncEvents = openAsyncEvents(file, db);
@@ -52,10 +56,10 @@ export function openSqliteStore(file: string): Store {
     logs,
     asyncEvents,
     eventInvokeConfigs: eventInvokeConfigRepo(db),
-    close: () => {
+    close: async () => {
       asyncEvents.close();
+      await checkpointer?.close();
       db.close();
-      return Promise.resolve();
     },
   };
 }

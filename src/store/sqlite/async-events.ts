@@ -54,6 +54,7 @@ export function openAsyncEvents(file: string, shared: Database.Database): Durabl
   const db = own ? new Database(file) : shared;
   if (own) {
     db.pragma('synchronous = FULL');
+    db.pragma('wal_autocheckpoint = 0');
     db.pragma('busy_timeout = 5000');
   }
   const s = {

@@ -1,0 +1,204 @@
+/**
+ * `node dist/bench/async.js`: how many asynchronous invocations Kumo accepts per second, durably
+ * (each 202 follows a commit that reached the disk), and the enqueue latency a client sees.
+ *
+ * The server runs as its own process (`bin/kumo.js server`). The client is a minimal HTTP/1.1
+ * client on raw keep-alive sockets (one request in flight per socket), so that on a 2-core machine
+ * the load generator takes as little CPU from the server as it can. Latency is from writing the
+ * request to reading the whole 202. Writes bench/results/async.json.
+ *
+ * Options: --clients=64 --seconds=5 --payload=100 (bytes of JSON) --dispatch=run|hold
+ * (`hold`: the function has reserved concurrency 1 and a handler that sleeps, so the backlog
+ * builds up and the figure is the queue's alone; `run`: a hello-world handler drains it meanwhile).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { zipEntries } from '../src/code/index.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const arg = (name: string, fallback: string): string =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const CLIENTS = Number(arg('clients', '64'));
+const SECONDS = Number(arg('seconds', '5'));
+const PAYLOAD_BYTES = Number(arg('payload', '100'));
+const DISPATCH = arg('dispatch', 'run');
+const WARMUP_MS = 1000;
+
+interface Server {
+  url: URL;
+  child: ChildProcess;
+  dataDir: string;
+}
+
+async function startServer(): Promise<Server> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-bench-async-'));
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/kumo.js'), 'server', '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, KUMO_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<URL>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /Kumo is running at (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) resolve(new URL(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`kumo server exited with ${code}`)));
+  });
+  child.stdout?.resume();
+  return { url, child, dataDir };
+}
+
+async function api(url: URL, method: string, pathname: string, body: unknown): Promise<void> {
+  const data = Buffer.from(JSON.stringify(body));
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path: pathname,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': data.length },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+  if (status >= 300) throw new Error(`${method} ${pathname}: ${status}`);
+}
+
+/** One keep-alive connection sending the same Invoke (Event) over and over, one at a time. */
+class RawClient {
+  private socket: net.Socket;
+  private buffer: Buffer = Buffer.alloc(0);
+  private sentAt = 0;
+  stopped = false;
+  readonly latencies: number[] = [];
+  accepted = 0;
+  errors = 0;
+
+  constructor(
+    url: URL,
+    private readonly request: Buffer,
+    private readonly recordAfter: number,
+  ) {
+    this.socket = net.connect(Number(url.port), url.hostname);
+    this.socket.setNoDelay(true);
+    this.socket.on('connect', () => this.send());
+    this.socket.on('data', (d: Buffer) => this.onData(d));
+    this.socket.on('error', (err) => {
+      if (!this.stopped) throw err;
+    });
+  }
+
+  private send(): void {
+    if (this.stopped) {
+      this.socket.end();
+      return;
+    }
+    this.sentAt = performance.now();
+    this.socket.write(this.request);
+  }
+
+  private onData(d: Buffer): void {
+    this.buffer = this.buffer.length === 0 ? d : Buffer.concat([this.buffer, d]);
+    for (;;) {
+      const end = this.buffer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = this.buffer.subarray(0, end).toString('latin1');
+      const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+      if (this.buffer.length < end + 4 + length) return;
+      this.buffer = this.buffer.subarray(end + 4 + length);
+      const now = performance.now();
+      if (head.startsWith('HTTP/1.1 202')) {
+        if (now >= this.recordAfter) {
+          this.accepted++;
+          this.latencies.push(now - this.sentAt);
+        }
+      } else this.errors++;
+      this.send();
+    }
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function main(): Promise<void> {
+  const server = await startServer();
+  try {
+    const handler =
+      DISPATCH === 'hold'
+        ? 'export const handler = async () => { await new Promise((r) => setTimeout(r, 60000)); };'
+        : 'export const handler = async (event) => ({ ok: true, n: event.n ?? 0 });';
+    const zip = await zipEntries([{ name: 'index.mjs', content: handler }]);
+    await api(server.url, 'POST', '/2015-03-31/functions', {
+      FunctionName: 'async-bench',
+      Runtime: 'nodejs20.x',
+      Handler: 'index.handler',
+      Role: 'arn:aws:iam::000000000000:role/bench',
+      MemorySize: 1769,
+      Timeout: 900,
+      Code: { ZipFile: zip.toString('base64') },
+    });
+    if (DISPATCH === 'hold')
+      await api(server.url, 'PUT', '/2017-10-31/functions/async-bench/concurrency', { ReservedConcurrentExecutions: 1 });
+
+    const payload = Buffer.from(JSON.stringify({ n: 1, pad: 'x'.repeat(Math.max(0, PAYLOAD_BYTES - 20)) }));
+    const request = Buffer.concat([
+      Buffer.from(
+        `POST /2015-03-31/functions/async-bench/invocations HTTP/1.1\r\nHost: ${server.url.host}\r\n` +
+          `X-Amz-Invocation-Type: Event\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`,
+      ),
+      payload,
+    ]);
+    const start = performance.now();
+    const measureFrom = start + WARMUP_MS;
+    const clients = Array.from({ length: CLIENTS }, () => new RawClient(server.url, request, measureFrom));
+    await new Promise((r) => setTimeout(r, WARMUP_MS + SECONDS * 1000));
+    const elapsed = (performance.now() - measureFrom) / 1000;
+    for (const c of clients) c.stopped = true;
+    await new Promise((r) => setTimeout(r, 200));
+
+    const latencies = clients.flatMap((c) => c.latencies).sort((a, b) => a - b);
+    const accepted = clients.reduce((n, c) => n + c.accepted, 0);
+    const errors = clients.reduce((n, c) => n + c.errors, 0);
+    const result = {
+      date: new Date().toISOString(),
+      machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
+      clients: CLIENTS,
+      seconds: SECONDS,
+      payloadBytes: payload.length,
+      dispatch: DISPATCH,
+      acceptedPerSecond: Math.round(accepted / elapsed),
+      enqueueLatencyMs: {
+        p50: round(percentile(latencies, 50)),
+        p99: round(percentile(latencies, 99)),
+        max: round(latencies.at(-1) ?? NaN),
+      },
+      errors,
+    };
+    console.log(JSON.stringify(result, null, 2));
+    fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+    fs.writeFileSync(path.join(ROOT, 'bench/results/async.json'), JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    server.child.kill('SIGTERM');
+    await new Promise((r) => server.child.once('exit', r));
+    fs.rmSync(server.dataDir, { recursive: true, force: true });
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+await main();

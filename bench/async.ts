@@ -11,15 +11,14 @@
  * (`hold`: the function has reserved concurrency 1 and a handler that sleeps, so the backlog
  * builds up and the figure is the queue's alone; `run`: a hello-world handler drains it meanwhile).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { zipEntries } from '../src/code/index.js';
+import { ROOT, startServer } from './server.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const arg = (name: string, fallback: string): string =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const CLIENTS = Number(arg('clients', '64'));
@@ -27,31 +26,6 @@ const SECONDS = Number(arg('seconds', '5'));
 const PAYLOAD_BYTES = Number(arg('payload', '100'));
 const DISPATCH = arg('dispatch', 'run');
 const WARMUP_MS = 1000;
-
-interface Server {
-  url: URL;
-  child: ChildProcess;
-  dataDir: string;
-}
-
-async function startServer(): Promise<Server> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-bench-async-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/kumo.js'), 'server', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, KUMO_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<URL>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /Kumo is running at (http:\/\/\S+)/.exec(out);
-      if (m?.[1]) resolve(new URL(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`kumo server exited with ${code}`)));
-  });
-  child.stdout?.resume();
-  return { url, child, dataDir };
-}
 
 async function api(url: URL, method: string, pathname: string, body: unknown): Promise<void> {
   const data = Buffer.from(JSON.stringify(body));
@@ -134,7 +108,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const server = await startServer();
+  const server = await startServer('kumo-bench-async-');
   try {
     const handler =
       DISPATCH === 'hold'

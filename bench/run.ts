@@ -5,14 +5,14 @@
  * plain keep-alive HTTP client in this process, so the figures are Kumo's, not an SDK's. Prints a
  * table and writes bench/results/latest.json. `--update-readme` rewrites the README's table.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { zipEntries } from '../src/code/index.js';
+import { ROOT, startServer, type Server } from './server.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const ROLE = 'arn:aws:iam::000000000000:role/bench';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -58,31 +58,6 @@ const THROUGHPUT_MS = QUICK ? 1000 : 4000;
 const SCALE_TO = QUICK ? 20 : 100;
 /** MemorySize of the benchmark functions; CPU is proportional to it (1,769 MB = 1 vCPU), as on Lambda. */
 const MEMORY_MB = Number(process.argv.find((a) => a.startsWith('--memory='))?.slice('--memory='.length) ?? 1769);
-
-interface Server {
-  url: URL;
-  child: ChildProcess;
-  dataDir: string;
-}
-
-async function startServer(): Promise<Server> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-bench-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/kumo.js'), 'server', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, KUMO_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<URL>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /Kumo is running at (http:\/\/\S+)/.exec(out);
-      if (m?.[1]) resolve(new URL(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`kumo server exited with ${code}`)));
-  });
-  child.stdout?.resume();
-  return { url, child, dataDir };
-}
 
 function request(
   url: URL,

@@ -1,4 +1,5 @@
 import { KumoError, invalidParameter, validationError } from '../errors/index.js';
+import { isQueueArn } from '../functions/index.js';
 import type { EventInvokeConfigRecord } from '../store/index.js';
 import { serviceOf } from './destinations.js';
 
@@ -15,7 +16,6 @@ const DESTINATION_PATTERN = '^$|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{
 const DESTINATION_RE = new RegExp(DESTINATION_PATTERN);
 const FUNCTION_ARN_RE =
   /^arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(?:-gov)?-[a-z]+-\d:\d{12}:function:([a-zA-Z0-9-_]{1,64})(?::(\$LATEST|[a-zA-Z0-9-_]+))?$/;
-const QUEUE_ARN_RE = /^arn:aws[a-zA-Z-]*:sqs:[a-z]{2}(?:-gov)?-[a-z]+-\d:\d{12}:[a-zA-Z0-9_-]{1,80}(?:\.fifo)?$/;
 /** Destinations Lambda takes that Kumo cannot deliver to yet, by ARN service. */
 const NOT_YET: Record<string, string> = { sns: 'SNS topics', events: 'EventBridge event buses', s3: 'S3 buckets' };
 
@@ -70,7 +70,7 @@ export async function checkDestinations(
       if (!m?.[1] || !(await functionExists(m[1]))) throw invalidParameter(`The destination ARN ${arn} is invalid.`);
       if (m[1] === functionName) throw invalidParameter("You can't specify the function as a destination for itself.");
     } else if (service === 'sqs') {
-      if (!QUEUE_ARN_RE.test(arn)) invalid = true;
+      if (!isQueueArn(arn)) invalid = true;
     } else if (NOT_YET[service]) {
       throw invalidParameter(
         `Kumo cannot deliver to ${NOT_YET[service]} yet; use a Lambda function or an SQS queue ARN as the destination: ${arn}`,

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { KumoError, invalidParameter, isKumoError, validationError } from '../errors/index.js';
+import { checkJson } from '../functions/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { AsyncEventRepo, EventInvokeConfigRecord, EventInvokeConfigRepo } from '../store/index.js';
 import { systemClock, type Clock } from './clock.js';
@@ -237,14 +238,3 @@ export class AsyncService {
 }
 
 const EMPTY_EVENT = Buffer.from('{}');
-
-function checkJson(payload: Buffer): void {
-  try {
-    JSON.parse(payload.toString('utf8'));
-  } catch (err) {
-    throw new KumoError(
-      'InvalidRequestContentException',
-      `Could not parse request body into json: Could not parse payload into json: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
-}

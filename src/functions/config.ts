@@ -227,6 +227,11 @@ export function buildConfig(
 
 const QUEUE_ARN_RE = /^arn:aws[a-zA-Z-]*:sqs:[a-z]{2}(?:-gov)?-[a-z]+-\d:\d{12}:[a-zA-Z0-9_-]{1,80}(?:\.fifo)?$/;
 
+/** An SQS queue's ARN (`arn:aws:sqs:<region>:<account>:<name>`). */
+export function isQueueArn(arn: string): boolean {
+  return QUEUE_ARN_RE.test(arn);
+}
+
 /** DeadLetterConfig.TargetArn: an SQS queue ('' removes it). Lambda also takes SNS topics, which Kumo does not have yet. */
 function checkDeadLetterTarget(arn: string): void {
   if (arn === '') return;

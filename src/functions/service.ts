@@ -300,7 +300,8 @@ function conflictExists(name: string): KumoError {
   return new KumoError('ResourceConflictException', `Function already exist: ${name}`);
 }
 
-function checkJson(payload: Buffer): void {
+/** An Invoke payload must be JSON: Lambda's InvalidRequestContentException otherwise. */
+export function checkJson(payload: Buffer): void {
   try {
     JSON.parse(payload.toString('utf8'));
   } catch (err) {

@@ -1,0 +1,32 @@
+/** `kumo server` as its own process on an ephemeral port, for the benchmarks. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export interface Server {
+  url: URL;
+  child: ChildProcess;
+  dataDir: string;
+}
+
+export async function startServer(prefix = 'kumo-bench-'): Promise<Server> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/kumo.js'), 'server', '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, KUMO_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<URL>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /Kumo is running at (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) resolve(new URL(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`kumo server exited with ${code}`)));
+  });
+  child.stdout?.resume();
+  return { url, child, dataDir };
+}

@@ -181,6 +181,9 @@ export class Dispatcher {
       if (isKumoError(err) && err.code === 'ResourceNotFoundException') return this.forget(event, 'FunctionDeleted');
       throw err;
     }
+    // A function deleted and created again under the same name is another function: its
+    // predecessor's events are dropped, as Lambda drops a deleted function's queue.
+    if (fn.createdAt > event.receivedAt) return this.forget(event, 'FunctionDeleted');
     const config = await this.deps.configs.get(event.functionName, event.qualifier);
     if (clock.now() >= policy.expiresAt(event.receivedAt, config)) return this.fail(event, fn, config, 'EventAgeExceeded');
     if (this.deps.reservedConcurrency(event.functionName) === 0) return this.fail(event, fn, config, 'ZeroReservedConcurrency');

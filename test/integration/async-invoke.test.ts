@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateFunctionCommand,
+  DeleteFunctionCommand,
   InvokeAsyncCommand,
   InvokeCommand,
   LambdaServiceException,
@@ -277,6 +278,24 @@ async function pending(name: string): Promise<PendingOut> {
   assert.equal(res.status, 200);
   return (await res.json()) as PendingOut;
 }
+
+describe('deleted functions', () => {
+  test("a deleted function's queued events are dropped, even when a function of that name is created again", async () => {
+    await deploy('doomed');
+    await k.lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'doomed', ReservedConcurrentExecutions: 1 }));
+    const first = await invokeEvent('doomed', { sleepMs: 800 });
+    const queued = await invokeEvent('doomed', { queued: true });
+    await eventually(() => collector.byId(first).length === 1, 'the first event to start');
+    await k.lambda.send(new DeleteFunctionCommand({ FunctionName: 'doomed' }));
+    await deploy('doomed');
+    const fresh = await invokeEvent('doomed', { fresh: true });
+    await eventually(() => collector.byId(fresh).length === 1, "the new function's event to run");
+    await eventually(async () => (await pending('doomed')).Count === 0, 'the queue to empty', 10_000);
+    assert.equal(collector.byId(queued).length, 0);
+    const metrics = await (await fetch(`${k.url}/metrics`)).text();
+    assert.match(metrics, /kumo_async_events_dropped_total\{function="doomed",reason="FunctionDeleted"\} 1/);
+  });
+});
 
 describe('seeing the queue', () => {
   test('`kumo pending` lists queued events; /metrics counts them', async () => {

@@ -185,10 +185,12 @@ export class Dispatcher {
     // predecessor's events are dropped, as Lambda drops a deleted function's queue.
     if (fn.createdAt > event.receivedAt) return this.forget(event, 'FunctionDeleted');
     const config = await this.deps.configs.get(event.functionName, event.qualifier);
+    if (this.closed) return;
     if (clock.now() >= policy.expiresAt(event.receivedAt, config)) return this.fail(event, fn, config, 'EventAgeExceeded');
     if (this.deps.reservedConcurrency(event.functionName) === 0) return this.fail(event, fn, config, 'ZeroReservedConcurrency');
+    if (this.closed) return;
     const payload = await repo.payload(event.id);
-    if (!payload) return; // removed meanwhile
+    if (!payload || this.closed) return; // removed meanwhile, or shutting down (it runs after the restart)
     metrics.age.observe(labels, (clock.now() - event.receivedAt) / 1000);
 
     let outcome;

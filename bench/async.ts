@@ -7,7 +7,7 @@
  * the load generator takes as little CPU from the server as it can. Latency is from writing the
  * request to reading the whole 202. Writes bench/results/async.json.
  *
- * Options: --clients=64 --seconds=5 --payload=100 (bytes of JSON) --dispatch=run|hold
+ * Options: --endpoint=http://... (a running server instead of a new one) --clients=64 --seconds=5 --payload=100 (bytes of JSON) --dispatch=run|hold
  * (`hold`: the function has reserved concurrency 1 and a handler that sleeps, so the backlog
  * builds up and the figure is the queue's alone; `run`: a hello-world handler drains it meanwhile).
  */
@@ -108,7 +108,9 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const server = await startServer('kumo-bench-async-');
+  const endpoint = arg('endpoint', '');
+  const server = endpoint ? { url: new URL(endpoint), child: undefined, dataDir: undefined } : await startServer('kumo-bench-async-');
+  const fnName = `async-bench-${Date.now().toString(36)}`;
   try {
     const handler =
       DISPATCH === 'hold'
@@ -116,7 +118,7 @@ async function main(): Promise<void> {
         : 'export const handler = async (event) => ({ ok: true, n: event.n ?? 0 });';
     const zip = await zipEntries([{ name: 'index.mjs', content: handler }]);
     await api(server.url, 'POST', '/2015-03-31/functions', {
-      FunctionName: 'async-bench',
+      FunctionName: fnName,
       Runtime: 'nodejs20.x',
       Handler: 'index.handler',
       Role: 'arn:aws:iam::000000000000:role/bench',
@@ -125,12 +127,12 @@ async function main(): Promise<void> {
       Code: { ZipFile: zip.toString('base64') },
     });
     if (DISPATCH === 'hold')
-      await api(server.url, 'PUT', '/2017-10-31/functions/async-bench/concurrency', { ReservedConcurrentExecutions: 1 });
+      await api(server.url, 'PUT', `/2017-10-31/functions/${fnName}/concurrency`, { ReservedConcurrentExecutions: 1 });
 
     const payload = Buffer.from(JSON.stringify({ n: 1, pad: 'x'.repeat(Math.max(0, PAYLOAD_BYTES - 20)) }));
     const request = Buffer.concat([
       Buffer.from(
-        `POST /2015-03-31/functions/async-bench/invocations HTTP/1.1\r\nHost: ${server.url.host}\r\n` +
+        `POST /2015-03-31/functions/${fnName}/invocations HTTP/1.1\r\nHost: ${server.url.host}\r\n` +
           `X-Amz-Invocation-Type: Event\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`,
       ),
       payload,
@@ -165,9 +167,12 @@ async function main(): Promise<void> {
     fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
     fs.writeFileSync(path.join(ROOT, 'bench/results/async.json'), JSON.stringify(result, null, 2) + '\n');
   } finally {
-    server.child.kill('SIGTERM');
-    await new Promise((r) => server.child.once('exit', r));
-    fs.rmSync(server.dataDir, { recursive: true, force: true });
+    const { child, dataDir } = server;
+    if (child) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RetryPolicy, invocationRecord } from '../../src/async/index.js';
+import { OptionsError, compileOptions, optionsFromEnv } from '../../src/config/index.js';
 import type { EventInvokeConfigRecord } from '../../src/store/index.js';
 
 const config = (c: Partial<EventInvokeConfigRecord>): EventInvokeConfigRecord => ({
@@ -73,4 +74,14 @@ test('the invocation record: a response only when the function ran', () => {
   });
   assert.deepEqual(ok.responseContext, { statusCode: 200, executedVersion: '$LATEST' });
   assert.equal(ok.responsePayload, null);
+});
+
+test('KUMO_ASYNC_TIME_SCALE and KUMO_ASYNC_CONCURRENCY set the async options; bad values are refused', () => {
+  const o = compileOptions(optionsFromEnv({ KUMO_ASYNC_TIME_SCALE: '0.01', KUMO_ASYNC_CONCURRENCY: '4' }));
+  assert.equal(o.asyncTimeScale, 0.01);
+  assert.equal(o.asyncConcurrency, 4);
+  assert.equal(compileOptions().asyncTimeScale, 1);
+  assert.equal(compileOptions().asyncConcurrency, 16);
+  assert.throws(() => compileOptions({ asyncTimeScale: 0 }), OptionsError);
+  assert.throws(() => compileOptions({ asyncConcurrency: 0 }), OptionsError);
 });

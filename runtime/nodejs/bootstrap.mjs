@@ -7,6 +7,7 @@
  * the host only starts `node [flags] runtime/nodejs/bootstrap.mjs` with cwd = task root and the
  * Lambda environment variables (AWS_LAMBDA_RUNTIME_API, _HANDLER, LAMBDA_TASK_ROOT, ...).
  *
+ * A stem cell (KUMO_STEM=1, see stem.mjs) first waits here for the function it is to become.
  * From here on it behaves like AWS's runtime interface client: patch console, install the process
  * listeners, load the handler (failures go to /runtime/init/error, exit 129), then loop on
  * /runtime/invocation/next.
@@ -15,7 +16,9 @@
 import { loadHandler } from './handler-loader.mjs';
 import { patchConsole } from './logging.mjs';
 import { Runtime } from './runtime.mjs';
+import { awaitSpecialisation } from './stem.mjs';
 
+if (process.env['KUMO_STEM'] === '1') awaitSpecialisation();
 const env = process.env;
 patchConsole(env);
 

@@ -513,11 +513,18 @@ def _setup_sys_path(task_root):
 
 # --- context ----------------------------------------------------------------------------------------
 
-_FUNCTION_NAME = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-_FUNCTION_VERSION = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
-_MEMORY_LIMIT_IN_MB = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")  # a str, as on AWS
-_LOG_GROUP_NAME = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
-_LOG_STREAM_NAME = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+_FUNCTION_NAME = _FUNCTION_VERSION = _MEMORY_LIMIT_IN_MB = _LOG_GROUP_NAME = _LOG_STREAM_NAME = None
+
+
+def _read_function_environment():
+    """The function's part of the context, read once (after specialisation, for a stem cell)."""
+    global _FUNCTION_NAME, _FUNCTION_VERSION, _MEMORY_LIMIT_IN_MB, _LOG_GROUP_NAME, _LOG_STREAM_NAME
+    environ = os.environ
+    _FUNCTION_NAME = environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    _FUNCTION_VERSION = environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+    _MEMORY_LIMIT_IN_MB = environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")  # a str, as on AWS
+    _LOG_GROUP_NAME = environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+    _LOG_STREAM_NAME = environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
 
 
 class CognitoIdentity(object):
@@ -878,9 +885,45 @@ def _handle_event_request(client, request_handler, headers, event_body, log_erro
     client.post_invocation_error(invoke_id, to_json(error_result), error_result["errorType"], xray)
 
 
+# --- stem cells ---------------------------------------------------------------------------------------
+
+STEM_READY = b"KUMO_STEM_READY\n"
+
+
+def _await_specialisation():
+    """Stem-cell mode (KUMO_STEM=1): Kumo started this interpreter, with this module imported, before
+    it knew which function would run here. Say so on stdout, then block on stdin until Kumo sends the
+    function's environment as one JSON line: {"env": {...}, "cwd": "/var/task"}. From then on the
+    process is exactly one started for that function (its code now sits at the task root), and its
+    init (Init Duration) starts here. stdin becomes /dev/null, as in any environment.
+    """
+    global _MEMORY_LIMITED
+    os.write(1, STEM_READY)
+    chunks = []
+    while True:
+        chunk = os.read(0, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    message = json.loads(b"".join(chunks))
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.environ.clear()
+    os.environ.update(message["env"])
+    os.chdir(message["cwd"])
+    time.tzset()
+    _MEMORY_LIMITED = _apply_memory_limit()
+
+
 def main():
     global _GLOBAL_AWS_REQUEST_ID, _GLOBAL_TENANT_ID
 
+    if os.environ.get("KUMO_STEM") == "1":
+        _await_specialisation()
+    _read_function_environment()
     environ = os.environ
     # On Lambda the function code sits on a read-only file system, so no __pycache__ is written.
     sys.dont_write_bytecode = True

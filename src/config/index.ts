@@ -29,6 +29,12 @@ export interface KumoOptions {
    * host supports it, else processes, with a warning). @default 'auto'
    */
   isolation?: 'auto' | 'sandbox' | 'process';
+  /**
+   * Stem cells kept ready per class of function (runtime, and for Node.js the memory size): runtime
+   * processes started ahead of demand in their sandboxes, which make cold starts a matter of
+   * milliseconds. 0 turns them off. @default 2
+   */
+  stemCells?: number;
   /** pino log level of the server's own log. @default 'info' */
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /**
@@ -57,6 +63,7 @@ export const DEFAULTS: CompiledOptions = Object.freeze({
   accessKeyId: 'test',
   secretAccessKey: 'test',
   isolation: 'auto',
+  stemCells: 2,
   logLevel: 'info',
   asyncTimeScale: 1,
   asyncConcurrency: 16,
@@ -81,6 +88,8 @@ export function compileOptions(options: KumoOptions = {}): CompiledOptions {
   if (!Number.isInteger(o.asyncConcurrency) || o.asyncConcurrency < 1)
     throw new OptionsError(`async concurrency must be an integer >= 1, got ${o.asyncConcurrency}`);
   if (!(o.unreservedConcurrencyMinimum >= 0)) throw new OptionsError('unreserved concurrency minimum must be >= 0');
+  if (!Number.isInteger(o.stemCells) || o.stemCells < 0 || o.stemCells > 64)
+    throw new OptionsError(`stem cells must be 0-64, got ${o.stemCells}`);
   return Object.freeze({
     ...o,
     dataDir: path.resolve(o.dataDir),
@@ -103,6 +112,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): KumoOption
     unreservedConcurrencyMinimum: num(env.KUMO_UNRESERVED_CONCURRENCY_MIN),
     logLevel: (env.KUMO_LOG_LEVEL as KumoOptions['logLevel']) || undefined,
     isolation: (env.KUMO_ISOLATION as KumoOptions['isolation']) || undefined,
+    stemCells: num(env.KUMO_STEM_CELLS),
     asyncTimeScale: num(env.KUMO_ASYNC_TIME_SCALE),
     asyncConcurrency: num(env.KUMO_ASYNC_CONCURRENCY),
   });

@@ -4,10 +4,13 @@ import { KumoError } from '../errors/index.js';
 import { newLogStreamName, type LogWriter } from '../logs/index.js';
 import type { Isolation } from '../sandbox/index.js';
 import type { FunctionRecord } from '../store/index.js';
-import { Environment, type InvokeOutcome } from './environment.js';
+import { Environment, type EnvironmentSpec, type InvokeOutcome } from './environment.js';
 import { ConcurrencyLimiter } from './concurrency.js';
 import { EnvironmentPool } from './pool.js';
 import { RUNTIMES, type RuntimeSpec } from './runtimes.js';
+import { StemCells, discardStem, stemKeyFor, type Stem, type StemKey } from './stems.js';
+import { linkTree, linkable } from './task-links.js';
+import { readAtStartup } from './variables.js';
 
 export interface EngineDeps {
   options: CompiledOptions;
@@ -16,6 +19,8 @@ export interface EngineDeps {
   codeDir: (sha256Hex: string) => Promise<string>;
   /** How environments are isolated (sandbox or plain processes). */
   isolation: Isolation;
+  /** Where stem-cell failures to start are reported (the host's fault, not a function's). */
+  onError?: (err: unknown, msg: string) => void;
 }
 
 export interface EngineInvokeRequest {
@@ -31,6 +36,8 @@ export interface EngineStats {
   concurrentExecutions: number;
   environments: number;
   idleEnvironments: number;
+  /** Runtime processes started ahead of demand, waiting for a function. */
+  readyStemCells: number;
 }
 
 /**
@@ -43,10 +50,19 @@ export class Engine {
   private readonly retiring = new Set<EnvironmentPool>();
   private readonly concurrency: ConcurrencyLimiter;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly stems: StemCells | undefined;
   private closed = false;
 
   constructor(private readonly deps: EngineDeps) {
     this.concurrency = new ConcurrencyLimiter(deps.options.concurrencyLimit);
+    if (deps.options.stemCells > 0) {
+      this.stems = new StemCells({
+        isolation: deps.isolation,
+        dataDir: deps.options.dataDir,
+        perKey: deps.options.stemCells,
+        onError: (err) => deps.onError?.(err, 'cannot start a stem cell'),
+      });
+    }
     const period = Math.max(50, Math.min(10_000, Math.floor(deps.options.idleTimeoutMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), period);
     this.sweeper.unref();
@@ -83,6 +99,15 @@ export class Engine {
     return this.concurrency.unreservedLimit;
   }
 
+  /**
+   * Readies what a function's cold start needs before its first invocation (stem cells of its
+   * class), e.g. when it is created or its configuration changes.
+   */
+  prepare(fn: FunctionRecord): void {
+    const key = this.stemKey(fn);
+    if (key) this.stems?.warm(key);
+  }
+
   /** Stops routing to a function's environments (after an update or delete). */
   retire(functionName: string): void {
     for (const [key, pool] of this.pools) {
@@ -109,13 +134,19 @@ export class Engine {
       environments += pool.size;
       idle += pool.idleCount;
     }
-    return { concurrentExecutions: this.concurrency.inFlight, environments, idleEnvironments: idle };
+    return {
+      concurrentExecutions: this.concurrency.inFlight,
+      environments,
+      idleEnvironments: idle,
+      readyStemCells: this.stems?.readyCount ?? 0,
+    };
   }
 
   /** Ends every environment and waits for them to exit. */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweeper);
+    this.stems?.close();
     const all: Environment[] = [];
     for (const pool of [...this.pools.values(), ...this.retiring]) {
       pool.retire();
@@ -156,33 +187,66 @@ export class Engine {
   }
 
   private async spawnInto(pool: EnvironmentPool, fn: FunctionRecord, runtime: RuntimeSpec): Promise<Environment> {
-    const { options, logs } = this.deps;
-    const taskRoot = await this.deps.codeDir(fn.codeSha256Hex);
-    const logStream = newLogStreamName(fn.version);
-    const env = await Environment.start(
-      {
-        functionName: fn.name,
-        version: fn.version,
-        runtime,
-        handler: fn.config.handler,
-        memorySize: fn.config.memorySize,
-        timeoutSeconds: fn.config.timeout,
-        taskRoot,
-        variables: fn.config.environment,
-        region: options.region,
-        accessKeyId: options.accessKeyId,
-        secretAccessKey: options.secretAccessKey,
-        logGroup: fn.config.logGroup,
-        logStream,
-        scratchDir: path.join(options.dataDir, 'environments', `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`),
-        ephemeralStorage: fn.config.ephemeralStorage,
-        initializationType: 'on-demand',
-      },
-      logs,
-      this.deps.isolation,
-    );
+    const codeDir = await this.deps.codeDir(fn.codeSha256Hex);
+    const key = this.stemKey(fn);
+    const stem = key && linkable(codeDir) ? await this.stems?.take(key) : undefined;
+    const env = (stem && (await this.adopt(stem, fn, runtime, codeDir))) ?? (await this.launch(fn, runtime, codeDir));
     pool.add(env);
     return env;
+  }
+
+  /** The stem-cell class of a function, when its environments can grow from one. */
+  private stemKey(fn: FunctionRecord): StemKey | undefined {
+    const runtime = RUNTIMES.get(fn.config.runtime);
+    if (!runtime || runtime.family === 'provided' || readAtStartup(fn.config.environment)) return undefined;
+    return stemKeyFor(runtime, fn.config.memorySize, fn.config.ephemeralStorage);
+  }
+
+  private specFor(fn: FunctionRecord, runtime: RuntimeSpec, taskRoot: string, scratchDir: string, workDir: string): EnvironmentSpec {
+    const { options } = this.deps;
+    return {
+      functionName: fn.name,
+      version: fn.version,
+      runtime,
+      handler: fn.config.handler,
+      memorySize: fn.config.memorySize,
+      timeoutSeconds: fn.config.timeout,
+      taskRoot,
+      variables: fn.config.environment,
+      region: options.region,
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: options.secretAccessKey,
+      logGroup: fn.config.logGroup,
+      logStream: newLogStreamName(fn.version),
+      scratchDir,
+      workDir,
+      ephemeralStorage: fn.config.ephemeralStorage,
+      initializationType: 'on-demand',
+    };
+  }
+
+  /** A new process for the function. */
+  private launch(fn: FunctionRecord, runtime: RuntimeSpec, codeDir: string): Promise<Environment> {
+    const scratchDir = path.join(
+      this.deps.options.dataDir,
+      'environments',
+      `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
+    );
+    return Environment.start(this.specFor(fn, runtime, codeDir, scratchDir, scratchDir), this.deps.logs, this.deps.isolation);
+  }
+
+  /** A stem cell made the function's environment; undefined when the stem cell is unusable (a new process then). */
+  private async adopt(stem: Stem, fn: FunctionRecord, runtime: RuntimeSpec, codeDir: string): Promise<Environment | undefined> {
+    const proc = stem.take();
+    if (!proc) return undefined;
+    try {
+      linkTree(codeDir, proc.taskDir);
+    } catch (err) {
+      this.deps.onError?.(err, 'cannot link code into a stem cell');
+      discardStem(proc);
+      return undefined;
+    }
+    return Environment.adopt(this.specFor(fn, runtime, proc.taskDir, proc.scratchDir, proc.dir), this.deps.logs, this.deps.isolation, proc);
   }
 
   private sweep(): void {
@@ -193,5 +257,6 @@ export class Engine {
       if (pool.size === 0) this.pools.delete(key);
     }
     for (const pool of this.retiring) if (pool.size === 0) this.retiring.delete(pool);
+    this.stems?.sweep(idleTimeoutMs, now);
   }
 }

@@ -7,7 +7,9 @@ import { endLine, reportLine, startLine, timeoutLine, type LogWriter } from '../
 import { launchCommand, runtimeDir, type RuntimeSpec } from './runtimes.js';
 import type { Isolation, SandboxHandle } from '../sandbox/index.js';
 import { MB_PER_VCPU } from '../sandbox/index.js';
-import { MAX_RUNTIME_PAYLOAD, RuntimeApiServer, type RuntimeResult } from './runtime-api.js';
+import { MAX_RUNTIME_PAYLOAD, RuntimeApiServer, type RuntimeApiListener, type RuntimeResult } from './runtime-api.js';
+import type { StemProcess } from './stems.js';
+import { lambdaVariables } from './variables.js';
 
 /** Everything needed to start one execution environment for one function version. */
 export interface EnvironmentSpec {
@@ -28,6 +30,8 @@ export interface EnvironmentSpec {
   logStream: string;
   /** Private scratch directory of this environment (its /tmp without a sandbox); removed when it ends. */
   scratchDir: string;
+  /** The environment's own host directory (scratch and, for a stem cell, its task root links); removed when it ends. */
+  workDir: string;
   /** EphemeralStorage: the size of the environment's /tmp in MB. */
   ephemeralStorage: number;
   initializationType: 'on-demand' | 'provisioned-concurrency';
@@ -129,6 +133,18 @@ export class Environment {
     return env;
   }
 
+  /**
+   * Makes a stem cell this function's environment: the process is running and its runtime loaded;
+   * the function's code is already linked into `stem.taskDir` (= `spec.taskRoot`). Hands the runtime
+   * the function's variables and waits for the end of the function's init. `Init Duration` counts
+   * from the hand-over.
+   */
+  static async adopt(spec: EnvironmentSpec, logs: LogWriter, isolation: Isolation, stem: StemProcess): Promise<Environment> {
+    const env = new Environment(spec, logs, isolation);
+    await env.specialise(stem);
+    return env;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -184,17 +200,42 @@ export class Environment {
     if (!child) this.die();
   }
 
+  private apiListener(startedAt: number): RuntimeApiListener {
+    return {
+      onNext: () => this.onNext(startedAt),
+      onResult: (id, result) => this.onResult(id, result),
+      // Deferred a turn, like results, so the runtime's last output is logged before the failure.
+      onInitError: (errorType, body) => setImmediate(() => this.failInit(errorType ?? 'Runtime.Unknown', () => body)),
+    };
+  }
+
+  private async specialise(stem: StemProcess): Promise<void> {
+    const { spec } = this;
+    const initDone = new Promise<void>((resolve) => (this.resolveInit = resolve));
+    const startedAt = performance.now();
+    this.api = stem.api;
+    this.api.setListener(this.apiListener(startedAt));
+    this.sandbox = stem.handle;
+    this.child = stem.child;
+    this.watch(stem.child, 'bootstrap');
+    try {
+      // Python's stem cells start under the largest memory limit; Node.js's were made for this size.
+      stem.handle.setMemoryLimit(spec.memorySize);
+    } catch {
+      this.kill(); // cannot be held to the function's limit: never used (the engine starts another)
+    }
+    const variables = stem.layout.toSandboxEnv(lambdaVariables(spec, this.api.address, !this.isolation.support.cgroup));
+    stem.child.stdin?.end(`${JSON.stringify({ env: variables, cwd: stem.layout.taskRoot })}\n`);
+    stem.handle.thaw();
+    await this.awaitInit(initDone);
+  }
+
   private async boot(): Promise<void> {
     const { spec } = this;
     fs.mkdirSync(spec.scratchDir, { recursive: true, mode: 0o700 });
     const initDone = new Promise<void>((resolve) => (this.resolveInit = resolve));
     const startedAt = performance.now();
-    this.api = await RuntimeApiServer.listen({
-      onNext: () => this.onNext(startedAt),
-      onResult: (id, result) => this.onResult(id, result),
-      // Deferred a turn, like results, so the runtime's last output is logged before the failure.
-      onInitError: (errorType, body) => setImmediate(() => this.failInit(errorType ?? 'Runtime.Unknown', () => body)),
-    });
+    this.api = await RuntimeApiServer.listen(this.apiListener(startedAt));
     const command = launchCommand(spec.runtime, spec.taskRoot, spec.memorySize);
     if (spec.runtime.family === 'provided' && !isExecutableFile(path.join(spec.taskRoot, 'bootstrap'))) {
       this.failInit('Runtime.InvalidEntrypoint', (id) =>
@@ -215,7 +256,7 @@ export class Environment {
         command,
         memoryMb: spec.memorySize,
         ephemeralStorageMb: spec.ephemeralStorage,
-        env: this.environmentVariables(this.api.address),
+        env: lambdaVariables(spec, this.api.address, !this.isolation.support.cgroup),
       });
       this.sandbox = launch.handle;
       // Lambda boosts the CPU of the init phase; the memory-proportional share applies from the first event.
@@ -233,13 +274,19 @@ export class Environment {
       return initDone;
     }
     this.child = child;
+    this.watch(child, command.file);
+    await this.awaitInit(initDone);
+  }
+
+  /** Logs the process's output and follows its end. */
+  private watch(child: ChildProcess, file: string): void {
     this.pipeOutput(child.stdout);
     this.pipeOutput(child.stderr);
     child.once('error', (err: NodeJS.ErrnoException) => {
       this.failInit('Runtime.InvalidEntrypoint', (id) =>
         jsonBody({
           errorType: 'Runtime.InvalidEntrypoint',
-          errorMessage: `RequestId: ${id} Error: fork/exec ${command.file}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`,
+          errorMessage: `RequestId: ${id} Error: fork/exec ${file}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`,
         }),
       );
       this.die();
@@ -253,6 +300,11 @@ export class Environment {
       this.sandbox?.kill();
     });
     child.once('close', () => this.onExit());
+    // A stem cell's process may have ended already (its 'close' went to the stem cell).
+    if (child.exitCode !== null || child.signalCode !== null) setImmediate(() => this.onExit());
+  }
+
+  private async awaitInit(initDone: Promise<void>): Promise<void> {
     const initTimer = setTimeout(() => {
       if (this.state === 'starting') {
         this.failInit('Runtime.InitTimeout', (id) =>
@@ -266,42 +318,6 @@ export class Environment {
     }, INIT_TIMEOUT_MS);
     await initDone;
     clearTimeout(initTimer);
-  }
-
-  private environmentVariables(runtimeApi: string): NodeJS.ProcessEnv {
-    const { spec } = this;
-    const nodeBin = path.dirname(process.execPath);
-    return {
-      // Lambda's defaults, which a function may override...
-      PATH: `${nodeBin}:/usr/local/bin:/usr/bin:/bin:/opt/bin`,
-      LANG: 'en_US.UTF-8',
-      TZ: ':UTC',
-      LD_LIBRARY_PATH: `/opt/lib:${spec.taskRoot}:${spec.taskRoot}/lib`,
-      NODE_PATH: `/opt/nodejs/node${process.versions.node.split('.')[0]}/node_modules:/opt/nodejs/node_modules:${spec.taskRoot}`,
-      TMPDIR: spec.scratchDir,
-      ...spec.variables,
-      // ...and the reserved ones, which it may not (CreateFunction rejects them).
-      _HANDLER: spec.handler,
-      AWS_REGION: spec.region,
-      AWS_DEFAULT_REGION: spec.region,
-      AWS_LAMBDA_FUNCTION_NAME: spec.functionName,
-      AWS_LAMBDA_FUNCTION_VERSION: spec.version,
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySize),
-      AWS_LAMBDA_INITIALIZATION_TYPE: spec.initializationType,
-      AWS_LAMBDA_LOG_GROUP_NAME: spec.logGroup,
-      AWS_LAMBDA_LOG_STREAM_NAME: spec.logStream,
-      AWS_LAMBDA_RUNTIME_API: runtimeApi,
-      AWS_ACCESS_KEY_ID: spec.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: spec.secretAccessKey,
-      AWS_SESSION_TOKEN: 'kumo-session-token',
-      LAMBDA_TASK_ROOT: spec.taskRoot,
-      LAMBDA_RUNTIME_DIR: runtimeDir(spec.runtime),
-      ...(spec.runtime.executionEnv ? { AWS_EXECUTION_ENV: spec.runtime.executionEnv } : {}),
-      // The Python runtime applies it and reports MemoryError as Runtime.OutOfMemory (runtime/python).
-      ...(spec.runtime.family === 'python' && !this.isolation.support.cgroup
-        ? { KUMO_MEMORY_LIMIT_BYTES: String(spec.memorySize * 1024 * 1024) }
-        : {}),
-    };
   }
 
   private onNext(startedAt: number): void {
@@ -453,7 +469,7 @@ export class Environment {
     this.api?.close();
     this.api = undefined;
     this.resolveInit?.();
-    fs.rm(this.spec.scratchDir, { recursive: true, force: true }, () => undefined);
+    fs.rm(this.spec.workDir, { recursive: true, force: true }, () => undefined);
     const listeners = this.deathListeners.splice(0);
     for (const fn of listeners) fn(this);
   }
@@ -489,6 +505,7 @@ export class Environment {
       const rest = partial + decoder.end();
       if (rest.length > 0) this.log(rest);
     });
+    stream.resume(); // a stem cell's streams were paused while they changed hands
   }
 }
 

@@ -49,8 +49,13 @@ export class RuntimeApiServer {
   private constructor(
     private readonly server: http.Server,
     readonly address: string,
-    private readonly listener: RuntimeApiListener,
+    private listener: RuntimeApiListener,
   ) {}
+
+  /** Hands the Runtime API to another listener: a stem cell's API passes to the environment it becomes. */
+  setListener(listener: RuntimeApiListener): void {
+    this.listener = listener;
+  }
 
   static async listen(listener: RuntimeApiListener): Promise<RuntimeApiServer> {
     const ref: { api?: RuntimeApiServer } = {};

@@ -109,6 +109,7 @@ export class FunctionService {
       };
       if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
       this.cache.set(name, record);
+      this.deps.engine.prepare(record);
       return record;
     });
   }
@@ -266,6 +267,7 @@ export class FunctionService {
     }
     this.cache.set(record.name, record);
     this.deps.engine.retire(record.name);
+    this.deps.engine.prepare(record);
     return record;
   }
 

@@ -90,6 +90,8 @@ export interface SandboxLayout {
   node: string;
   /** Maps any host path (taskRoot, runtimeDir, scratchDir, node) to where the process sees it. */
   toSandbox(hostPath: string): string;
+  /** Environment variables as the process sees them: host paths (and path lists) rewritten. */
+  toSandboxEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string>;
 }
 
 /** How to start the process: `spawn(file, args, { env, cwd, detached: true, stdio })`, then `handle.attach(child.pid)`. */
@@ -324,8 +326,9 @@ export class Isolation {
         tmpDir: SANDBOX_PATHS.tmp,
         node: SANDBOX_PATHS.node,
         toSandbox: (p) => map.map(p),
+        toSandboxEnv: (vars) => mapValues(definedOnly(vars), (v) => map.mapList(v)),
       };
-      env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, map.mapList(v)]));
+      env = layout.toSandboxEnv(env);
       args = bwrapArgs(
         this.bwrap,
         { taskRoot: spec.taskRoot, runtimeDir: spec.runtimeDir, tmp },
@@ -341,6 +344,7 @@ export class Isolation {
         tmpDir: spec.scratchDir,
         node: process.execPath,
         toSandbox: (p) => p,
+        toSandboxEnv: (vars) => definedOnly(vars),
       };
     }
 
@@ -386,6 +390,12 @@ export class Isolation {
 function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+function mapValues(env: Record<string, string>, fn: (v: string) => string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) out[k] = fn(v);
   return out;
 }
 

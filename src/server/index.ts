@@ -8,7 +8,7 @@ import { createApi } from '../api/index.js';
 import { AsyncService, type QueueSender } from '../async/index.js';
 import { CodeStore } from '../code/index.js';
 import { compileOptions, type CompiledOptions, type KumoOptions } from '../config/index.js';
-import { Engine } from '../engine/index.js';
+import { Engine, type EngineStats } from '../engine/index.js';
 import { FunctionService } from '../functions/index.js';
 import { LogWriter } from '../logs/index.js';
 import { Metrics } from '../metrics/index.js';
@@ -42,7 +42,13 @@ export class Kumo {
     fs.rmSync(path.join(options.dataDir, 'environments'), { recursive: true, force: true });
     const isolation = await Isolation.create({ mode: options.isolation });
     if (isolation.support.warning) logger.warn(isolation.support.warning);
-    const engine = new Engine({ options, logs: logWriter, codeDir: (sha) => code.extracted(sha), isolation });
+    const engine = new Engine({
+      options,
+      logs: logWriter,
+      codeDir: (sha) => code.extracted(sha),
+      isolation,
+      onError: (err, msg) => logger.warn({ err }, msg),
+    });
     const functions = new FunctionService({ options, store, code, engine });
     await functions.load();
     const metrics = new Metrics();
@@ -91,6 +97,11 @@ export class Kumo {
   /** How execution environments are isolated here: 'bubblewrap' or 'process'. */
   get isolationKind(): 'bubblewrap' | 'process' {
     return this.isolation.support.kind;
+  }
+
+  /** Environments and stem cells right now (for tests, `kumo doctor` and metrics). */
+  engineStats(): EngineStats {
+    return this.engine.stats();
   }
 
   get port(): number {

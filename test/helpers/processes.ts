@@ -20,3 +20,39 @@ export function processesWithEnv(name: string, value: string): number[] {
   }
   return pids;
 }
+
+/**
+ * Host pids of every live process a Kumo server started for execution environments: those whose
+ * command line names its data directory (bubblewrap binds the environment's directories from
+ * there) or whose working directory lies in it (plain processes start in their task root there),
+ * and all their descendants. Unlike a search by variables, it also finds stem cells, whose initial
+ * environment has none of a function's variables.
+ */
+export function processesOfDataDir(dataDir: string): number[] {
+  const parentOf = new Map<number, number>();
+  const roots = new Set<number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z') continue; // a zombie is gone
+      parentOf.set(pid, Number(fields[1]));
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dataDir)) roots.add(pid);
+      else if (fs.readlinkSync(`/proc/${entry}/cwd`).startsWith(dataDir)) roots.add(pid);
+    } catch {
+      /* exited meanwhile, or not ours to read */
+    }
+  }
+  const found: number[] = [];
+  for (const pid of parentOf.keys()) {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parentOf.get(p)) {
+      if (roots.has(p)) {
+        found.push(pid);
+        break;
+      }
+    }
+  }
+  return found;
+}

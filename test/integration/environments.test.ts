@@ -37,15 +37,21 @@ exports.handler = async (event) => {
       const child = spawn('sleep', ['600'], { stdio: 'ignore', detached: true });
       child.unref();
     }
-    return { env: process.env.AWS_LAMBDA_LOG_STREAM_NAME, served, maxInFlight, memory: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE };
+    return { env: process.env.AWS_LAMBDA_LOG_STREAM_NAME, api: process.env.AWS_LAMBDA_RUNTIME_API, served, maxInFlight, memory: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE };
   } finally {
     inFlight--;
   }
 };`;
 
 interface Probe {
-  /** The environment's log stream: unique per environment, and in the environment of every process it runs. */
+  /** The environment's log stream: unique per environment. */
   env: string;
+  /**
+   * Its Runtime API address: unique among live environments, and in the initial environment
+   * (/proc/<pid>/environ) of every process it runs, a stem cell's runtime included (which started
+   * before it knew its function, so its initial environment has none of the function's variables).
+   */
+  api: string;
   served: number;
   maxInFlight?: number;
   memory?: string;
@@ -79,12 +85,12 @@ async function probe(k: TestKumo, name: string, event: object = {}): Promise<Pro
   return r.body as Probe;
 }
 
-/** Host pids of an environment's live processes, found by its log stream name. */
-function processesOf(env: string): number[] {
-  return processesWithEnv('AWS_LAMBDA_LOG_STREAM_NAME', env);
+/** Host pids of an environment's live processes, found by its Runtime API address. */
+function processesOf(env: Probe): number[] {
+  return processesWithEnv('AWS_LAMBDA_RUNTIME_API', env.api);
 }
 
-function alive(env: string): boolean {
+function alive(env: Probe): boolean {
   return processesOf(env).length > 0;
 }
 
@@ -115,7 +121,7 @@ describe('execution environments', () => {
     assert.notEqual(after.env, before.env);
     assert.equal(after.served, 1);
     assert.equal(after.memory, '256');
-    await eventually(() => !alive(before.env), 'old environment process to end');
+    await eventually(() => !alive(before), 'old environment process to end');
   });
 
   test('each environment runs one invocation at a time; concurrent calls get their own', async () => {
@@ -136,7 +142,7 @@ describe('execution environments', () => {
     assert.match(body.errorMessage, /^RequestId: [0-9a-f-]{36} Error: Task timed out after 1\.00 seconds$/);
     assert.match(timedOut.log, /Task timed out after 1\.00 seconds/);
     assert.match(timedOut.log, /REPORT RequestId: .*\tStatus: timeout\t/);
-    await eventually(() => !alive(before.env), 'timed-out process to be killed');
+    await eventually(() => !alive(before), 'timed-out process to be killed');
     const next = await probe(k, 'timeout');
     assert.notEqual(next.env, before.env);
     assert.equal(next.served, 1);
@@ -232,7 +238,7 @@ describe('idle reclaim', () => {
   test('an environment idle past the idle timeout is reclaimed; the next call is a cold start', async () => {
     await deploy(k, 'idle');
     const first = await probe(k, 'idle');
-    await eventually(() => !alive(first.env), 'idle environment to be reclaimed');
+    await eventually(() => !alive(first), 'idle environment to be reclaimed');
     const next = await invoke(k, 'idle');
     assert.match(next.log, /Init Duration/);
     assert.notEqual((next.body as Probe).env, first.env);
@@ -264,8 +270,8 @@ describe('shutdown', () => {
     const k = await startKumo();
     await deploy(k, 'spawner');
     const r = await probe(k, 'spawner', { spawn: true });
-    await eventually(() => processesOf(r.env).length >= 2, 'the runtime and the child it started');
+    await eventually(() => processesOf(r).length >= 2, 'the runtime and the child it started');
     await k.close();
-    await eventually(() => !alive(r.env), 'environment and its child to end');
+    await eventually(() => !alive(r), 'environment and its child to end');
   });
 });

@@ -13,16 +13,11 @@ import {
 } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
 import { startKumo } from '../helpers/server.js';
-import { processesWithEnv } from '../helpers/processes.js';
+import { processesOfDataDir } from '../helpers/processes.js';
 import { eventually } from '../helpers/wait.js';
 
 const FUNCTION = 'stress-sleeper';
 const LIMIT = 24;
-
-/** Host pids of processes started for `functionName`. */
-function processesOf(functionName: string): number[] {
-  return processesWithEnv('AWS_LAMBDA_FUNCTION_NAME', functionName);
-}
 
 test('concurrent clients, a burst over the limit, a responsive control plane, and no process left behind', async () => {
   const k = await startKumo({ concurrencyLimit: LIMIT });
@@ -73,9 +68,9 @@ test('concurrent clients, a burst over the limit, a responsive control plane, an
     assert.equal(ok + throttled, LIMIT * 2, 'every call either ran or was throttled');
     assert.ok(ok >= 1 && ok <= LIMIT, `at most the limit ran (${ok})`);
     assert.ok(throttled >= LIMIT, `the excess was throttled (${throttled})`);
-    assert.ok(processesOf(FUNCTION).length > 0, 'environments are running before the stop');
+    assert.ok(processesOfDataDir(k.dataDir).length > 0, 'environments are running before the stop');
   } finally {
     await k.close();
   }
-  await eventually(() => processesOf(FUNCTION).length === 0, 'every process of every environment to end after close');
+  await eventually(() => processesOfDataDir(k.dataDir).length === 0, 'every process of every environment to end after close');
 });

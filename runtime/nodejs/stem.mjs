@@ -1,0 +1,39 @@
+// @ts-check
+/**
+ * Stem-cell mode (`KUMO_STEM=1`). Kumo starts a runtime process, in its sandbox, before it knows
+ * which function will run there: by the time this runs, Node has started and the runtime's modules
+ * are loaded. The process says so on stdout, then blocks on stdin until Kumo sends the function's
+ * environment as one JSON line, `{"env": {...}, "cwd": "/var/task"}`; by then the function's code
+ * sits at the task root. From here on the process is one started for that function, and its init
+ * (`Init Duration`) begins.
+ *
+ * A blocking read on purpose: the process has nothing else to do, and Kumo keeps it frozen meanwhile.
+ */
+
+import fs from 'node:fs';
+
+/** The line a stem cell writes once it is ready to be specialised. */
+export const STEM_READY = 'KUMO_STEM_READY';
+
+const NEWLINE = 10;
+
+export function awaitSpecialisation() {
+  fs.writeSync(1, `${STEM_READY}\n`);
+  /** @type {Buffer[]} */
+  const chunks = [];
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  for (;;) {
+    const n = fs.readSync(0, buf);
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+    if (buf[n - 1] === NEWLINE) break;
+  }
+  const message = /** @type {{ env: Record<string, string>, cwd: string }} */ (JSON.parse(Buffer.concat(chunks).toString('utf8')));
+  // stdin is /dev/null from now on, as in any environment (the lowest free descriptor is 0 again).
+  fs.closeSync(0);
+  fs.openSync('/dev/null', 'r');
+  const env = process.env;
+  for (const key of Object.keys(env)) delete env[key];
+  Object.assign(env, message.env);
+  process.chdir(message.cwd);
+}

@@ -188,7 +188,8 @@ export class FunctionService {
       );
     }
     if (input.invocationType === 'Event') {
-      throw invalidParameter('Asynchronous invocation (InvocationType Event) is not available in this Kumo version yet.');
+      // The API sends Event invocations to the async subsystem (src/async), which queues them durably.
+      throw new KumoError('ServiceException', 'InvocationType Event is queued by AsyncService.accept, not run by FunctionService.invoke.');
     }
     if (input.invocationType === 'DryRun') return { executedVersion: fn.version, outcome: undefined };
     const payload = input.payload.length === 0 ? EMPTY_EVENT : input.payload;

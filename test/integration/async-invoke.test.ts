@@ -29,7 +29,7 @@ let k: TestKumo;
 let collector: Collector;
 let zip: Buffer;
 
-async function deploy(name: string, extra: { dlq?: string } = {}): Promise<void> {
+async function deploy(name: string, extra: { dlq?: string; timeout?: number } = {}): Promise<void> {
   await k.lambda.send(
     new CreateFunctionCommand({
       FunctionName: name,
@@ -37,7 +37,7 @@ async function deploy(name: string, extra: { dlq?: string } = {}): Promise<void>
       Handler: 'index.handler',
       Role: 'arn:aws:iam::000000000000:role/async',
       Code: { ZipFile: zip },
-      Timeout: 10,
+      Timeout: extra.timeout ?? 10,
       Environment: { Variables: { COLLECT: collector.url } },
       ...(extra.dlq ? { DeadLetterConfig: { TargetArn: extra.dlq } } : {}),
     }),
@@ -164,6 +164,19 @@ describe('retries', () => {
     const record = recordsFor(id)[0];
     assert.equal(record?.requestContext.condition, 'RetriesExhausted');
     assert.equal(record?.requestContext.approximateInvokeCount, 1);
+  });
+
+  test('a timeout is a function error: retried, then reported with its error', async () => {
+    await deploy('sleepy', { timeout: 1 });
+    await configure('sleepy', { retries: 1, destinations: { OnFailure: { Destination: `${ARN}sink` } } });
+    const id = await invokeEvent('sleepy', { sleepMs: 3000 });
+    await eventually(() => recordsFor(id).length === 1, 'the failure record', 15_000);
+    const record = recordsFor(id)[0] ?? assert.fail('no record');
+    assert.equal(record.requestContext.condition, 'RetriesExhausted');
+    assert.equal(record.requestContext.approximateInvokeCount, 2);
+    assert.deepEqual(record.responseContext, { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' });
+    assert.equal((record.responsePayload as { errorType?: string }).errorType, 'Sandbox.Timedout');
+    assert.equal(collector.byId(id).length, 2);
   });
 
   test('throttles are requeued with backoff until the function has room', async () => {

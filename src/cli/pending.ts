@@ -19,7 +19,7 @@ export function registerPending(program: Command): void {
     .description("show a function's pending asynchronous events: how many, the oldest's age, the next attempt")
     .option('--json', 'print the raw JSON answer')
     .action(async (name: string, flags: { json?: boolean }, cmd: Command) => {
-      const p = await clientOf(cmd).json<PendingEventsOutput>('GET', `/kumo/functions/${encodeURIComponent(name)}/pending-events`);
+      const p = await clientOf(cmd).json<PendingEventsOutput>('GET', `/_kumo/functions/${encodeURIComponent(name)}/pending-events`);
       if (flags.json) {
         out(JSON.stringify(p, null, 2));
         return;

@@ -287,7 +287,7 @@ interface PendingOut {
 }
 
 async function pending(name: string): Promise<PendingOut> {
-  const res = await fetch(`${k.url}/kumo/functions/${name}/pending-events`);
+  const res = await fetch(`${k.url}/_kumo/functions/${name}/pending-events`);
   assert.equal(res.status, 200);
   return (await res.json()) as PendingOut;
 }

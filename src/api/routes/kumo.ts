@@ -7,7 +7,7 @@ export function kumoRoutes(events: AsyncService, metrics: Metrics): Route[] {
   return [
     {
       method: 'GET',
-      pattern: '/kumo/functions/{FunctionName}/pending-events',
+      pattern: '/_kumo/functions/{FunctionName}/pending-events',
       handler: async (req) => {
         const p = await events.pending(req.params.FunctionName ?? '');
         return json(200, {

@@ -188,7 +188,6 @@ export class Dispatcher {
     if (this.closed) return;
     if (clock.now() >= policy.expiresAt(event.receivedAt, config)) return this.fail(event, fn, config, 'EventAgeExceeded');
     if (this.deps.reservedConcurrency(event.functionName) === 0) return this.fail(event, fn, config, 'ZeroReservedConcurrency');
-    if (this.closed) return;
     const payload = await repo.payload(event.id);
     if (!payload || this.closed) return; // removed meanwhile, or shutting down (it runs after the restart)
     metrics.age.observe(labels, (clock.now() - event.receivedAt) / 1000);

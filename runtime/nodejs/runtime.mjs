@@ -44,9 +44,9 @@ export class Runtime {
   #env;
   #envData;
   /**
-   * Bound once: these run on every invocation. The next GET goes out straight from the previous
-   * POST's 'end' (the RIC waits a setImmediate turn; nothing depends on it, and it costs a loop
-   * iteration per invocation). The client has released the socket by then, so it is reused.
+   * Bound once: these run on every invocation. The next GET goes out in the same write as the
+   * previous result's POST (HTTP pipelining; the RIC waits for the POST's answer, then a
+   * setImmediate turn: nothing depends on either, and each costs a wake-up per invocation).
    */
   #scheduleNext = () => {
     this.#client.next(this.#onInvocation);
@@ -117,13 +117,13 @@ export class Runtime {
     setCurrentRequestId(requestId);
 
     const client = this.#client;
-    const scheduleNext = this.#scheduleNext;
+    const onInvocation = this.#onInvocation;
     const { callback, controls, markCompleted } = buildCallbacks({
       reportError: (err) => {
         logError('Invoke Error', err);
-        client.postInvocationError(err, requestId, scheduleNext);
+        client.postErrorThenNext(err, requestId, onInvocation);
       },
-      reportResult: (result) => client.postInvocationResponse(result, requestId, scheduleNext),
+      reportResult: (result) => client.postResponseThenNext(result, requestId, onInvocation),
       setBeforeExit: (listener) => {
         this.#beforeExit = listener;
       },
@@ -138,9 +138,9 @@ export class Runtime {
         if (loaded.isAsync) {
           const err = new NodeJsExit();
           logError('Invoke Error', err);
-          client.postInvocationError(err, requestId, scheduleNext);
+          client.postErrorThenNext(err, requestId, onInvocation);
         } else {
-          client.postInvocationResponse(null, requestId, scheduleNext);
+          client.postResponseThenNext(null, requestId, onInvocation);
         }
       };
       const traceId = /** @type {string | undefined} */ (headers['lambda-runtime-trace-id']);

@@ -684,6 +684,8 @@ class RuntimeClient(object):
         ).encode("latin-1")
         self.sock = None
         self.rfile = None
+        # A GET /next went out behind the last post (pipelined); its answer has not been read yet.
+        self.next_sent = False
 
     def _connect(self):
         sock = socket.create_connection(self.address)
@@ -700,19 +702,27 @@ class RuntimeClient(object):
                 pass
         self.sock = self.rfile = None
 
-    def _request(self, head, body):
-        """Send one request (`head` ends with the blank line) and return (status, headers, body)."""
+    def _request(self, head, body, follow=None):
+        """Send one request (`head` ends with the blank line) and return (status, headers, body).
+
+        `follow`, a request sent in the same write right behind this one (HTTP pipelining), is
+        answered after it: `next_invocation` reads that answer.
+        """
         for attempt in (0, 1):
             try:
                 if self.sock is None:
                     self._connect()
+                tail = follow or b""
                 if body is None:
-                    self.sock.sendall(head)
+                    self.sock.sendall(head + tail)
                 elif len(body) <= 65536:
-                    self.sock.sendall(head + body)
-                else:  # no copy of a large payload; TCP_NODELAY keeps the two writes cheap
+                    self.sock.sendall(head + body + tail)
+                else:  # no copy of a large payload; TCP_NODELAY keeps the writes cheap
                     self.sock.sendall(head)
                     self.sock.sendall(body)
+                    if tail:
+                        self.sock.sendall(tail)
+                self.next_sent = follow is not None
                 return self._read_response()
             except (OSError, ValueError, _ConnectionLost):
                 self.close()
@@ -775,21 +785,30 @@ class RuntimeClient(object):
         return b"".join(chunks)
 
     def next_invocation(self):
-        status, headers, body = self._request(self.next_request, None)
+        answer = None
+        if self.next_sent and self.sock is not None:
+            # The GET went out with the last result: its answer is next on this connection.
+            try:
+                answer = self._read_response()
+            except (OSError, ValueError, _ConnectionLost):
+                self.close()
+        self.next_sent = False
+        status, headers, body = answer or self._request(self.next_request, None)
         if status != 200:
             raise RuntimeApiError(
                 "GET /invocation/next answered %d: %r" % (status, body[:200])
             )
         return headers, body
 
-    def _post(self, path, body, headers):
+    def _post(self, path, body, headers, then_next=False):
         head = "POST %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %d\r\n\r\n" % (
             path,
             self.host,
             "".join("%s: %s\r\n" % item for item in headers),
             len(body),
         )
-        status, _headers, data = self._request(head.encode("latin-1"), body)
+        follow = self.next_request if then_next else None
+        status, _headers, data = self._request(head.encode("latin-1"), body, follow)
         if not 200 <= status < 300:
             sys.stderr.write(
                 "Kumo runtime: POST %s answered %d: %s\n"
@@ -797,14 +816,16 @@ class RuntimeClient(object):
             )
         return status
 
-    def post_invocation_result(self, invoke_id, result, content_type):
+    def post_invocation_result(self, invoke_id, result, content_type, then_next=False):
+        """Post the result; with `then_next`, ask for the next event in the same write."""
         return self._post(
             RUNTIME_API_PATH + "/invocation/" + invoke_id + "/response",
             result,
             (("Content-Type", content_type),),
+            then_next,
         )
 
-    def post_invocation_error(self, invoke_id, error_body, error_type, xray_fault):
+    def post_invocation_error(self, invoke_id, error_body, error_type, xray_fault, then_next=False):
         headers = [("Content-Type", "application/json"), (ERROR_TYPE_HEADER, _header_safe(error_type))]
         if xray_fault and len(xray_fault) < 1024 * 1024:
             headers.append((XRAY_ERROR_CAUSE_HEADER, xray_fault))
@@ -812,6 +833,7 @@ class RuntimeClient(object):
             RUNTIME_API_PATH + "/invocation/" + invoke_id + "/error",
             error_body.encode("utf-8"),
             headers,
+            then_next,
         )
 
     def post_init_error(self, error_result):
@@ -874,7 +896,7 @@ def _handle_event_request(client, request_handler, headers, event_body, log_erro
         error_result = make_error(message, etype.__name__, traceback.format_list(frames), invoke_id)
         xray_fault = _make_xray_fault(etype.__name__, message, frames)
     else:
-        client.post_invocation_result(invoke_id, result, content_type)
+        client.post_invocation_result(invoke_id, result, content_type, True)
         return
 
     log_error(error_result, log_sink)
@@ -882,7 +904,7 @@ def _handle_event_request(client, request_handler, headers, event_body, log_erro
         xray = _XRAY_ENCODE(xray_fault)
     except Exception:
         xray = ""
-    client.post_invocation_error(invoke_id, to_json(error_result), error_result["errorType"], xray)
+    client.post_invocation_error(invoke_id, to_json(error_result), error_result["errorType"], xray, True)
 
 
 # --- stem cells ---------------------------------------------------------------------------------------

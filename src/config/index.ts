@@ -35,6 +35,12 @@ export interface KumoOptions {
    * milliseconds. 0 turns them off. @default 2
    */
   stemCells?: number;
+  /**
+   * How long an idle execution environment runs on before it is frozen. Lambda freezes it as soon as
+   * its runtime asks for the next event; a few milliseconds spare back-to-back calls a freeze and
+   * thaw. 0 freezes at once. @default 2
+   */
+  freezeDelayMs?: number;
   /** pino log level of the server's own log. @default 'info' */
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /**
@@ -64,6 +70,7 @@ export const DEFAULTS: CompiledOptions = Object.freeze({
   secretAccessKey: 'test',
   isolation: 'auto',
   stemCells: 2,
+  freezeDelayMs: 2,
   logLevel: 'info',
   asyncTimeScale: 1,
   asyncConcurrency: 16,
@@ -88,8 +95,8 @@ export function compileOptions(options: KumoOptions = {}): CompiledOptions {
   if (!Number.isInteger(o.asyncConcurrency) || o.asyncConcurrency < 1)
     throw new OptionsError(`async concurrency must be an integer >= 1, got ${o.asyncConcurrency}`);
   if (!(o.unreservedConcurrencyMinimum >= 0)) throw new OptionsError('unreserved concurrency minimum must be >= 0');
-  if (!Number.isInteger(o.stemCells) || o.stemCells < 0 || o.stemCells > 64)
-    throw new OptionsError(`stem cells must be 0-64, got ${o.stemCells}`);
+  if (!(o.freezeDelayMs >= 0 && o.freezeDelayMs <= 60_000)) throw new OptionsError(`freeze delay must be 0-60000 ms, got ${o.freezeDelayMs}`);
+  if (!Number.isInteger(o.stemCells) || o.stemCells < 0 || o.stemCells > 64) throw new OptionsError(`stem cells must be 0-64, got ${o.stemCells}`);
   return Object.freeze({
     ...o,
     dataDir: path.resolve(o.dataDir),
@@ -113,6 +120,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): KumoOption
     logLevel: (env.KUMO_LOG_LEVEL as KumoOptions['logLevel']) || undefined,
     isolation: (env.KUMO_ISOLATION as KumoOptions['isolation']) || undefined,
     stemCells: num(env.KUMO_STEM_CELLS),
+    freezeDelayMs: num(env.KUMO_FREEZE_DELAY_MS),
     asyncTimeScale: num(env.KUMO_ASYNC_TIME_SCALE),
     asyncConcurrency: num(env.KUMO_ASYNC_CONCURRENCY),
   });

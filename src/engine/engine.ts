@@ -222,6 +222,7 @@ export class Engine {
       workDir,
       ephemeralStorage: fn.config.ephemeralStorage,
       initializationType: 'on-demand',
+      freezeDelayMs: options.freezeDelayMs,
     };
   }
 

@@ -35,6 +35,8 @@ export interface EnvironmentSpec {
   /** EphemeralStorage: the size of the environment's /tmp in MB. */
   ephemeralStorage: number;
   initializationType: 'on-demand' | 'provisioned-concurrency';
+  /** How long an idle environment runs on before it is frozen (0: a turn after it goes idle). */
+  freezeDelayMs: number;
 }
 
 export interface InvokeRequest {
@@ -119,6 +121,7 @@ export class Environment {
   private idleListener: (() => void) | undefined;
   /** Output of the init phase, shown in the tail of the first invocation (cold start). */
   private initLines: string[] | undefined = [];
+  private freezeTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly spec: EnvironmentSpec,
@@ -176,6 +179,10 @@ export class Environment {
       return Promise.resolve(this.finish(req, startedAt, f.render(req.requestId), f.errorType, 'error'));
     }
     this.state = 'busy';
+    if (this.freezeTimer) {
+      clearTimeout(this.freezeTimer);
+      this.freezeTimer = undefined;
+    }
     this.sandbox?.thaw();
     return new Promise<InvokeOutcome>((resolve) => {
       const timeoutMs = this.spec.timeoutSeconds * 1000;
@@ -332,11 +339,22 @@ export class Environment {
 
   private becomeIdle(): void {
     if (this.state === 'starting' && this.sandbox) this.sandbox.setCpuLimit(this.spec.memorySize / MB_PER_VCPU);
-    // Frozen between invocations, as on Lambda: no CPU, no timers until the next event. A turn later,
-    // so an environment handed straight to a waiting invocation is not frozen only to be thawed.
-    setImmediate(() => {
-      if (this.state === 'idle') void this.sandbox?.freeze();
-    });
+    // Frozen between invocations, as on Lambda: no CPU, no timers until the next event. Not at once:
+    // an environment handed straight to a waiting invocation, or called again within freezeDelayMs
+    // (back-to-back calls under load), skips a freeze and thaw it would not notice (each costs the
+    // host a cgroup write and the kernel a wake-up of every thread of the environment).
+    const delay = this.spec.freezeDelayMs;
+    if (delay <= 0) {
+      setImmediate(() => {
+        if (this.state === 'idle') void this.sandbox?.freeze();
+      });
+    } else if (!this.freezeTimer) {
+      this.freezeTimer = setTimeout(() => {
+        this.freezeTimer = undefined;
+        if (this.state === 'idle') void this.sandbox?.freeze();
+      }, delay);
+      this.freezeTimer.unref();
+    }
     this.state = 'idle';
     this.idleSince = Date.now();
     const listener = this.idleListener;

@@ -1,12 +1,23 @@
-import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 /**
  * Host side of Lambda's Runtime API (2018-06-01) for ONE execution environment.
  *
  * Each environment gets its own listener on 127.0.0.1 so that a request is attributed to its
- * environment by the socket it arrives on, never by anything the function sends. This is on the
- * invoke hot path: no framework, no URL parsing, no per-request closures beyond Node's own.
+ * environment by the socket it arrives on, never by anything the function sends.
+ *
+ * This is the invoke hot path, so it is a small HTTP/1.1 server on `net` sockets rather than
+ * `node:http` (whose request/response streams cost about as much CPU as the rest of the host's
+ * invoke path together). It does what the Runtime API needs, robustly: requests framed by
+ * Content-Length or chunked transfer coding, arriving in any number of reads or several in one
+ * read (pipelining); `Expect: 100-continue` (curl sends it for bodies over 1 KB); keep-alive and
+ * `Connection: close`; one write per batch of responses.
+ *
+ * One more thing a generic server would not do: when a runtime pipelines `GET /next` right behind
+ * its result (Kumo's own runtimes do), the result's `202` is held back and goes out in the same
+ * write as the next event. The runtime waits for that event anyway, and waking it (or thawing it)
+ * only to read a `202` would cost a context switch per invocation.
  */
 
 /** Largest response or error body a runtime may post (Lambda: 6,291,556 bytes). */
@@ -34,36 +45,53 @@ export interface RuntimeApiListener {
   onInitError(errorType: string | undefined, body: Buffer): void;
 }
 
-const PREFIX = '/2018-06-01/runtime/';
 const NEXT = '/2018-06-01/runtime/invocation/next';
 const INIT_ERROR = '/2018-06-01/runtime/init/error';
 const INVOCATION = '/2018-06-01/runtime/invocation/';
-const ACCEPTED = Buffer.from('{"status":"OK"}');
-const JSON_HEADERS = { 'Content-Type': 'application/json' } as const;
+/** Largest request line + header block accepted. */
+const MAX_HEAD = 64 * 1024;
+const MAX_CHUNK_LINE = 4096;
+const CRLF_CRLF = Buffer.from('\r\n\r\n', 'latin1');
+const REASONS: Record<number, string> = { 200: 'OK', 202: 'Accepted', 400: 'Bad Request', 404: 'Not Found', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };
+const ACCEPTED = response(202, '{"status":"OK"}');
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+
+function response(status: number, body: string | object, close = false): Buffer {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return Buffer.from(
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${
+      close ? 'Connection: close\r\n' : ''
+    }\r\n${text}`,
+    'utf8',
+  );
+}
+
+interface Request {
+  method: string;
+  target: string;
+  headers: Map<string, string>;
+  close: boolean;
+}
 
 export class RuntimeApiServer {
-  private pendingNext: http.ServerResponse | undefined;
+  /** The connection whose `GET /next` is waiting for an event. */
+  private pendingNext: Connection | undefined;
   private queued: RuntimeInvocation | undefined;
+  private readonly connections = new Set<Connection>();
   private closed = false;
 
   private constructor(
-    private readonly server: http.Server,
+    private readonly server: net.Server,
     readonly address: string,
     private listener: RuntimeApiListener,
   ) {}
 
-  /** Hands the Runtime API to another listener: a stem cell's API passes to the environment it becomes. */
-  setListener(listener: RuntimeApiListener): void {
-    this.listener = listener;
-  }
-
   static async listen(listener: RuntimeApiListener): Promise<RuntimeApiServer> {
     const ref: { api?: RuntimeApiServer } = {};
-    const server = http.createServer({ keepAlive: true, requestTimeout: 0, noDelay: true }, (req, res) => {
-      if (ref.api) ref.api.handle(req, res);
-      else res.destroy();
+    const server = net.createServer({ noDelay: true }, (socket) => {
+      if (ref.api && !ref.api.closed) ref.api.accept(socket);
+      else socket.destroy();
     });
-    server.keepAliveTimeout = 0; // the runtime holds one connection for the environment's life
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
@@ -73,6 +101,11 @@ export class RuntimeApiServer {
     return ref.api;
   }
 
+  /** Hands the Runtime API to another listener: a stem cell's API passes to the environment it becomes. */
+  setListener(listener: RuntimeApiListener): void {
+    this.listener = listener;
+  }
+
   /** Whether the runtime is waiting in `/invocation/next`. */
   get polling(): boolean {
     return this.pendingNext !== undefined;
@@ -80,10 +113,10 @@ export class RuntimeApiServer {
 
   /** Hands an invocation to the runtime now if it is polling, else as soon as it polls. */
   deliver(inv: RuntimeInvocation): void {
-    const res = this.pendingNext;
-    if (res) {
+    const conn = this.pendingNext;
+    if (conn) {
       this.pendingNext = undefined;
-      writeInvocation(res, inv);
+      conn.answerNext(invocationResponse(inv));
     } else {
       this.queued = inv;
     }
@@ -92,119 +125,341 @@ export class RuntimeApiServer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pendingNext?.destroy();
     this.pendingNext = undefined;
     this.server.close();
-    this.server.closeAllConnections();
+    for (const conn of this.connections) conn.destroy();
+    this.connections.clear();
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const url = req.url ?? '';
-    if (req.method === 'GET' && url === NEXT) {
-      this.onNext(res);
-      return;
+  private accept(socket: net.Socket): void {
+    const conn = new Connection(socket, (c, req, body) => this.handle(c, req, body));
+    this.connections.add(conn);
+    socket.once('close', () => {
+      this.connections.delete(conn);
+      if (this.pendingNext === conn) this.pendingNext = undefined;
+    });
+  }
+
+  /** One complete request. Returns what to answer now; undefined when the connection now waits for an event. */
+  private handle(conn: Connection, req: Request, body: Buffer | number): Buffer | undefined {
+    const { method, target } = req;
+    if (method === 'GET' && target === NEXT) {
+      const queued = this.queued;
+      let answer: Buffer | undefined;
+      if (queued) {
+        this.queued = undefined;
+        answer = invocationResponse(queued);
+      } else {
+        // The newest poll wins: an older one is abandoned (its connection closed).
+        const older = this.pendingNext;
+        if (older && older !== conn) older.destroy();
+        conn.waitForEvent();
+        this.pendingNext = conn;
+      }
+      this.listener.onNext();
+      return answer;
     }
-    if (req.method !== 'POST' || !url.startsWith(PREFIX)) {
-      drain(req);
-      reply(res, 404, { errorMessage: `Unknown Runtime API route ${req.method} ${url}`, errorType: 'InvalidRequest' });
-      return;
+    if (method === 'POST' && target === INIT_ERROR) {
+      this.listener.onInitError(req.headers.get('lambda-runtime-function-error-type'), typeof body === 'number' ? Buffer.alloc(0) : body);
+      return ACCEPTED;
     }
-    if (url === INIT_ERROR) {
-      readBody(req, (body) => {
-        reply(res, 202, ACCEPTED);
-        this.listener.onInitError(headerValue(req, 'lambda-runtime-function-error-type'), body ?? Buffer.alloc(0));
-      });
-      return;
-    }
-    if (url.startsWith(INVOCATION)) {
-      const rest = url.slice(INVOCATION.length);
+    if (method === 'POST' && target.startsWith(INVOCATION)) {
+      const rest = target.slice(INVOCATION.length);
       const slash = rest.lastIndexOf('/');
-      const requestId = decodeURIComponent(rest.slice(0, slash));
       const action = rest.slice(slash + 1);
-      if (action === 'response' || action === 'error') {
-        readBody(req, (body, size) => {
-          const result: RuntimeResult =
-            body === undefined
-              ? { kind: 'too-large', size }
-              : action === 'response'
-                ? { kind: 'response', body }
-                : { kind: 'error', body, errorType: headerValue(req, 'lambda-runtime-function-error-type') };
-          if (!this.listener.onResult(requestId, result)) {
-            reply(res, 400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
-          } else if (result.kind === 'too-large') {
-            reply(res, 413, {
-              errorMessage: `Exceeded maximum allowed payload size (${MAX_RUNTIME_PAYLOAD} bytes).`,
-              errorType: 'RequestEntityTooLarge',
-            });
-          } else {
-            reply(res, 202, ACCEPTED);
-          }
-        });
-        return;
+      if (slash > 0 && (action === 'response' || action === 'error')) {
+        let requestId: string;
+        try {
+          requestId = decodeURIComponent(rest.slice(0, slash));
+        } catch {
+          return response(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
+        }
+        const result: RuntimeResult =
+          typeof body === 'number'
+            ? { kind: 'too-large', size: body }
+            : action === 'response'
+              ? { kind: 'response', body }
+              : { kind: 'error', body, errorType: req.headers.get('lambda-runtime-function-error-type') };
+        if (!this.listener.onResult(requestId, result)) {
+          return response(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
+        }
+        if (result.kind === 'too-large') {
+          return response(413, {
+            errorMessage: `Exceeded maximum allowed payload size (${MAX_RUNTIME_PAYLOAD} bytes).`,
+            errorType: 'RequestEntityTooLarge',
+          });
+        }
+        return ACCEPTED;
       }
     }
-    drain(req);
-    reply(res, 404, { errorMessage: `Unknown Runtime API route ${req.method} ${url}`, errorType: 'InvalidRequest' });
+    return response(404, { errorMessage: `Unknown Runtime API route ${method} ${target}`, errorType: 'InvalidRequest' });
+  }
+}
+
+function invocationResponse(inv: RuntimeInvocation): Buffer {
+  let head =
+    'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ' +
+    inv.payload.length +
+    '\r\nLambda-Runtime-Aws-Request-Id: ' +
+    inv.requestId +
+    '\r\nLambda-Runtime-Deadline-Ms: ' +
+    inv.deadlineMs +
+    '\r\nLambda-Runtime-Invoked-Function-Arn: ' +
+    inv.invokedFunctionArn +
+    '\r\nLambda-Runtime-Trace-Id: ' +
+    inv.traceId +
+    '\r\n';
+  if (inv.clientContext !== undefined) head += 'Lambda-Runtime-Client-Context: ' + headerSafe(inv.clientContext) + '\r\n';
+  if (inv.cognitoIdentity !== undefined) head += 'Lambda-Runtime-Cognito-Identity: ' + headerSafe(inv.cognitoIdentity) + '\r\n';
+  head += '\r\n';
+  const headLength = Buffer.byteLength(head, 'latin1');
+  const out = Buffer.allocUnsafe(headLength + inv.payload.length);
+  out.write(head, 0, 'latin1');
+  inv.payload.copy(out, headLength);
+  return out;
+}
+
+/** A header value cannot hold CR or LF; the client context is JSON, which never needs them raw. */
+function headerSafe(value: string): string {
+  return value.replace(/[\r\n]/g, ' ');
+}
+
+type Handler = (conn: Connection, req: Request, body: Buffer | number) => Buffer | undefined;
+
+const enum Phase {
+  Head,
+  Body,
+  ChunkSize,
+  ChunkData,
+  ChunkEnd,
+  Trailers,
+}
+
+/**
+ * One client connection: parses requests as they arrive and answers them in order. Responses
+ * produced while one batch of input is parsed go out in one write; while a `GET /next` waits for
+ * its event, answers behind it wait too (HTTP answers in request order), and a `202` right before
+ * it is held back to travel with the event.
+ */
+class Connection {
+  private buf: Buffer = Buffer.alloc(0);
+  private phase = Phase.Head;
+  private req: Request | undefined;
+  private remaining = 0;
+  private bodyParts: Buffer[] = [];
+  private bodySize = 0;
+  /** Answers not yet written, in order. */
+  private out: Buffer[] = [];
+  /** A `GET /next` is waiting: nothing after it may be written yet. */
+  private waiting = false;
+  /** Requests after a waiting `GET /next` (a runtime should never send any). */
+  private backlog: Array<{ req: Request; body: Buffer | number }> = [];
+  private closing = false;
+  private dead = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly handler: Handler,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => this.destroy());
+    // The client is done sending: answer what it asked (unless it waits for an event it can no longer ask for), then close.
+    socket.on('end', () => {
+      if (this.waiting) this.destroy();
+      else {
+        this.closing = true;
+        this.flush();
+      }
+    });
   }
 
-  private onNext(res: http.ServerResponse): void {
-    const queued = this.queued;
-    if (queued) {
-      this.queued = undefined;
-      writeInvocation(res, queued);
-    } else {
-      this.pendingNext?.destroy();
-      this.pendingNext = res;
-      res.once('close', () => {
-        if (this.pendingNext === res) this.pendingNext = undefined;
-      });
+  /** A `GET /next` now waits for its event. */
+  waitForEvent(): void {
+    this.waiting = true;
+  }
+
+  /** The event a waiting `GET /next` gets; held answers go out with it. */
+  answerNext(answer: Buffer): void {
+    if (this.dead || !this.waiting) return;
+    this.waiting = false;
+    this.out.push(answer);
+    const backlog = this.backlog;
+    this.backlog = [];
+    for (const { req, body } of backlog) this.dispatch(req, body);
+    this.flush();
+  }
+
+  destroy(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    try {
+      this.parse();
+    } catch {
+      this.out.push(response(400, { errorMessage: 'Malformed request', errorType: 'InvalidRequest' }, true));
+      this.closing = true;
     }
-    this.listener.onNext();
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.dead) return;
+    // A 202 right before a waiting GET /next travels with the event.
+    if (this.waiting && !this.closing) return;
+    if (this.out.length > 0) {
+      const data = this.out.length === 1 ? (this.out[0] as Buffer) : Buffer.concat(this.out);
+      this.out = [];
+      this.socket.write(data);
+    }
+    if (this.closing) {
+      this.dead = true;
+      this.socket.end();
+    }
+  }
+
+  private parse(): void {
+    for (;;) {
+      if (this.closing || this.dead) return;
+      switch (this.phase) {
+        case Phase.Head: {
+          const end = this.buf.indexOf(CRLF_CRLF);
+          if (end < 0) {
+            if (this.buf.length > MAX_HEAD) {
+              this.out.push(response(431, { errorMessage: 'Request headers too large', errorType: 'InvalidRequest' }, true));
+              this.closing = true;
+            }
+            return;
+          }
+          if (end > MAX_HEAD) {
+            this.out.push(response(431, { errorMessage: 'Request headers too large', errorType: 'InvalidRequest' }, true));
+            this.closing = true;
+            return;
+          }
+          const req = parseHead(this.buf.toString('latin1', 0, end));
+          this.buf = this.buf.subarray(end + 4);
+          this.req = req;
+          this.bodyParts = [];
+          this.bodySize = 0;
+          // Only when nothing is owed before it (answers go in request order); a client that does
+          // not get it sends the body after a short wait anyway.
+          if (req.headers.get('expect')?.toLowerCase() === '100-continue' && this.out.length === 0 && !this.waiting) this.socket.write(CONTINUE);
+          const te = req.headers.get('transfer-encoding');
+          if (te !== undefined && /(?:^|,)\s*chunked\s*$/i.test(te)) {
+            this.phase = Phase.ChunkSize;
+          } else {
+            const cl = req.headers.get('content-length');
+            if (cl !== undefined && !/^\d+$/.test(cl.trim())) throw new Error('bad content-length');
+            this.remaining = cl === undefined ? 0 : Number(cl);
+            this.phase = Phase.Body;
+          }
+          break;
+        }
+        case Phase.Body: {
+          const take = Math.min(this.remaining, this.buf.length);
+          if (take > 0) {
+            this.addBody(this.buf.subarray(0, take));
+            this.buf = this.buf.subarray(take);
+            this.remaining -= take;
+          }
+          if (this.remaining > 0) return;
+          this.complete();
+          break;
+        }
+        case Phase.ChunkSize: {
+          const nl = this.buf.indexOf(10);
+          if (nl < 0) {
+            if (this.buf.length > MAX_CHUNK_LINE) throw new Error('chunk line too long');
+            return;
+          }
+          const line = this.buf.toString('latin1', 0, nl).replace(/\r$/, '');
+          this.buf = this.buf.subarray(nl + 1);
+          const size = parseInt(line.split(';')[0]?.trim() ?? '', 16);
+          if (!Number.isFinite(size) || size < 0) throw new Error('bad chunk size');
+          if (size === 0) this.phase = Phase.Trailers;
+          else {
+            this.remaining = size;
+            this.phase = Phase.ChunkData;
+          }
+          break;
+        }
+        case Phase.ChunkData: {
+          const take = Math.min(this.remaining, this.buf.length);
+          if (take > 0) {
+            this.addBody(this.buf.subarray(0, take));
+            this.buf = this.buf.subarray(take);
+            this.remaining -= take;
+          }
+          if (this.remaining > 0) return;
+          this.phase = Phase.ChunkEnd;
+          break;
+        }
+        case Phase.ChunkEnd: {
+          const nl = this.buf.indexOf(10);
+          if (nl < 0) return;
+          this.buf = this.buf.subarray(nl + 1);
+          this.phase = Phase.ChunkSize;
+          break;
+        }
+        case Phase.Trailers: {
+          const nl = this.buf.indexOf(10);
+          if (nl < 0) {
+            if (this.buf.length > MAX_CHUNK_LINE) throw new Error('trailer too long');
+            return;
+          }
+          const empty = nl === 0 || (nl === 1 && this.buf[0] === 13);
+          this.buf = this.buf.subarray(nl + 1);
+          if (empty) this.complete();
+          break;
+        }
+      }
+    }
+  }
+
+  /** Keeps up to MAX_RUNTIME_PAYLOAD of a body; past that only counts it. */
+  private addBody(part: Buffer): void {
+    this.bodySize += part.length;
+    if (this.bodySize <= MAX_RUNTIME_PAYLOAD) this.bodyParts.push(part);
+    else this.bodyParts = [];
+  }
+
+  private complete(): void {
+    const req = this.req;
+    if (!req) return;
+    this.req = undefined;
+    this.phase = Phase.Head;
+    const parts = this.bodyParts;
+    this.bodyParts = [];
+    const body: Buffer | number =
+      this.bodySize > MAX_RUNTIME_PAYLOAD ? this.bodySize : parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, this.bodySize);
+    if (this.waiting) this.backlog.push({ req, body });
+    else this.dispatch(req, body);
+  }
+
+  private dispatch(req: Request, body: Buffer | number): void {
+    const answer = this.handler(this, req, body);
+    if (answer) this.out.push(answer);
+    if (req.close) this.closing = true;
   }
 }
 
-function writeInvocation(res: http.ServerResponse, inv: RuntimeInvocation): void {
-  const headers: Record<string, string | number> = {
-    'Content-Type': 'application/json',
-    'Content-Length': inv.payload.length,
-    'Lambda-Runtime-Aws-Request-Id': inv.requestId,
-    'Lambda-Runtime-Deadline-Ms': inv.deadlineMs,
-    'Lambda-Runtime-Invoked-Function-Arn': inv.invokedFunctionArn,
-    'Lambda-Runtime-Trace-Id': inv.traceId,
-  };
-  if (inv.clientContext !== undefined) headers['Lambda-Runtime-Client-Context'] = inv.clientContext;
-  if (inv.cognitoIdentity !== undefined) headers['Lambda-Runtime-Cognito-Identity'] = inv.cognitoIdentity;
-  res.writeHead(200, headers);
-  res.end(inv.payload);
-}
-
-function reply(res: http.ServerResponse, status: number, body: Buffer | object): void {
-  const buf = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { ...JSON_HEADERS, 'Content-Length': buf.length });
-  res.end(buf);
-}
-
-function headerValue(req: http.IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function drain(req: http.IncomingMessage): void {
-  req.resume();
-}
-
-/** Reads a body up to MAX_RUNTIME_PAYLOAD; past it, calls back with `undefined` and the size seen. */
-function readBody(req: http.IncomingMessage, done: (body: Buffer | undefined, size: number) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  req.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= MAX_RUNTIME_PAYLOAD) chunks.push(chunk);
-  });
-  req.once('end', () => {
-    if (size > MAX_RUNTIME_PAYLOAD) done(undefined, size);
-    else done(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, size), size);
-  });
-  // A connection torn down mid-body means the runtime died; the process exit reports that.
-  req.once('error', () => undefined);
+function parseHead(head: string): Request {
+  const lines = head.split('\r\n');
+  const requestLine = lines[0] ?? '';
+  const [method, target, version] = requestLine.split(' ');
+  if (!method || !target || !version?.startsWith('HTTP/1.')) throw new Error('bad request line');
+  const headers = new Map<string, string>();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new Error('bad header line');
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (!headers.has(name)) headers.set(name, line.slice(colon + 1).trim());
+  }
+  const connection = headers.get('connection')?.toLowerCase();
+  const close = version === 'HTTP/1.0' ? connection !== 'keep-alive' : connection === 'close';
+  return { method, target, headers, close };
 }

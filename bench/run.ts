@@ -56,6 +56,11 @@ const COLD_SAMPLES = QUICK ? 5 : 30;
 const WARM_SAMPLES = QUICK ? 300 : 3000;
 const THROUGHPUT_MS = QUICK ? 1000 : 4000;
 const SCALE_TO = QUICK ? 20 : 100;
+/** Pause between cold-start samples: Kumo refills its stem cells in the background meanwhile. */
+const COLD_SPACING_MS = 300;
+/** Idle time before each "frozen" sample: well past the freeze delay (KUMO_FREEZE_DELAY_MS, 2 ms). */
+const FROZEN_IDLE_MS = 20;
+const FROZEN_SAMPLES = QUICK ? 50 : 300;
 /** MemorySize of the benchmark functions; CPU is proportional to it (1,769 MB = 1 vCPU), as on Lambda. */
 const MEMORY_MB = Number(process.argv.find((a) => a.startsWith('--memory='))?.slice('--memory='.length) ?? 1769);
 
@@ -168,25 +173,30 @@ async function scaleUp(server: Server, rt: Runtime, tag: string, count: number, 
   return { ms: performance.now() - t0 - holdMs, name };
 }
 
-/** Proportional set size (PSS: shared pages split among their users) of every process of a function, per environment. */
-function idleMemoryPerEnvironmentMb(functionName: string): { environments: number; pssMbPerEnvironment: number } {
-  const needle = Buffer.from(`AWS_LAMBDA_FUNCTION_NAME=${functionName}\0`);
-  const streams = new Set<string>();
+/**
+ * Proportional set size (PSS: shared pages split among their users) of the processes of every
+ * environment of the server, per environment. An environment is told by its Runtime API address,
+ * which is in the initial environment of all its processes (a stem cell's too, which started
+ * before it knew its function).
+ */
+function idleMemoryPerEnvironmentMb(): { environments: number; pssMbPerEnvironment: number } {
+  const needle = Buffer.from('AWS_LAMBDA_RUNTIME_API=');
+  const environments = new Set<string>();
   let pssKb = 0;
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const environ = fs.readFileSync(`/proc/${pid}/environ`);
       if (!environ.includes(needle)) continue;
-      const stream = /AWS_LAMBDA_LOG_STREAM_NAME=([^\0]+)/.exec(environ.toString('latin1'))?.[1];
-      if (stream) streams.add(stream);
+      const api = /AWS_LAMBDA_RUNTIME_API=([^\0]+)/.exec(environ.toString('latin1'))?.[1];
+      if (api) environments.add(api);
       const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
       pssKb += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);
     } catch {
       /* gone, or not ours to read */
     }
   }
-  return { environments: streams.size, pssMbPerEnvironment: streams.size === 0 ? NaN : pssKb / 1024 / streams.size };
+  return { environments: environments.size, pssMbPerEnvironment: environments.size === 0 ? NaN : pssKb / 1024 / environments.size };
 }
 
 interface RuntimeResult {
@@ -194,13 +204,23 @@ interface RuntimeResult {
   coldInvokeMs: ReturnType<typeof summary>;
   createToFirstResponseMs: ReturnType<typeof summary>;
   warmInvokeMs: ReturnType<typeof summary>;
+  /** Sequential invokes of an environment idle (and frozen) for FROZEN_IDLE_MS before each. */
+  frozenInvokeMs: ReturnType<typeof summary>;
   invocationsPerSecond: Record<string, number>;
   scaleUpTo100Ms: number;
+  /** 100 concurrent invocations of a new no-op function: until the last answer. */
+  burst100Ms: number;
   idleEnvironments: number;
   idleMemoryPerEnvironmentMb: number;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 async function benchRuntime(server: Server, rt: Runtime, tag: string): Promise<RuntimeResult> {
+  // The first function of a class (runtime, memory size) has Kumo make that class's stem cells.
+  await createFunction(server, `first-${tag}`, rt);
+  await invoke(server, `first-${tag}`);
+  await sleep(COLD_SPACING_MS);
   const cold: number[] = [];
   const createToFirst: number[] = [];
   for (let i = 0; i < COLD_SAMPLES; i++) {
@@ -209,25 +229,38 @@ async function benchRuntime(server: Server, rt: Runtime, tag: string): Promise<R
     await createFunction(server, name, rt);
     cold.push(await timed(() => invoke(server, name)));
     createToFirst.push(performance.now() - t0);
+    // Cold starts one after another, as they come in practice (a burst is the scale-up figure).
+    await sleep(COLD_SPACING_MS);
   }
   const warmName = `warm-${tag}`;
   await createFunction(server, warmName, rt);
   for (let i = 0; i < 200; i++) await invoke(server, warmName);
   const warm: number[] = [];
   for (let i = 0; i < WARM_SAMPLES; i++) warm.push(await timed(() => invoke(server, warmName)));
+  const frozen: number[] = [];
+  for (let i = 0; i < FROZEN_SAMPLES; i++) {
+    await sleep(FROZEN_IDLE_MS);
+    frozen.push(await timed(() => invoke(server, warmName)));
+  }
   const invocationsPerSecond: Record<string, number> = {};
   for (const clients of [16, 64]) invocationsPerSecond[`c${clients}`] = await throughput(server, warmName, clients, THROUGHPUT_MS);
+  const burstName = `burst-${tag}`;
+  await createFunction(server, burstName, rt);
+  await sleep(COLD_SPACING_MS);
+  const burst = await timed(() => Promise.all(Array.from({ length: SCALE_TO }, () => invoke(server, burstName))).then(() => undefined));
   const scale = await scaleUp(server, rt, tag, SCALE_TO, 2000);
   // Let the environments go idle (frozen where the host has a freezer), then weigh them.
-  await new Promise((r) => setTimeout(r, 500));
-  const idle = idleMemoryPerEnvironmentMb(scale.name);
+  await sleep(500);
+  const idle = idleMemoryPerEnvironmentMb();
   return {
     runtime: rt.runtime,
     coldInvokeMs: summary(cold),
     createToFirstResponseMs: summary(createToFirst),
     warmInvokeMs: summary(warm),
+    frozenInvokeMs: summary(frozen),
     invocationsPerSecond,
     scaleUpTo100Ms: scale.ms,
+    burst100Ms: burst,
     idleEnvironments: idle.environments,
     idleMemoryPerEnvironmentMb: idle.pssMbPerEnvironment,
   };
@@ -235,16 +268,36 @@ async function benchRuntime(server: Server, rt: Runtime, tag: string): Promise<R
 
 function table(results: RuntimeResult[]): string {
   const f = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
-  const rows = [
-    `| runtime | cold start p50 / p99 (ms) | create → first response p50 / p99 (ms) | warm invoke p50 / p99 (ms) | invokes/s, 16 clients | invokes/s, 64 clients | 0 → ${SCALE_TO} environments (ms) | idle memory per environment (MB PSS) |`,
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
-  ];
-  for (const r of results) {
-    rows.push(
-      `| ${r.runtime} | ${f(r.coldInvokeMs.p50)} / ${f(r.coldInvokeMs.p99)} | ${f(r.createToFirstResponseMs.p50)} / ${f(r.createToFirstResponseMs.p99)} | ${f(r.warmInvokeMs.p50)} / ${f(r.warmInvokeMs.p99)} | ${Math.round(r.invocationsPerSecond.c16 ?? 0)} | ${Math.round(r.invocationsPerSecond.c64 ?? 0)} | ${Math.round(r.scaleUpTo100Ms)} | ${f(r.idleMemoryPerEnvironmentMb)} (${r.idleEnvironments} environments) |`,
-    );
-  }
-  return rows.join('\n');
+  const node = results.find((r) => r.runtime.startsWith('nodejs'));
+  const py = results.find((r) => r.runtime.startsWith('python'));
+  const row = (figure: string, cell: (r: RuntimeResult) => string, goal: string) =>
+    `| ${figure} | ${node ? cell(node) : '—'} | ${py ? cell(py) : '—'} | ${goal} |`;
+  const pair = (s: { p50: number; p99: number }) => `${f(s.p50)} / ${f(s.p99)}`;
+  return [
+    `| figure | ${node?.runtime ?? 'nodejs'} | ${py?.runtime ?? 'python'} | goal (Node / Python) |`,
+    '| --- | --- | --- | --- |',
+    row('cold start p50 / p99 (ms)', (r) => pair(r.coldInvokeMs), '≤ 15 / ≤ 40; ≤ 5 / ≤ 20'),
+    row('create → first response p50 / p99 (ms)', (r) => pair(r.createToFirstResponseMs), ''),
+    row('warm invoke p50 / p99 (ms)', (r) => pair(r.warmInvokeMs), '≤ 0.5 / ≤ 2'),
+    row(
+      'freeze + thaw added to an invoke, p50 / p99 (ms)',
+      (r) => `${f(Math.max(0, r.frozenInvokeMs.p50 - r.warmInvokeMs.p50))} / ${f(Math.max(0, r.frozenInvokeMs.p99 - r.warmInvokeMs.p99))}`,
+      'p99 ≤ 0.5',
+    ),
+    row('invokes/s, 16 clients', (r) => String(Math.round(r.invocationsPerSecond.c16 ?? 0)), ''),
+    row('invokes/s, 64 clients', (r) => String(Math.round(r.invocationsPerSecond.c64 ?? 0)), '≥ 8,000 (stretch 12,000)'),
+    row(
+      `scale-up 0 → ${SCALE_TO} environments (ms; environments/s)`,
+      (r) => `${Math.round(r.scaleUpTo100Ms)}; ${Math.round((SCALE_TO * 1000) / r.scaleUpTo100Ms)}/s`,
+      '≥ 25/s; ≥ 200/s',
+    ),
+    row(`burst of ${SCALE_TO} cold invokes, last answer (ms)`, (r) => String(Math.round(r.burst100Ms)), '≤ 1,000'),
+    row(
+      'idle memory per frozen environment (MB PSS; per GiB)',
+      (r) => `${f(r.idleMemoryPerEnvironmentMb)}; ${Math.floor(1024 / r.idleMemoryPerEnvironmentMb)} (${r.idleEnvironments} environments)`,
+      '≥ 60; ≥ 150 per GiB',
+    ),
+  ].join('\n');
 }
 
 /** What `kumo doctor` reports as the active isolation (its first line). */
@@ -283,7 +336,7 @@ async function main(): Promise<void> {
   };
   fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   fs.writeFileSync(path.join(ROOT, 'bench/results/latest.json'), JSON.stringify(report, null, 2) + '\n');
-  const md = `${table(results)}\n\nMeasured ${report.date.slice(0, 10)} on ${machine}; isolation: ${isolation}; functions of ${MEMORY_MB} MB; cold start = first invoke of a new function (process start, runtime init, handler import, invoke); create → first response adds CreateFunction; warm = sequential invokes of a warm environment; ${COLD_SAMPLES} cold and ${WARM_SAMPLES} warm samples per runtime.`;
+  const md = `${table(results)}\n\nMeasured ${report.date.slice(0, 10)} on ${machine}; isolation: ${isolation}; functions of ${MEMORY_MB} MB; cold start = first invoke of a new function, ${COLD_SPACING_MS} ms after the last (a stem cell specialised: code linked in, variables handed over, handler imported, invoke); create → first response adds CreateFunction; warm = sequential invokes of a warm environment; freeze + thaw = the same after ${FROZEN_IDLE_MS} ms idle, less warm; ${COLD_SAMPLES} cold, ${WARM_SAMPLES} warm and ${FROZEN_SAMPLES} frozen samples per runtime.`;
   process.stdout.write(`\n${md}\n\nwrote bench/results/latest.json\n`);
   if (args.has('--update-readme')) {
     const readme = path.join(ROOT, 'README.md');

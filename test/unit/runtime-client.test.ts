@@ -25,6 +25,8 @@ interface RuntimeClient {
   postInvocationError(error: unknown, requestId: string, done: () => void): void;
   postFatalInvocationError(error: unknown, requestId: string, done: () => void): void;
   postInitError(error: unknown, done: () => void): void;
+  postResponseThenNext(result: unknown, requestId: string, onInvocation: (inv: NextInvocation) => void): void;
+  postErrorThenNext(error: unknown, requestId: string, onInvocation: (inv: NextInvocation) => void): void;
 }
 type RuntimeClientClass = new (hostPort: string, onTransportError: (err: Error) => void) => RuntimeClient;
 
@@ -429,6 +431,68 @@ client.next((inv) => console.log('invocation ' + inv.headers['lambda-runtime-aws
 });
 
 // --- Against a raw server ------------------------------------------------------------------------------
+
+describe('RuntimeClient pipelining: a result and the next poll in one write', () => {
+  test('against RuntimeApiServer: both arrive, in order, and the next event follows', async () => {
+    const h = await host();
+    const client = new RuntimeClient(h.api.address, failOnTransportError);
+    try {
+      h.known.add('p1');
+      h.known.add('p2');
+      h.api.deliver(invocation('p1', '{"n":1}'));
+      const first = await nextOf(client);
+      assert.equal(first.headers['lambda-runtime-aws-request-id'], 'p1');
+      const second = new Promise<NextInvocation>((resolve) => client.postResponseThenNext({ ok: 1 }, 'p1', resolve));
+      const r1 = await h.results.take();
+      assert.equal(r1.requestId, 'p1');
+      assert.deepEqual(r1.result, { kind: 'response', body: Buffer.from('{"ok":1}') });
+      await waitFor(() => h.api.polling);
+      h.api.deliver(invocation('p2', '{"n":2}'));
+      const inv = await second;
+      assert.equal(inv.headers['lambda-runtime-aws-request-id'], 'p2');
+      assert.equal(inv.body, '{"n":2}');
+      const third = new Promise<NextInvocation>((resolve) => client.postErrorThenNext(new TypeError('boom'), 'p2', resolve));
+      const r2 = await h.results.take();
+      assert.equal(r2.result.kind, 'error');
+      assert.equal(r2.result.kind === 'error' ? r2.result.errorType : '', 'TypeError');
+      await waitFor(() => h.api.polling);
+      h.known.add('p3');
+      h.api.deliver(invocation('p3', '{}'));
+      assert.equal((await third).headers['lambda-runtime-aws-request-id'], 'p3');
+    } finally {
+      h.api.close();
+    }
+  });
+
+  test('raw server: one write holds the POST and the GET; a Connection: close answer to the POST sends the GET again', async () => {
+    const s = await rawServer();
+    try {
+      const client = new RuntimeClient(s.address, failOnTransportError);
+      const got = nextOf(client);
+      const get = await s.requests.take();
+      get.socket.write(okHead('{}', 'Lambda-Runtime-Aws-Request-Id: r1\r\n') + '{}');
+      await got;
+      const next = new Promise<NextInvocation>((resolve) => client.postResponseThenNext('done', 'r1', resolve));
+      const post = await s.requests.take();
+      const pipelined = await s.requests.take();
+      assert.equal(post.method, 'POST');
+      assert.equal(post.body.toString(), '"done"');
+      assert.equal(pipelined.method, 'GET');
+      assert.equal(pipelined.path, NEXT);
+      assert.equal(pipelined.conn, post.conn, 'on the same connection');
+      // The server answers the POST and closes: the pipelined GET was lost with the connection.
+      post.socket.write('HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      post.socket.end();
+      const again = await s.requests.take();
+      assert.equal(again.method, 'GET');
+      assert.equal(again.conn, post.conn + 1, 'on a new connection');
+      again.socket.write(okHead('{"n":2}', 'Lambda-Runtime-Aws-Request-Id: r2\r\n') + '{"n":2}');
+      assert.equal((await next).body, '{"n":2}');
+    } finally {
+      s.close();
+    }
+  });
+});
 
 describe('RuntimeClient HTTP/1.1 framing (raw server)', () => {
   test('each request is one socket.write, and requests reuse one connection', async () => {

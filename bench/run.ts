@@ -5,14 +5,14 @@
  * plain keep-alive HTTP client in this process, so the figures are Kumo's, not an SDK's. Prints a
  * table and writes bench/results/latest.json. `--update-readme` rewrites the README's table.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { zipEntries } from '../src/code/index.js';
-import { ROOT, startServer, type Server } from './server.js';
 
+const ROOT = path.resolve(import.meta.dirname, '../..');
 const ROLE = 'arn:aws:iam::000000000000:role/bench';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -63,6 +63,31 @@ const FROZEN_IDLE_MS = 20;
 const FROZEN_SAMPLES = QUICK ? 50 : 300;
 /** MemorySize of the benchmark functions; CPU is proportional to it (1,769 MB = 1 vCPU), as on Lambda. */
 const MEMORY_MB = Number(process.argv.find((a) => a.startsWith('--memory='))?.slice('--memory='.length) ?? 1769);
+
+interface Server {
+  url: URL;
+  child: ChildProcess;
+  dataDir: string;
+}
+
+async function startServer(extraEnv: Record<string, string> = {}): Promise<Server> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-bench-'));
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/kumo.js'), 'server', '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, KUMO_LOG_LEVEL: 'warn', ...extraEnv },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<URL>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /Kumo is running at (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) resolve(new URL(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`kumo server exited with ${code}`)));
+  });
+  child.stdout?.resume();
+  return { url, child, dataDir };
+}
 
 function request(
   url: URL,
@@ -206,6 +231,8 @@ interface RuntimeResult {
   warmInvokeMs: ReturnType<typeof summary>;
   /** Sequential invokes of an environment idle (and frozen) for FROZEN_IDLE_MS before each. */
   frozenInvokeMs: ReturnType<typeof summary>;
+  /** The same on a server that does not freeze within that time (the control). */
+  idleUnfrozenInvokeMs?: ReturnType<typeof summary>;
   invocationsPerSecond: Record<string, number>;
   scaleUpTo100Ms: number;
   /** 100 concurrent invocations of a new no-op function: until the last answer. */
@@ -281,7 +308,10 @@ function table(results: RuntimeResult[]): string {
     row('warm invoke p50 / p99 (ms)', (r) => pair(r.warmInvokeMs), '≤ 0.5 / ≤ 2'),
     row(
       'freeze + thaw added to an invoke, p50 / p99 (ms)',
-      (r) => `${f(Math.max(0, r.frozenInvokeMs.p50 - r.warmInvokeMs.p50))} / ${f(Math.max(0, r.frozenInvokeMs.p99 - r.warmInvokeMs.p99))}`,
+      (r) => {
+        const base = r.idleUnfrozenInvokeMs ?? r.warmInvokeMs;
+        return `${f(Math.max(0, r.frozenInvokeMs.p50 - base.p50))} / ${f(Math.max(0, r.frozenInvokeMs.p99 - base.p99))}`;
+      },
       'p99 ≤ 0.5',
     ),
     row('invokes/s, 16 clients', (r) => String(Math.round(r.invocationsPerSecond.c16 ?? 0)), ''),
@@ -309,6 +339,33 @@ async function isolationOf(): Promise<string> {
   return out.split('\n')[0]?.replace(/^Isolation:\s*/, '') ?? 'unknown';
 }
 
+async function stopServer(server: Server): Promise<void> {
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.once('exit', r));
+  fs.rmSync(server.dataDir, { recursive: true, force: true });
+}
+
+/**
+ * The control for "freeze + thaw": the same invokes after the same idle time, on a server that
+ * does not freeze idle environments within it (so the idle machine's own wake-up costs cancel out).
+ */
+async function idleUnfrozen(rt: Runtime, tag: string): Promise<ReturnType<typeof summary>> {
+  const server = await startServer({ KUMO_FREEZE_DELAY_MS: '600000' });
+  try {
+    const name = `unfrozen-${tag}`;
+    await createFunction(server, name, rt);
+    for (let i = 0; i < 200; i++) await invoke(server, name);
+    const samples: number[] = [];
+    for (let i = 0; i < FROZEN_SAMPLES; i++) {
+      await sleep(FROZEN_IDLE_MS);
+      samples.push(await timed(() => invoke(server, name)));
+    }
+    return summary(samples);
+  } finally {
+    await stopServer(server);
+  }
+}
+
 async function main(): Promise<void> {
   const server = await startServer();
   const results: RuntimeResult[] = [];
@@ -318,11 +375,13 @@ async function main(): Promise<void> {
       results.push(await benchRuntime(server, rt, rt.runtime.replace(/\W/g, '')));
     }
   } finally {
-    server.child.kill('SIGTERM');
-    await new Promise((r) => server.child.once('exit', r));
-    fs.rmSync(server.dataDir, { recursive: true, force: true });
-    agent.destroy();
+    await stopServer(server);
   }
+  for (const [i, rt] of RUNTIMES.entries()) {
+    const r = results[i];
+    if (r) r.idleUnfrozenInvokeMs = await idleUnfrozen(rt, rt.runtime.replace(/\W/g, ''));
+  }
+  agent.destroy();
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
   const isolation = await isolationOf();
   const report = {
@@ -336,7 +395,7 @@ async function main(): Promise<void> {
   };
   fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   fs.writeFileSync(path.join(ROOT, 'bench/results/latest.json'), JSON.stringify(report, null, 2) + '\n');
-  const md = `${table(results)}\n\nMeasured ${report.date.slice(0, 10)} on ${machine}; isolation: ${isolation}; functions of ${MEMORY_MB} MB; cold start = first invoke of a new function, ${COLD_SPACING_MS} ms after the last (a stem cell specialised: code linked in, variables handed over, handler imported, invoke); create → first response adds CreateFunction; warm = sequential invokes of a warm environment; freeze + thaw = the same after ${FROZEN_IDLE_MS} ms idle, less warm; ${COLD_SAMPLES} cold, ${WARM_SAMPLES} warm and ${FROZEN_SAMPLES} frozen samples per runtime.`;
+  const md = `${table(results)}\n\nMeasured ${report.date.slice(0, 10)} on ${machine}; isolation: ${isolation}; functions of ${MEMORY_MB} MB; cold start = first invoke of a new function, ${COLD_SPACING_MS} ms after the last (a stem cell specialised: code linked in, variables handed over, handler imported, invoke); create → first response adds CreateFunction; warm = sequential invokes of a warm environment; freeze + thaw = invokes after ${FROZEN_IDLE_MS} ms idle, less the same on a server that does not freeze (p50 less p50, p99 less p99); ${COLD_SAMPLES} cold, ${WARM_SAMPLES} warm and ${FROZEN_SAMPLES} frozen samples per runtime.`;
   process.stdout.write(`\n${md}\n\nwrote bench/results/latest.json\n`);
   if (args.has('--update-readme')) {
     const readme = path.join(ROOT, 'README.md');

@@ -1,18 +1,19 @@
-/** `kumo server` as its own process on an ephemeral port, for the benchmarks. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+/** The repository root (benchmarks run from dist/bench). */
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
-export interface Server {
+export interface BenchServer {
   url: URL;
   child: ChildProcess;
   dataDir: string;
 }
 
-export async function startServer(prefix = 'kumo-bench-'): Promise<Server> {
+/** Starts `bin/kumo.js server` as its own process, as a user runs it, on a fresh data directory. */
+export async function startServer(prefix = 'kumo-bench-'): Promise<BenchServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/kumo.js'), 'server', '--port', '0', '--data-dir', dataDir], {
     env: { ...process.env, KUMO_LOG_LEVEL: 'warn' },
@@ -29,4 +30,11 @@ export async function startServer(prefix = 'kumo-bench-'): Promise<Server> {
   });
   child.stdout?.resume();
   return { url, child, dataDir };
+}
+
+/** Stops the server (SIGTERM) and removes its data directory. */
+export async function stopServer(server: BenchServer): Promise<void> {
+  server.child.kill('SIGTERM');
+  await new Promise((resolve) => server.child.once('exit', resolve));
+  fs.rmSync(server.dataDir, { recursive: true, force: true });
 }

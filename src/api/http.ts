@@ -14,6 +14,8 @@ export interface ApiRequest {
   params: Record<string, string>;
   /** `http://host:port` the client used, for URLs Kumo hands back. */
   origin: string;
+  /** Aborted when the client hangs up before the answer (set for SQS requests, which may long-poll). */
+  signal?: AbortSignal;
 }
 
 export interface ApiResponse {

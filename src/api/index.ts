@@ -4,6 +4,7 @@ import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
 import type { FunctionService } from '../functions/index.js';
 import type { Metrics } from '../metrics/index.js';
+import type { QueueService } from '../queues/index.js';
 import type { LogRepo } from '../store/index.js';
 import { CodeLinks } from './code-links.js';
 import { accountRoutes } from './routes/account.js';
@@ -13,6 +14,7 @@ import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { kumoRoutes } from './routes/kumo.js';
 import { logsTargets } from './routes/logs.js';
+import { queueAdminRoutes, sqsApi } from './routes/sqs.js';
 import { createHttpServer, type ServerLog } from './server.js';
 
 export interface ApiDeps {
@@ -23,12 +25,13 @@ export interface ApiDeps {
   metrics: Metrics;
   code: CodeStore;
   logs: LogRepo;
+  queues: QueueService;
   /** Secret for signing code download links. */
   secret: Buffer;
   log: ServerLog;
 }
 
-/** Builds Kumo's HTTP API: Lambda's REST API plus the CloudWatch Logs JSON API on one endpoint. */
+/** Builds Kumo's HTTP API: Lambda's REST API, the CloudWatch Logs JSON API and SQS on one endpoint. */
 export function createApi(deps: ApiDeps): http.Server {
   const links = new CodeLinks(deps.secret);
   const routes = [
@@ -38,9 +41,11 @@ export function createApi(deps: ApiDeps): http.Server {
     ...concurrencyRoutes(deps.functions),
     ...eventInvokeConfigRoutes(deps.events),
     ...kumoRoutes(deps.events, deps.metrics),
+    ...queueAdminRoutes(deps.queues),
   ];
   const logs = logsTargets(deps.logs, deps.options);
-  return createHttpServer(routes, (target, req) => logs(target, req), deps.log);
+  const sqs = sqsApi(deps.queues);
+  return createHttpServer(routes, (target, req) => logs(target, req) ?? sqs.target(target, req), deps.log, sqs.query);
 }
 
 export { CodeLinks } from './code-links.js';

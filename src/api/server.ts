@@ -15,15 +15,18 @@ export interface ServerLog {
 /** Handles `POST /` requests of AWS JSON-protocol services, told apart by `X-Amz-Target`. */
 export type TargetHandler = (target: string, req: ApiRequest) => Promise<ApiResponse> | undefined;
 
+/** Handles AWS query-protocol requests (form-encoded `Action=...`): SQS's older protocol. */
+export type QueryHandler = (req: ApiRequest) => Promise<ApiResponse>;
+
 /**
  * Kumo's HTTP server: node:http with a small segment router, no framework, because Invoke goes
  * through here. Every response carries `x-amzn-RequestId`; every error goes through `errorResponse`.
  */
-export function createHttpServer(routes: readonly Route[], targets: TargetHandler, log: ServerLog): http.Server {
+export function createHttpServer(routes: readonly Route[], targets: TargetHandler, log: ServerLog, queryApi?: QueryHandler): http.Server {
   const router = new Router(routes);
   const server = http.createServer({ keepAlive: true, noDelay: true, requestTimeout: 0 }, (req, res) => {
     const requestId = crypto.randomUUID();
-    handle(router, targets, log, req, requestId).then(
+    handle(router, targets, queryApi, log, req, res, requestId).then(
       (response) => send(res, requestId, response),
       (err: unknown) =>
         send(
@@ -41,8 +44,10 @@ export function createHttpServer(routes: readonly Route[], targets: TargetHandle
 async function handle(
   router: Router,
   targets: TargetHandler,
+  queryApi: QueryHandler | undefined,
   log: ServerLog,
   req: http.IncomingMessage,
+  res: http.ServerResponse,
   requestId: string,
 ): Promise<ApiResponse> {
   const rawUrl = req.url ?? '/';
@@ -55,11 +60,27 @@ async function handle(
   let protocol: ErrorProtocol = 'rest-json';
   try {
     if (typeof target === 'string' && method === 'POST' && (path === '/' || path === '')) {
-      protocol = 'json';
+      protocol = target.startsWith('AmazonSQS.') ? 'sqs-json' : 'json';
       const body = await readBody(req, MAX_REQUEST_BODY, () => new KumoError('RequestEntityTooLargeException', 'Request too large'));
-      const answer = targets(target, { method, path, query, headers: req.headers, body, requestId, params: {}, origin });
+      const signal = protocol === 'sqs-json' ? hangUpSignal(res) : undefined;
+      const answer = targets(target, {
+        method,
+        path,
+        query,
+        headers: req.headers,
+        body,
+        requestId,
+        params: {},
+        origin,
+        ...(signal ? { signal } : {}),
+      });
       if (!answer) throw new KumoError('UnknownOperationException', `Unknown operation ${target}`);
       return await answer;
+    }
+    if (queryApi && isQueryRequest(method, path, req.headers['content-type'], query)) {
+      protocol = 'sqs-query';
+      const body = await readBody(req, MAX_REQUEST_BODY);
+      return await queryApi({ method, path, query, headers: req.headers, body, requestId, params: {}, origin, signal: hangUpSignal(res) });
     }
     const match = router.match(method, path);
     if (match === undefined || match === 'method') {
@@ -70,8 +91,28 @@ async function handle(
     const body = await readBody(req, route.maxBody ?? MAX_REQUEST_BODY, route.tooLarge);
     return await route.handler({ method, path, query, headers: req.headers, body, requestId, params, origin });
   } catch (err) {
-    return errorResponse(err, protocol, (e) => log.error({ err: e, method, path }, 'unhandled error'));
+    return errorResponse(err, protocol, (e) => log.error({ err: e, method, path }, 'unhandled error'), requestId);
   }
+}
+
+/**
+ * A query-protocol request: a form-encoded POST, or `Action` in the URL's query string, to `/` or
+ * to a queue URL's path (`/<account id>/<queue name>`). Other paths stay Lambda's, whatever their
+ * content type (curl sends form-encoded by default).
+ */
+function isQueryRequest(method: string, path: string, contentType: string | undefined, query: URLSearchParams): boolean {
+  if (path !== '/' && path !== '' && !/^\/\d{12}\/[^/]+\/?$/.test(path)) return false;
+  if (method === 'POST' && contentType?.startsWith('application/x-www-form-urlencoded')) return true;
+  return query.has('Action');
+}
+
+/** Aborts when the client goes away before its answer is sent (SQS long polls stop waiting). */
+function hangUpSignal(res: http.ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
 }
 
 function send(res: http.ServerResponse, requestId: string, r: ApiResponse): void {

@@ -93,6 +93,14 @@ export class KumoClient {
     return (res.body.length === 0 ? undefined : JSON.parse(res.body.toString('utf8'))) as T;
   }
 
+  /** An SQS JSON 1.0 call, e.g. `sqs('ListQueues', {})`. */
+  sqs<T>(operation: string, input: object): Promise<T> {
+    return this.json<T>('POST', '/', {
+      json: input,
+      headers: { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': `AmazonSQS.${operation}` },
+    });
+  }
+
   /** A CloudWatch Logs JSON 1.1 call, e.g. `logs('FilterLogEvents', {...})`. */
   logs<T>(operation: string, input: object, signal?: AbortSignal): Promise<T> {
     return this.json<T>('POST', '/', {

@@ -7,6 +7,7 @@ import { registerLogs } from './logs.js';
 import { registerLs } from './ls.js';
 import { registerPending } from './pending.js';
 import { err, Exit, UsageError } from './output.js';
+import { registerQueues } from './queues.js';
 import { registerRm } from './rm.js';
 import { registerServer } from './server.js';
 
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
   registerRm(program);
   registerLogs(program);
   registerPending(program);
+  registerQueues(program);
   registerDoctor(program);
   try {
     await program.parseAsync(argv);

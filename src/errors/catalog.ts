@@ -26,7 +26,35 @@ export const ERROR_CATALOG = {
   ResourceNotReadyException: { status: 502, fault: 'Service', body: 'message' },
   InvalidRuntimeException: { status: 502, fault: 'Service', body: 'Message' },
   InvalidZipFileException: { status: 502, fault: 'Service', body: 'Message' },
-} as const satisfies Record<string, { status: number; fault: 'User' | 'Service'; body: 'message' | 'Message' | 'message-only' }>;
+  // The SQS-compatible queue service. The key is the JSON protocol's type (`__type`
+  // `com.amazonaws.sqs#<key>`); `query` is the code of the query protocol and of the
+  // `x-amzn-query-error` header, when it differs from the key.
+  QueueDoesNotExist: { status: 400, fault: 'User', body: 'message', query: 'AWS.SimpleQueueService.NonExistentQueue' },
+  QueueNameExists: { status: 400, fault: 'User', body: 'message', query: 'QueueAlreadyExists' },
+  InvalidAttributeName: { status: 400, fault: 'User', body: 'message' },
+  InvalidAttributeValue: { status: 400, fault: 'User', body: 'message' },
+  InvalidParameterValue: { status: 400, fault: 'User', body: 'message' },
+  MissingParameter: { status: 400, fault: 'User', body: 'message' },
+  InvalidAction: { status: 400, fault: 'User', body: 'message' },
+  InvalidMessageContents: { status: 400, fault: 'User', body: 'message' },
+  ReceiptHandleIsInvalid: { status: 404, fault: 'User', body: 'message' },
+  MessageNotInflight: { status: 400, fault: 'User', body: 'message', query: 'AWS.SimpleQueueService.MessageNotInflight' },
+  TooManyEntriesInBatchRequest: {
+    status: 400,
+    fault: 'User',
+    body: 'message',
+    query: 'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
+  },
+  BatchEntryIdsNotDistinct: { status: 400, fault: 'User', body: 'message', query: 'AWS.SimpleQueueService.BatchEntryIdsNotDistinct' },
+  EmptyBatchRequest: { status: 400, fault: 'User', body: 'message', query: 'AWS.SimpleQueueService.EmptyBatchRequest' },
+  InvalidBatchEntryId: { status: 400, fault: 'User', body: 'message', query: 'AWS.SimpleQueueService.InvalidBatchEntryId' },
+  BatchRequestTooLong: { status: 400, fault: 'User', body: 'message', query: 'AWS.SimpleQueueService.BatchRequestTooLong' },
+  PurgeQueueInProgress: { status: 403, fault: 'User', body: 'message', query: 'AWS.SimpleQueueService.PurgeQueueInProgress' },
+  UnsupportedOperation: { status: 400, fault: 'User', body: 'message', query: 'AWS.SimpleQueueService.UnsupportedOperation' },
+} as const satisfies Record<
+  string,
+  { status: number; fault: 'User' | 'Service'; body: 'message' | 'Message' | 'message-only'; query?: string }
+>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
 

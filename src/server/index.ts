@@ -5,13 +5,14 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createApi } from '../api/index.js';
-import { AsyncService, type QueueSender } from '../async/index.js';
+import { AsyncService } from '../async/index.js';
 import { CodeStore } from '../code/index.js';
 import { compileOptions, type CompiledOptions, type KumoOptions } from '../config/index.js';
 import { Engine, type EngineStats } from '../engine/index.js';
 import { FunctionService } from '../functions/index.js';
 import { LogWriter } from '../logs/index.js';
 import { Metrics } from '../metrics/index.js';
+import { QueueService } from '../queues/index.js';
 import { Isolation } from '../sandbox/index.js';
 import { openStore, type Store } from '../store/index.js';
 
@@ -30,6 +31,7 @@ export class Kumo {
     private readonly logWriter: LogWriter,
     readonly functions: FunctionService,
     readonly events: AsyncService,
+    readonly queues: QueueService,
   ) {}
 
   static async start(input: KumoOptions = {}, log?: Logger): Promise<Kumo> {
@@ -52,8 +54,7 @@ export class Kumo {
     const functions = new FunctionService({ options, store, code, engine });
     await functions.load();
     const metrics = new Metrics();
-    // The queue service (src/queues) plugs in here once it exists; until then SQS destinations and DLQs fail.
-    const queues: QueueSender | undefined = undefined;
+    const queues = new QueueService({ repo: store.queues, region: options.region, accountId: options.accountId });
     const events = new AsyncService({
       functions,
       events: store.asyncEvents,
@@ -74,6 +75,7 @@ export class Kumo {
       metrics,
       code,
       logs: store.logs,
+      queues,
       secret: serverSecret(options.dataDir),
       log: logger,
     });
@@ -84,7 +86,7 @@ export class Kumo {
         resolve();
       });
     });
-    return new Kumo(options, logger, server, store, engine, isolation, logWriter, functions, events);
+    return new Kumo(options, logger, server, store, engine, isolation, logWriter, functions, events, queues);
   }
 
   /** The endpoint URL, e.g. `http://127.0.0.1:9001`. */
@@ -109,6 +111,8 @@ export class Kumo {
   }
 
   async close(): Promise<void> {
+    // Long polls end first (with no messages), so their connections do not hold the server open.
+    this.queues.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeIdleConnections();

@@ -17,6 +17,13 @@ export type {
   LogQuery,
   LogRepo,
   LogStreamInfo,
+  NewQueueMessage,
+  QueueCounts,
+  QueueMessage,
+  QueueRecord,
+  QueueRepo,
+  ReceivePlan,
+  StoredAttributeValue,
 } from './types.js';
 
 /** Opens the embedded store in `dataDir` (SQLite file `kumo.db`), or in memory for ':memory:'. */

@@ -166,10 +166,120 @@ export interface EventInvokeConfigRepo {
   list(functionName: string): Promise<EventInvokeConfigRecord[]>;
 }
 
+/** One queue of the SQS-compatible queue service. Attribute values are SQS's strings. */
+export interface QueueRecord {
+  name: string;
+  /** The queue's settable attributes (VisibilityTimeout, RedrivePolicy, FifoQueue, ...). */
+  attributes: Record<string, string>;
+  tags: Record<string, string>;
+  /** Epoch ms. */
+  createdAt: number;
+  lastModified: number;
+  /** Epoch ms of the last PurgeQueue, if any. */
+  purgedAt: number | null;
+}
+
+/** A message attribute value as stored (binary values base64). */
+export interface StoredAttributeValue {
+  DataType: string;
+  StringValue?: string;
+  BinaryValue?: string;
+}
+
+export interface NewQueueMessage {
+  id: string;
+  body: string;
+  attributes: Record<string, StoredAttributeValue> | null;
+  systemAttributes: Record<string, StoredAttributeValue> | null;
+  groupId: string | null;
+  dedupId: string | null;
+  sentAt: number;
+  visibleAt: number;
+  /** FIFO: the deduplication key and when its window closes; a live key makes the send a no-op. */
+  dedup?: { key: string; expiresAt: number };
+}
+
+export interface QueueMessage extends Omit<NewQueueMessage, 'dedup'> {
+  /** The store's key of the message (arrival order); receipt handles carry it. */
+  seq: number;
+  sequenceNumber: string | null;
+  receiveCount: number;
+  firstReceivedAt: number | null;
+  /** Receipt token of the latest receive. */
+  receipt: string | null;
+  deadLetterSourceArn: string | null;
+}
+
+/** What one ReceiveMessage takes, decided by the queue service; the repo applies it atomically. */
+export interface ReceivePlan {
+  queue: string;
+  now: number;
+  max: number;
+  /** Epoch ms until which received messages stay invisible. */
+  visibleUntil: number;
+  fifo: boolean;
+  /** Messages sent before this are past the retention period: never delivered. */
+  expiredBefore: number;
+  /** Also delete the queue's expired messages (the service does it now and then, not per receive). */
+  sweep: boolean;
+  /** A message already received this many times moves to `deadLetterQueue` instead. */
+  redrive?: { maxReceiveCount: number; deadLetterQueue: string; sourceArn: string };
+  /** A fresh receipt token per received message. */
+  newReceipt(): string;
+}
+
+export interface QueueCounts {
+  visible: number;
+  inFlight: number;
+  delayed: number;
+}
+
+export interface QueueRepo {
+  get(name: string): Promise<QueueRecord | undefined>;
+  /** Queues whose names start with `prefix`, ordered by name, strictly after `afterName`. */
+  list(prefix: string, afterName: string | undefined, limit: number): Promise<QueueRecord[]>;
+  /** Returns false (and writes nothing) when a queue of that name exists. */
+  create(record: QueueRecord): Promise<boolean>;
+  update(name: string, attributes: Record<string, string>, lastModified: number): Promise<void>;
+  setTags(name: string, tags: Record<string, string>): Promise<void>;
+  /** Deletes the queue and its messages; false when there was none. */
+  delete(name: string): Promise<boolean>;
+  /** Deletes every message of the queue and records the purge time. */
+  purge(name: string, at: number): Promise<void>;
+  /**
+   * Stores messages in one transaction. A message whose `dedup` key is live is not stored: its
+   * result is the earlier message's id. FIFO messages get the queue's next sequence number.
+   */
+  send(
+    queue: string,
+    messages: readonly NewQueueMessage[],
+    fifo: boolean,
+    now: number,
+  ): Promise<Array<{ id: string; sequenceNumber: string | null }>>;
+  /** Picks, marks received (or dead-letters) and returns messages per the plan, in one transaction. */
+  receive(plan: ReceivePlan): Promise<{ messages: QueueMessage[]; deadLettered: number }>;
+  /** Deletes the message when `receipt` is its latest; returns what happened. */
+  deleteMessage(queue: string, seq: number, receipt: string): Promise<'deleted' | 'stale' | 'missing'>;
+  /** Sets a received message's visibility when `receipt` is its latest and it is in flight at `now`. */
+  changeVisibility(
+    queue: string,
+    seq: number,
+    receipt: string,
+    now: number,
+    visibleAt: number,
+  ): Promise<'changed' | 'stale' | 'missing' | 'not-in-flight'>;
+  /** Earliest visible_at after `now` of the queue's messages (for waking long polls), if any. */
+  nextVisibleAt(queue: string, now: number): Promise<number | undefined>;
+  counts(queue: string, now: number, expiredBefore: number): Promise<QueueCounts>;
+  /** Oldest messages of the queue, without receiving them (for `kumo queues peek`). */
+  peek(queue: string, limit: number): Promise<QueueMessage[]>;
+}
+
 export interface Store {
   readonly functions: FunctionRepo;
   readonly logs: LogRepo;
   readonly asyncEvents: AsyncEventRepo;
   readonly eventInvokeConfigs: EventInvokeConfigRepo;
+  readonly queues: QueueRepo;
   close(): Promise<void>;
 }

@@ -402,7 +402,7 @@ describe('DeleteLogGroup and the wire protocol', () => {
     assert.equal(wrongType.status, 400);
     assert.equal(((await wrongType.json()) as { __type: string }).__type, 'ValidationException');
 
-    const otherService = await post('AmazonSQS.ListQueues', '{}');
+    const otherService = await post('AmazonSNS.ListTopics', '{}');
     assert.equal(((await otherService.json()) as { __type: string }).__type, 'UnknownOperationException');
   });
 });

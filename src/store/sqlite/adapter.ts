@@ -5,6 +5,7 @@ import type { FunctionConfig, FunctionRecord, FunctionRepo, LogEvent, LogQuery, 
 import { Checkpointer } from './checkpointer.js';
 import { deleteEventInvokeConfigsStatement, eventInvokeConfigRepo, openAsyncEvents } from './async-events.js';
 import { MIGRATIONS } from './migrations.js';
+import { sqliteQueueRepo } from './queues.js';
 
 interface FunctionRow {
   name: string;
@@ -51,9 +52,11 @@ export function openSqliteStore(file: string): Store {
   const functions = functionRepo(db);
   const logs = logRepo(db);
   const asyncEvents = openAsyncEvents(file, db);
+  const queues = sqliteQueueRepo(db);
   return {
     functions,
     logs,
+    queues,
     asyncEvents,
     eventInvokeConfigs: eventInvokeConfigRepo(db),
     close: async () => {

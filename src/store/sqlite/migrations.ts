@@ -44,7 +44,46 @@ export const MIGRATIONS: readonly string[] = [
     reserved_concurrency   INTEGER
   ) WITHOUT ROWID;
   `,
-  /* 3: queues (branch sqs) */ '',
+  /* 3: the SQS-compatible queue service (src/queues): queues, messages, FIFO deduplication */ `
+  CREATE TABLE sqs_queues (
+    name              TEXT PRIMARY KEY,
+    attributes        TEXT NOT NULL,           -- JSON: settable attributes, as strings
+    tags              TEXT NOT NULL,           -- JSON: tag key -> value
+    created_at        INTEGER NOT NULL,
+    last_modified     INTEGER NOT NULL,
+    purged_at         INTEGER,
+    sequence          INTEGER NOT NULL DEFAULT 0 -- last FIFO sequence number handed out
+  ) WITHOUT ROWID;
+
+  CREATE TABLE sqs_messages (
+    seq               INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order; receipt handles name it
+    id                TEXT NOT NULL,           -- the SQS MessageId (a random UUID)
+    queue             TEXT NOT NULL,
+    body              TEXT NOT NULL,
+    attributes        TEXT,                    -- JSON message attributes (binary values base64)
+    system_attributes TEXT,                    -- JSON message system attributes (AWSTraceHeader)
+    group_id          TEXT,
+    dedup_id          TEXT,
+    sequence_number   TEXT,
+    sent_at           INTEGER NOT NULL,
+    visible_at        INTEGER NOT NULL,
+    receive_count     INTEGER NOT NULL DEFAULT 0,
+    first_received_at INTEGER,
+    receipt           TEXT,                    -- token of the latest receive
+    dlq_source        TEXT                     -- ARN of the queue it was dead-lettered from
+  );
+  -- The only index: every write touches the table and this, nothing more.
+  CREATE INDEX sqs_messages_visible ON sqs_messages (queue, visible_at, seq);
+
+  CREATE TABLE sqs_dedup (
+    queue             TEXT NOT NULL,
+    dedup_key         TEXT NOT NULL,           -- group id + dedup id when DeduplicationScope is messageGroup
+    message_id        TEXT NOT NULL,
+    sequence_number   TEXT,
+    expires_at        INTEGER NOT NULL,
+    PRIMARY KEY (queue, dedup_key)
+  ) WITHOUT ROWID;
+  `,
   /* 4: asynchronous invocation: the durable event queue and event invoke configs */ `
   CREATE TABLE async_events (
     id                INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fromQueryParams, toXml } from '../../src/api/routes/sqs-query.js';
+import { md5OfAttributes, QueueService, type Clock } from '../../src/queues/index.js';
+import { Waiters } from '../../src/queues/waiters.js';
+import { openStore } from '../../src/store/index.js';
+import { eventually } from '../helpers/wait.js';
+
+test('MD5OfMessageAttributes matches values SQS computed', () => {
+  // A message received from real SQS (captured in a public test suite), and moto's test of SQS's algorithm.
+  assert.equal(
+    md5OfAttributes({ AtTimestamp: { DataType: 'String', StringValue: '2021-02-15T12:00:33+09:00' } }),
+    '9fd5e217089075be61cd1d67e35e5117',
+  );
+  assert.equal(md5OfAttributes({ timestamp: { DataType: 'Number', StringValue: '1493147359900' } }), '235c5c510d26fb653d073faed50ae77c');
+});
+
+test('MD5OfMessageAttributes does not depend on the order attributes are given in; binary values use transport type 2', () => {
+  const a = { x: { DataType: 'String', StringValue: '1' }, b: { DataType: 'Binary', BinaryValue: Buffer.from([1, 2, 3]) } };
+  const b = { b: a.b, x: a.x };
+  assert.equal(md5OfAttributes(a), md5OfAttributes(b));
+  assert.notEqual(
+    md5OfAttributes({ b: { DataType: 'Binary', BinaryValue: Buffer.from('1') } }),
+    md5OfAttributes({ b: { DataType: 'String', StringValue: '1' } }),
+  );
+});
+
+test('query parameters decode into the JSON protocol shape', () => {
+  const params = new URLSearchParams({
+    Action: 'SendMessageBatch',
+    Version: '2012-11-05',
+    QueueUrl: 'http://h/000000000000/q',
+    'SendMessageBatchRequestEntry.1.Id': 'a',
+    'SendMessageBatchRequestEntry.1.MessageBody': 'one',
+    'SendMessageBatchRequestEntry.1.DelaySeconds': '5',
+    'SendMessageBatchRequestEntry.1.MessageAttribute.1.Name': 'k',
+    'SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.DataType': 'String',
+    'SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.StringValue': 'v',
+    'SendMessageBatchRequestEntry.2.Id': 'b',
+    'SendMessageBatchRequestEntry.2.MessageBody': 'two',
+  });
+  assert.deepEqual(fromQueryParams(params), {
+    QueueUrl: 'http://h/000000000000/q',
+    Entries: [
+      { Id: 'a', MessageBody: 'one', DelaySeconds: 5, MessageAttributes: { k: { DataType: 'String', StringValue: 'v' } } },
+      { Id: 'b', MessageBody: 'two' },
+    ],
+  });
+  assert.deepEqual(
+    fromQueryParams(
+      new URLSearchParams({
+        'Attribute.1.Name': 'VisibilityTimeout',
+        'Attribute.1.Value': '9',
+        'AttributeName.1': 'All',
+        'Tag.1.Key': 't',
+        'Tag.1.Value': 'v',
+      }),
+    ),
+    { Attributes: { VisibilityTimeout: '9' }, AttributeNames: ['All'], tags: { t: 'v' } },
+  );
+});
+
+test('query responses are SQS XML with flattened lists and maps', () => {
+  const xml = toXml(
+    'ReceiveMessage',
+    {
+      Messages: [
+        {
+          MessageId: 'm',
+          Body: 'a<b',
+          Attributes: { SentTimestamp: '1' },
+          MessageAttributes: { k: { DataType: 'Binary', BinaryValue: Buffer.from([255]) } },
+        },
+      ],
+    },
+    'rid',
+  );
+  assert.equal(
+    xml,
+    '<?xml version="1.0"?><ReceiveMessageResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><ReceiveMessageResult>' +
+      '<Message><MessageId>m</MessageId><Body>a&lt;b</Body><Attribute><Name>SentTimestamp</Name><Value>1</Value></Attribute>' +
+      '<MessageAttribute><Name>k</Name><Value><DataType>Binary</DataType><BinaryValue>/w==</BinaryValue></Value></MessageAttribute></Message>' +
+      '</ReceiveMessageResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></ReceiveMessageResponse>',
+  );
+  assert.match(
+    toXml('DeleteMessageBatch', { Successful: [{ Id: 'a' }], Failed: [] }, 'r'),
+    /<DeleteMessageBatchResultEntry><Id>a<\/Id><\/DeleteMessageBatchResultEntry>/,
+  );
+});
+
+/** A clock whose time moves only when the test says so. */
+function manualClock(): Clock & { advance(ms: number): void } {
+  let now = 1_000;
+  const timers = new Set<{ at: number; fn: () => void }>();
+  return {
+    now: () => now,
+    setTimer: (fn, ms) => {
+      const t = { at: now + ms, fn };
+      timers.add(t);
+      return { cancel: () => timers.delete(t) };
+    },
+    advance(ms) {
+      now += ms;
+      for (const t of [...timers].sort((a, b) => a.at - b.at)) {
+        if (t.at <= now) {
+          timers.delete(t);
+          t.fn();
+        }
+      }
+    },
+  };
+}
+
+test('a long poll wakes on a signal, on the time a message becomes visible, or at its deadline, without polling', async () => {
+  const clock = manualClock();
+  const w = new Waiters(clock);
+  let woke = false;
+  const p1 = w.wait('q', clock.now() + 20_000, w.version('q')).then(() => (woke = true));
+  assert.equal(w.count, 1);
+  w.signal('q');
+  await p1;
+  assert.ok(woke);
+
+  // A message becoming visible in 5 s moves the 20 s timer earlier.
+  let at = 0;
+  const p2 = w.wait('q', clock.now() + 20_000, w.version('q')).then(() => (at = clock.now()));
+  w.signal('q', clock.now() + 5_000);
+  clock.advance(4_999);
+  await Promise.resolve();
+  assert.equal(at, 0);
+  clock.advance(1);
+  await p2;
+  assert.equal(at, 6_000);
+
+  // A signal between reading the version and waiting is not lost.
+  const version = w.version('q');
+  w.signal('q');
+  await w.wait('q', clock.now() + 20_000, version);
+  assert.equal(w.count, 0);
+
+  const p3 = w.wait('q', clock.now() + 20_000, w.version('q'));
+  w.close();
+  await p3;
+  assert.equal(w.count, 0);
+});
+
+test('QueueService on a manual clock: delays, visibility timeouts, retention and long polls follow the clock, not the wall', async () => {
+  const clock = manualClock();
+  const store = openStore(':memory:');
+  const queues = new QueueService({ repo: store.queues, region: 'us-east-1', accountId: '000000000000', clock });
+  try {
+    const url = await queues.createQueue('http://h', 'timed', { VisibilityTimeout: '30', MessageRetentionPeriod: '60' });
+    await queues.sendMessage(url, { MessageBody: 'delayed', DelaySeconds: 10 });
+    assert.deepEqual(await queues.receiveMessage(url), []);
+    clock.advance(10_000);
+    const [m] = await queues.receiveMessage(url, { VisibilityTimeout: 5 });
+    assert.equal(m?.Body, 'delayed');
+    assert.deepEqual(await queues.receiveMessage(url), []);
+
+    // A long poll parks, and wakes when the visibility timeout ends on the clock.
+    const polling = queues.receiveMessage(url, { WaitTimeSeconds: 20 });
+    await eventually(() => queues.waitingReceivers === 1);
+    clock.advance(5_000);
+    const [again] = await polling;
+    assert.equal(again?.MessageId, m.MessageId);
+
+    // Past the retention period the message is neither delivered nor counted.
+    clock.advance(60_000);
+    assert.deepEqual(await queues.receiveMessage(url, { VisibilityTimeout: 0 }), []);
+    assert.equal((await queues.getQueueAttributes(url, ['ApproximateNumberOfMessages'])).ApproximateNumberOfMessages, '0');
+
+    // A long poll ends at its deadline with nothing.
+    const empty = queues.receiveMessage(url, { WaitTimeSeconds: 2 });
+    await eventually(() => queues.waitingReceivers === 1);
+    clock.advance(2_000);
+    assert.deepEqual(await empty, []);
+  } finally {
+    queues.close();
+    await store.close();
+  }
+});

@@ -7,9 +7,10 @@
  * the load generator takes as little CPU from the server as it can. Latency is from writing the
  * request to reading the whole 202. Writes bench/results/async.json.
  *
- * Options: --endpoint=http://... (a running server instead of a new one) --clients=64 --seconds=5 --payload=100 (bytes of JSON) --dispatch=run|hold
+ * Options: --endpoint=http://... (a running server instead of a new one) --clients=64 --seconds=5 --payload=100 (bytes of JSON) --dispatch=both|hold|run
  * (`hold`: the function has reserved concurrency 1 and a handler that sleeps, so the backlog
- * builds up and the figure is the queue's alone; `run`: a hello-world handler drains it meanwhile).
+ * builds up and the figure is the queue's alone; `run`: a hello-world handler drains it meanwhile;
+ * `both`, the default: one after the other, each on a new server).
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -24,7 +25,7 @@ const arg = (name: string, fallback: string): string =>
 const CLIENTS = Number(arg('clients', '64'));
 const SECONDS = Number(arg('seconds', '5'));
 const PAYLOAD_BYTES = Number(arg('payload', '100'));
-const DISPATCH = arg('dispatch', 'run');
+const DISPATCH = arg('dispatch', 'both');
 const WARMUP_MS = 1000;
 
 async function api(url: URL, method: string, pathname: string, body: unknown): Promise<void> {
@@ -57,6 +58,8 @@ class RawClient {
   stopped = false;
   readonly latencies: number[] = [];
   accepted = 0;
+  /** Every 202, warm-up included. */
+  total = 0;
   errors = 0;
 
   constructor(
@@ -93,6 +96,7 @@ class RawClient {
       this.buffer = this.buffer.subarray(end + 4 + length);
       const now = performance.now();
       if (head.startsWith('HTTP/1.1 202')) {
+        this.total++;
         if (now >= this.recordAfter) {
           this.accepted++;
           this.latencies.push(now - this.sentAt);
@@ -107,73 +111,104 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
+type Mode = 'hold' | 'run';
+
+/** One measurement against a new function: `hold` keeps the queue growing, `run` drains it meanwhile. */
+async function measure(url: URL, mode: Mode): Promise<Record<string, unknown>> {
+  const fnName = `async-bench-${mode}-${Date.now().toString(36)}`;
+  const handler =
+    mode === 'hold'
+      ? 'export const handler = async () => { await new Promise((r) => setTimeout(r, 60000)); };'
+      : 'export const handler = async (event) => ({ ok: true, n: event.n ?? 0 });';
+  const zip = await zipEntries([{ name: 'index.mjs', content: handler }]);
+  await api(url, 'POST', '/2015-03-31/functions', {
+    FunctionName: fnName,
+    Runtime: 'nodejs20.x',
+    Handler: 'index.handler',
+    Role: 'arn:aws:iam::000000000000:role/bench',
+    MemorySize: 1769,
+    Timeout: 900,
+    Code: { ZipFile: zip.toString('base64') },
+  });
+  if (mode === 'hold') await api(url, 'PUT', `/2017-10-31/functions/${fnName}/concurrency`, { ReservedConcurrentExecutions: 1 });
+
+  const payload = Buffer.from(JSON.stringify({ n: 1, pad: 'x'.repeat(Math.max(0, PAYLOAD_BYTES - 20)) }));
+  const request = Buffer.concat([
+    Buffer.from(
+      `POST /2015-03-31/functions/${fnName}/invocations HTTP/1.1\r\nHost: ${url.host}\r\n` +
+        `X-Amz-Invocation-Type: Event\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`,
+    ),
+    payload,
+  ]);
+  const start = performance.now();
+  const measureFrom = start + WARMUP_MS;
+  const clients = Array.from({ length: CLIENTS }, () => new RawClient(url, request, measureFrom));
+  await new Promise((r) => setTimeout(r, WARMUP_MS + SECONDS * 1000));
+  const elapsed = (performance.now() - measureFrom) / 1000;
+  const wall = (performance.now() - start) / 1000;
+  for (const c of clients) c.stopped = true;
+  await new Promise((r) => setTimeout(r, 200));
+  const pending = await getJson<{ Count: number }>(url, `/_kumo/functions/${fnName}/pending-events`);
+
+  const latencies = clients.flatMap((c) => c.latencies).sort((a, b) => a - b);
+  const accepted = clients.reduce((n, c) => n + c.accepted, 0);
+  const total = clients.reduce((n, c) => n + c.total, 0);
+  return {
+    dispatch: mode,
+    acceptedPerSecond: Math.round(accepted / elapsed),
+    enqueueLatencyMs: {
+      p50: round(percentile(latencies, 50)),
+      p99: round(percentile(latencies, 99)),
+      max: round(latencies.at(-1) ?? NaN),
+    },
+    /** Events that ran (and left the queue) while the load went on, per second. */
+    drainedPerSecond: Math.round((total - pending.Count) / wall),
+    errors: clients.reduce((n, c) => n + c.errors, 0),
+  };
+}
+
+function getJson<T>(url: URL, pathname: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: url.hostname, port: url.port, path: pathname }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()) as T));
+      })
+      .on('error', reject);
+  });
+}
+
 async function main(): Promise<void> {
   const endpoint = arg('endpoint', '');
-  const server = endpoint ? { url: new URL(endpoint), child: undefined, dataDir: undefined } : await startServer('kumo-bench-async-');
-  const fnName = `async-bench-${Date.now().toString(36)}`;
-  try {
-    const handler =
-      DISPATCH === 'hold'
-        ? 'export const handler = async () => { await new Promise((r) => setTimeout(r, 60000)); };'
-        : 'export const handler = async (event) => ({ ok: true, n: event.n ?? 0 });';
-    const zip = await zipEntries([{ name: 'index.mjs', content: handler }]);
-    await api(server.url, 'POST', '/2015-03-31/functions', {
-      FunctionName: fnName,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: 'arn:aws:iam::000000000000:role/bench',
-      MemorySize: 1769,
-      Timeout: 900,
-      Code: { ZipFile: zip.toString('base64') },
-    });
-    if (DISPATCH === 'hold')
-      await api(server.url, 'PUT', `/2017-10-31/functions/${fnName}/concurrency`, { ReservedConcurrentExecutions: 1 });
-
-    const payload = Buffer.from(JSON.stringify({ n: 1, pad: 'x'.repeat(Math.max(0, PAYLOAD_BYTES - 20)) }));
-    const request = Buffer.concat([
-      Buffer.from(
-        `POST /2015-03-31/functions/${fnName}/invocations HTTP/1.1\r\nHost: ${server.url.host}\r\n` +
-          `X-Amz-Invocation-Type: Event\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`,
-      ),
-      payload,
-    ]);
-    const start = performance.now();
-    const measureFrom = start + WARMUP_MS;
-    const clients = Array.from({ length: CLIENTS }, () => new RawClient(server.url, request, measureFrom));
-    await new Promise((r) => setTimeout(r, WARMUP_MS + SECONDS * 1000));
-    const elapsed = (performance.now() - measureFrom) / 1000;
-    for (const c of clients) c.stopped = true;
-    await new Promise((r) => setTimeout(r, 200));
-
-    const latencies = clients.flatMap((c) => c.latencies).sort((a, b) => a - b);
-    const accepted = clients.reduce((n, c) => n + c.accepted, 0);
-    const errors = clients.reduce((n, c) => n + c.errors, 0);
-    const result = {
-      date: new Date().toISOString(),
-      machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
-      clients: CLIENTS,
-      seconds: SECONDS,
-      payloadBytes: payload.length,
-      dispatch: DISPATCH,
-      acceptedPerSecond: Math.round(accepted / elapsed),
-      enqueueLatencyMs: {
-        p50: round(percentile(latencies, 50)),
-        p99: round(percentile(latencies, 99)),
-        max: round(latencies.at(-1) ?? NaN),
-      },
-      errors,
-    };
-    console.log(JSON.stringify(result, null, 2));
-    fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-    fs.writeFileSync(path.join(ROOT, 'bench/results/async.json'), JSON.stringify(result, null, 2) + '\n');
-  } finally {
-    const { child, dataDir } = server;
-    if (child) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+  const modes: Mode[] = DISPATCH === 'both' ? ['hold', 'run'] : [DISPATCH === 'hold' ? 'hold' : 'run'];
+  const runs: Array<Record<string, unknown>> = [];
+  for (const mode of modes) {
+    // A server per mode, so that one's backlog does not weigh on the other.
+    const server = endpoint ? { url: new URL(endpoint), child: undefined, dataDir: undefined } : await startServer('kumo-bench-async-');
+    try {
+      runs.push(await measure(server.url, mode));
+    } finally {
+      const { child, dataDir } = server;
+      if (child) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     }
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   }
+  const result = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    clients: CLIENTS,
+    seconds: SECONDS,
+    payloadBytes: PAYLOAD_BYTES,
+    runs,
+  };
+  console.log(JSON.stringify(result, null, 2));
+  fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, 'bench/results/async.json'), JSON.stringify(result, null, 2) + '\n');
 }
 
 function round(n: number): number {

@@ -14,7 +14,7 @@ import { zipEntries } from '../src/code/index.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const ROLE = 'arn:aws:iam::000000000000:role/bench';
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const agent = new http.Agent({ keepAlive: true, maxSockets: 2048 });
 
 interface Runtime {
   label: string;
@@ -125,7 +125,7 @@ async function createFunction(server: Server, name: string, rt: Runtime): Promis
       Handler: rt.handler,
       Role: ROLE,
       MemorySize: MEMORY_MB,
-      Timeout: 30,
+      Timeout: 120,
       Code: { ZipFile: zip.toString('base64') },
     }),
   );
@@ -345,6 +345,38 @@ async function stopServer(server: Server): Promise<void> {
   fs.rmSync(server.dataDir, { recursive: true, force: true });
 }
 
+const HELD_COUNT = 1000;
+const HELD_MS = 60_000;
+
+interface Held {
+  count: number;
+  holdMs: number;
+  ok: number;
+  errors: number;
+  lastAnswerMs: number;
+}
+
+/** `count` concurrent invocations of a new function whose handler sleeps `holdMs`: all must run at once. */
+async function holdMany(server: Server, rt: Runtime, count: number, holdMs: number): Promise<Held> {
+  const name = `held-${count}`;
+  await createFunction(server, name, rt);
+  const payload = Buffer.from(JSON.stringify({ sleepMs: holdMs }));
+  const t0 = performance.now();
+  let ok = 0;
+  let errors = 0;
+  await Promise.all(
+    Array.from({ length: count }, async () => {
+      try {
+        await invoke(server, name, payload);
+        ok++;
+      } catch {
+        errors++;
+      }
+    }),
+  );
+  return { count, holdMs, ok, errors, lastAnswerMs: performance.now() - t0 };
+}
+
 /**
  * The control for "freeze + thaw": the same invokes after the same idle time, on a server that
  * does not freeze idle environments within it (so the idle machine's own wake-up costs cancel out).
@@ -369,10 +401,16 @@ async function idleUnfrozen(rt: Runtime, tag: string): Promise<ReturnType<typeof
 async function main(): Promise<void> {
   const server = await startServer();
   const results: RuntimeResult[] = [];
+  let held: Held | undefined;
   try {
     for (const rt of RUNTIMES) {
       process.stderr.write(`benchmarking ${rt.label}...\n`);
       results.push(await benchRuntime(server, rt, rt.runtime.replace(/\W/g, '')));
+    }
+    const python = RUNTIMES.find((r) => r.runtime.startsWith('python'));
+    if (!QUICK && python) {
+      process.stderr.write(`${HELD_COUNT} concurrent executions of a sleeping Python handler...\n`);
+      held = await holdMany(server, python, HELD_COUNT, HELD_MS);
     }
   } finally {
     await stopServer(server);
@@ -392,10 +430,14 @@ async function main(): Promise<void> {
     quick: QUICK,
     samples: { cold: COLD_SAMPLES, warm: WARM_SAMPLES, throughputMs: THROUGHPUT_MS },
     results,
+    held,
   };
   fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   fs.writeFileSync(path.join(ROOT, 'bench/results/latest.json'), JSON.stringify(report, null, 2) + '\n');
-  const md = `${table(results)}\n\nMeasured ${report.date.slice(0, 10)} on ${machine}; isolation: ${isolation}; functions of ${MEMORY_MB} MB; cold start = first invoke of a new function, ${COLD_SPACING_MS} ms after the last (a stem cell specialised: code linked in, variables handed over, handler imported, invoke); create → first response adds CreateFunction; warm = sequential invokes of a warm environment; freeze + thaw = invokes after ${FROZEN_IDLE_MS} ms idle, less the same on a server that does not freeze (p50 less p50, p99 less p99); ${COLD_SAMPLES} cold, ${WARM_SAMPLES} warm and ${FROZEN_SAMPLES} frozen samples per runtime.`;
+  const heldLine = held
+    ? `\n\n${held.count} concurrent executions of a Python handler that sleeps ${held.holdMs / 1000} s: ${held.ok} answered, ${held.errors} errors; the last answered ${Math.round(held.lastAnswerMs - held.holdMs)} ms after the hold (all ${held.count} environments started meanwhile). Goal: 1,000 held without errors.`
+    : '';
+  const md = `${table(results)}${heldLine}\n\nMeasured ${report.date.slice(0, 10)} on ${machine}; isolation: ${isolation}; functions of ${MEMORY_MB} MB; cold start = first invoke of a new function, ${COLD_SPACING_MS} ms after the last (a stem cell specialised: code linked in, variables handed over, handler imported, invoke); create → first response adds CreateFunction; warm = sequential invokes of a warm environment; freeze + thaw = invokes after ${FROZEN_IDLE_MS} ms idle, less the same on a server that does not freeze (p50 less p50, p99 less p99); ${COLD_SAMPLES} cold, ${WARM_SAMPLES} warm and ${FROZEN_SAMPLES} frozen samples per runtime.`;
   process.stdout.write(`\n${md}\n\nwrote bench/results/latest.json\n`);
   if (args.has('--update-readme')) {
     const readme = path.join(ROOT, 'README.md');

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import type { CompiledOptions } from '../config/index.js';
 import { KumoError } from '../errors/index.js';
@@ -8,9 +9,13 @@ import { Environment, type EnvironmentSpec, type InvokeOutcome } from './environ
 import { ConcurrencyLimiter } from './concurrency.js';
 import { EnvironmentPool } from './pool.js';
 import { RUNTIMES, type RuntimeSpec } from './runtimes.js';
+import { StartGate } from './start-gate.js';
 import { StemCells, discardStem, stemKeyFor, type Stem, type StemKey } from './stems.js';
 import { linkTree, linkable } from './task-links.js';
 import { readAtStartup } from './variables.js';
+
+/** Longest a start holds its place in the start gate (a slow init then lets others start). */
+const START_HOLD_MS = 500;
 
 export interface EngineDeps {
   options: CompiledOptions;
@@ -51,6 +56,8 @@ export class Engine {
   private readonly concurrency: ConcurrencyLimiter;
   private readonly sweeper: NodeJS.Timeout;
   private readonly stems: StemCells | undefined;
+  /** At most 4 starts per CPU at once; the rest queue (see StartGate). */
+  private readonly gate = new StartGate(Math.max(4, 4 * os.availableParallelism()), START_HOLD_MS);
   private closed = false;
 
   constructor(private readonly deps: EngineDeps) {
@@ -179,9 +186,11 @@ export class Engine {
     const runtime = RUNTIMES.get(fn.config.runtime);
     if (!runtime) throw new KumoError('InvalidRuntimeException', `The runtime parameter of ${fn.config.runtime} is not supported by Kumo.`);
     pool.starting++;
+    const leave = await this.gate.enter();
     try {
       return await this.spawnInto(pool, fn, runtime);
     } finally {
+      leave();
       pool.starting--;
     }
   }

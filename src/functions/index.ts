@@ -1,11 +1,12 @@
 export {
   FunctionService,
   MAX_SYNC_PAYLOAD,
+  checkJson,
   type CreateFunctionInput,
   type UpdateCodeInput,
   type InvokeInput,
   type InvokeResult,
   type AccountUsage,
 } from './service.js';
-export { toFunctionConfiguration, lambdaTimestamp, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
+export { toFunctionConfiguration, lambdaTimestamp, isQueueArn, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
 export { functionArn, parseFunctionRef, type Partition, type FunctionRef } from './names.js';

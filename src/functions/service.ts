@@ -188,7 +188,8 @@ export class FunctionService {
       );
     }
     if (input.invocationType === 'Event') {
-      throw invalidParameter('Asynchronous invocation (InvocationType Event) is not available in this Kumo version yet.');
+      // The API sends Event invocations to the async subsystem (src/async), which queues them durably.
+      throw new KumoError('ServiceException', 'InvocationType Event is queued by AsyncService.accept, not run by FunctionService.invoke.');
     }
     if (input.invocationType === 'DryRun') return { executedVersion: fn.version, outcome: undefined };
     const payload = input.payload.length === 0 ? EMPTY_EVENT : input.payload;
@@ -312,7 +313,8 @@ function conflictExists(name: string): KumoError {
   return new KumoError('ResourceConflictException', `Function already exist: ${name}`);
 }
 
-function checkJson(payload: Buffer): void {
+/** An Invoke payload must be JSON: Lambda's InvalidRequestContentException otherwise. */
+export function checkJson(payload: Buffer): void {
   try {
     JSON.parse(payload.toString('utf8'));
   } catch (err) {

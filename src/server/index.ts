@@ -5,11 +5,13 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createApi } from '../api/index.js';
+import { AsyncService } from '../async/index.js';
 import { CodeStore } from '../code/index.js';
 import { compileOptions, type CompiledOptions, type KumoOptions } from '../config/index.js';
 import { Engine, type EngineStats } from '../engine/index.js';
 import { FunctionService } from '../functions/index.js';
 import { LogWriter } from '../logs/index.js';
+import { Metrics } from '../metrics/index.js';
 import { QueueService } from '../queues/index.js';
 import { Isolation } from '../sandbox/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -28,6 +30,7 @@ export class Kumo {
     private readonly isolation: Isolation,
     private readonly logWriter: LogWriter,
     readonly functions: FunctionService,
+    readonly events: AsyncService,
     readonly queues: QueueService,
   ) {}
 
@@ -50,8 +53,32 @@ export class Kumo {
     });
     const functions = new FunctionService({ options, store, code, engine });
     await functions.load();
+    const metrics = new Metrics();
     const queues = new QueueService({ repo: store.queues, region: options.region, accountId: options.accountId });
-    const server = createApi({ options, functions, code, logs: store.logs, queues, secret: serverSecret(options.dataDir), log: logger });
+    const events = new AsyncService({
+      functions,
+      events: store.asyncEvents,
+      configs: store.eventInvokeConfigs,
+      reservedConcurrency: (name) => engine.reservedConcurrency(name),
+      metrics,
+      timeScale: options.asyncTimeScale,
+      concurrency: options.asyncConcurrency,
+      log: logger,
+      queues: () => queues,
+    });
+    const resumed = await events.start();
+    if (resumed > 0) logger.info({ events: resumed }, 'resuming queued asynchronous invocations');
+    const server = createApi({
+      options,
+      functions,
+      events,
+      metrics,
+      code,
+      logs: store.logs,
+      queues,
+      secret: serverSecret(options.dataDir),
+      log: logger,
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host, () => {
@@ -59,7 +86,7 @@ export class Kumo {
         resolve();
       });
     });
-    return new Kumo(options, logger, server, store, engine, isolation, logWriter, functions, queues);
+    return new Kumo(options, logger, server, store, engine, isolation, logWriter, functions, events, queues);
   }
 
   /** The endpoint URL, e.g. `http://127.0.0.1:9001`. */
@@ -91,6 +118,7 @@ export class Kumo {
       this.server.closeIdleConnections();
       setTimeout(() => this.server.closeAllConnections(), 2000).unref();
     });
+    this.events.close();
     await this.engine.close();
     await this.isolation.close();
     await this.logWriter.flush();

@@ -5,14 +5,14 @@
  * plain keep-alive HTTP client in this process, so the figures are Kumo's, not an SDK's. Prints a
  * table and writes bench/results/latest.json. `--update-readme` rewrites the README's table.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { zipEntries } from '../src/code/index.js';
+import { ROOT, startServer, stopServer, type BenchServer } from './server.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const ROLE = 'arn:aws:iam::000000000000:role/bench';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 2048 });
 
@@ -64,30 +64,7 @@ const FROZEN_SAMPLES = QUICK ? 50 : 300;
 /** MemorySize of the benchmark functions; CPU is proportional to it (1,769 MB = 1 vCPU), as on Lambda. */
 const MEMORY_MB = Number(process.argv.find((a) => a.startsWith('--memory='))?.slice('--memory='.length) ?? 1769);
 
-interface Server {
-  url: URL;
-  child: ChildProcess;
-  dataDir: string;
-}
-
-async function startServer(extraEnv: Record<string, string> = {}): Promise<Server> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-bench-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/kumo.js'), 'server', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, KUMO_LOG_LEVEL: 'warn', ...extraEnv },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<URL>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /Kumo is running at (http:\/\/\S+)/.exec(out);
-      if (m?.[1]) resolve(new URL(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`kumo server exited with ${code}`)));
-  });
-  child.stdout?.resume();
-  return { url, child, dataDir };
-}
+type Server = BenchServer;
 
 function request(
   url: URL,
@@ -339,12 +316,6 @@ async function isolationOf(): Promise<string> {
   return out.split('\n')[0]?.replace(/^Isolation:\s*/, '') ?? 'unknown';
 }
 
-async function stopServer(server: Server): Promise<void> {
-  server.child.kill('SIGTERM');
-  await new Promise((r) => server.child.once('exit', r));
-  fs.rmSync(server.dataDir, { recursive: true, force: true });
-}
-
 const HELD_COUNT = 1000;
 const HELD_MS = 60_000;
 
@@ -382,7 +353,7 @@ async function holdMany(server: Server, rt: Runtime, count: number, holdMs: numb
  * does not freeze idle environments within it (so the idle machine's own wake-up costs cancel out).
  */
 async function idleUnfrozen(rt: Runtime, tag: string): Promise<ReturnType<typeof summary>> {
-  const server = await startServer({ KUMO_FREEZE_DELAY_MS: '600000' });
+  const server = await startServer('kumo-bench-', { KUMO_FREEZE_DELAY_MS: '600000' });
   try {
     const name = `unfrozen-${tag}`;
     await createFunction(server, name, rt);

@@ -13,10 +13,10 @@ export interface BenchServer {
 }
 
 /** Starts `bin/kumo.js server` as its own process, as a user runs it, on a fresh data directory. */
-export async function startServer(prefix = 'kumo-bench-'): Promise<BenchServer> {
+export async function startServer(prefix = 'kumo-bench-', extraEnv: Record<string, string> = {}): Promise<BenchServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/kumo.js'), 'server', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, KUMO_LOG_LEVEL: 'warn' },
+    env: { ...process.env, KUMO_LOG_LEVEL: 'warn', ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<URL>((resolve, reject) => {

@@ -4,37 +4,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { endLine, reportLine, startLine, timeoutLine, type LogWriter } from '../logs/index.js';
-import { launchCommand, runtimeDir, type RuntimeSpec } from './runtimes.js';
+import { launchCommand, runtimeDir } from './runtimes.js';
 import type { Isolation, SandboxHandle } from '../sandbox/index.js';
 import { MB_PER_VCPU } from '../sandbox/index.js';
 import { MAX_RUNTIME_PAYLOAD, RuntimeApiServer, type RuntimeApiListener, type RuntimeResult } from './runtime-api.js';
 import type { StemProcess } from './stems.js';
-import { lambdaVariables } from './variables.js';
+import { lambdaVariables, type VariablesSpec } from './variables.js';
 
 /** Everything needed to start one execution environment for one function version. */
-export interface EnvironmentSpec {
-  functionName: string;
-  version: string;
-  runtime: RuntimeSpec;
-  handler: string;
-  memorySize: number;
+export interface EnvironmentSpec extends VariablesSpec {
   timeoutSeconds: number;
-  /** Unpacked, read-only code. */
-  taskRoot: string;
-  /** The function's own environment variables. */
-  variables: Readonly<Record<string, string>>;
-  region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  logGroup: string;
-  logStream: string;
-  /** Private scratch directory of this environment (its /tmp without a sandbox); removed when it ends. */
-  scratchDir: string;
   /** The environment's own host directory (scratch and, for a stem cell, its task root links); removed when it ends. */
   workDir: string;
   /** EphemeralStorage: the size of the environment's /tmp in MB. */
   ephemeralStorage: number;
-  initializationType: 'on-demand' | 'provisioned-concurrency';
   /** How long an idle environment runs on before it is frozen (0: a turn after it goes idle). */
   freezeDelayMs: number;
 }

@@ -359,13 +359,7 @@ class Connection {
           break;
         }
         case Phase.Body: {
-          const take = Math.min(this.remaining, this.buf.length);
-          if (take > 0) {
-            this.addBody(this.buf.subarray(0, take));
-            this.buf = this.buf.subarray(take);
-            this.remaining -= take;
-          }
-          if (this.remaining > 0) return;
+          if (!this.takeBody()) return;
           this.complete();
           break;
         }
@@ -387,13 +381,7 @@ class Connection {
           break;
         }
         case Phase.ChunkData: {
-          const take = Math.min(this.remaining, this.buf.length);
-          if (take > 0) {
-            this.addBody(this.buf.subarray(0, take));
-            this.buf = this.buf.subarray(take);
-            this.remaining -= take;
-          }
-          if (this.remaining > 0) return;
+          if (!this.takeBody()) return;
           this.phase = Phase.ChunkEnd;
           break;
         }
@@ -417,6 +405,17 @@ class Connection {
         }
       }
     }
+  }
+
+  /** Takes up to `remaining` body bytes from the buffer; true once they have all arrived. */
+  private takeBody(): boolean {
+    const take = Math.min(this.remaining, this.buf.length);
+    if (take > 0) {
+      this.addBody(this.buf.subarray(0, take));
+      this.buf = this.buf.subarray(take);
+      this.remaining -= take;
+    }
+    return this.remaining === 0;
   }
 
   /** Keeps up to MAX_RUNTIME_PAYLOAD of a body; past that only counts it. */

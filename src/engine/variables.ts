@@ -8,8 +8,11 @@ export interface VariablesSpec {
   runtime: RuntimeSpec;
   handler: string;
   memorySize: number;
+  /** Unpacked, read-only code. */
   taskRoot: string;
+  /** Private scratch directory of the environment (its /tmp without a sandbox). */
   scratchDir: string;
+  /** The function's own environment variables. */
   variables: Readonly<Record<string, string>>;
   region: string;
   accessKeyId: string;

@@ -178,32 +178,39 @@ function rmdirQuiet(dir: string): boolean {
   }
 }
 
+/** The instance directories under `kumoDir` whose owning Kumo process is gone, with their environments' directories. */
+function staleInstances(kumoDir: string): Array<{ instance: string; envs: string[] }> {
+  let names: string[];
+  try {
+    names = fs.readdirSync(kumoDir);
+  } catch {
+    return [];
+  }
+  const out: Array<{ instance: string; envs: string[] }> = [];
+  for (const name of names) {
+    const m = /^(\d+)-\d+$/.exec(name);
+    if (!m || isAlive(Number(m[1]))) continue;
+    const instance = path.join(kumoDir, name);
+    try {
+      const envs = fs
+        .readdirSync(instance, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => path.join(instance, d.name));
+      out.push({ instance, envs });
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
 /**
  * Removes the instance directories under `kumoDir` whose owning Kumo process is gone (it crashed or
  * was killed), SIGKILLing whatever still runs in them. Directories of live instances are left alone.
  */
 function removeStale(kumoDir: string, killer: (dir: string) => void): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(kumoDir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = /^(\d+)-\d+$/.exec(name);
-    if (!m || isAlive(Number(m[1]))) continue;
-    const instance = path.join(kumoDir, name);
-    let envs: string[];
-    try {
-      envs = fs
-        .readdirSync(instance, { withFileTypes: true })
-        .filter((d) => d.isDirectory())
-        .map((d) => d.name);
-    } catch {
-      continue;
-    }
-    for (const env of envs) {
-      const dir = path.join(instance, env);
+  for (const { instance, envs } of staleInstances(kumoDir)) {
+    for (const dir of envs) {
       killer(dir);
       rmdirWhenEmpty(dir, () => killer(dir));
     }
@@ -217,28 +224,10 @@ function removeStale(kumoDir: string, killer: (dir: string) => void): void {
  * frozen process cannot act on SIGKILL until it is thawed.
  */
 function thawStale(kumoDir: string, file: string, thawed: string): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(kumoDir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = /^(\d+)-\d+$/.exec(name);
-    if (!m || isAlive(Number(m[1]))) continue;
-    const instance = path.join(kumoDir, name);
-    let envs: string[];
-    try {
-      envs = fs
-        .readdirSync(instance, { withFileTypes: true })
-        .filter((d) => d.isDirectory())
-        .map((d) => d.name);
-    } catch {
-      continue;
-    }
-    for (const env of envs) {
+  for (const { envs } of staleInstances(kumoDir)) {
+    for (const dir of envs) {
       try {
-        fs.writeFileSync(path.join(instance, env, file), thawed);
+        fs.writeFileSync(path.join(dir, file), thawed);
       } catch {
         /* not frozen, or already gone */
       }

@@ -14,31 +14,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { zipDirectory, zipEntries, type ZipEntrySpec } from '../../src/code/index.js';
+import { AWS_CLI, AWS_CLI_MISSING, CLI_ENV, type CliResult } from '../helpers/aws-cli.js';
 import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
 
-const AWS_CLI = '/usr/bin/aws';
-const SKIP = fs.existsSync(AWS_CLI) ? false : `${AWS_CLI} (Debian's awscli package, AWS CLI v2) is not installed`;
+const SKIP = AWS_CLI_MISSING;
 if (SKIP) console.log(`aws-cli.test: skipping: ${SKIP}`);
 
 const ROLE = 'arn:aws:iam::000000000000:role/cli-test';
-/** The CLI with nothing from the user's own AWS configuration. */
-const CLI_ENV = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  HOME: os.tmpdir(),
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  AWS_DEFAULT_REGION: 'us-east-1',
-  AWS_PAGER: '',
-  AWS_CONFIG_FILE: '/dev/null',
-  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-  AWS_EC2_METADATA_DISABLED: 'true',
-};
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** `--name value` flags; `true` is a flag without a value. */
 type Flags = Record<string, string | true>;

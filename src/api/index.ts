@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
-import type { FunctionService } from '../functions/index.js';
+import type { FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
 import type { QueueService } from '../queues/index.js';
 import type { LogRepo } from '../store/index.js';
 import { CodeLinks } from './code-links.js';
@@ -10,12 +10,16 @@ import { concurrencyRoutes } from './routes/concurrency.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { logsTargets } from './routes/logs.js';
+import { policyRoutes } from './routes/policy.js';
 import { queueAdminRoutes, sqsApi } from './routes/sqs.js';
+import { tagRoutes } from './routes/tags.js';
 import { createHttpServer, type ServerLog } from './server.js';
 
 export interface ApiDeps {
   options: CompiledOptions;
   functions: FunctionService;
+  policies: FunctionPolicies;
+  tags: FunctionTags;
   code: CodeStore;
   logs: LogRepo;
   queues: QueueService;
@@ -29,10 +33,12 @@ export function createApi(deps: ApiDeps): http.Server {
   const links = new CodeLinks(deps.secret);
   const routes = [
     ...accountRoutes(deps.functions, deps.options),
-    ...functionRoutes(deps.functions, deps.code, links),
+    ...functionRoutes(deps.functions, deps.code, links, deps.tags),
     ...invokeRoutes(deps.functions),
     ...concurrencyRoutes(deps.functions),
     ...queueAdminRoutes(deps.queues),
+    ...policyRoutes(deps.policies),
+    ...tagRoutes(deps.tags),
   ];
   const logs = logsTargets(deps.logs, deps.options);
   const sqs = sqsApi(deps.queues);

@@ -9,3 +9,5 @@ export {
 } from './service.js';
 export { toFunctionConfiguration, lambdaTimestamp, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
 export { functionArn, parseFunctionRef, type Partition, type FunctionRef } from './names.js';
+export { FunctionPolicies, buildStatement, type AddPermissionInput, type PolicyStatement } from './policy.js';
+export { FunctionTags, checkTags, MAX_TAGS } from './tags.js';

@@ -5,6 +5,7 @@ import { RUNTIMES, type Engine, type InvokeOutcome } from '../engine/index.js';
 import { KumoError, functionNotFound, invalidParameter, validationError } from '../errors/index.js';
 import type { FunctionRecord, Store } from '../store/index.js';
 import { buildConfig, type ConfigInput } from './config.js';
+import { checkTags } from './tags.js';
 import { functionArn, parseFunctionRef, parseNewFunctionName, type FunctionRef, type Partition } from './names.js';
 
 /** Lambda's limit on a synchronous invocation's request payload. */
@@ -15,6 +16,7 @@ export interface CreateFunctionInput extends ConfigInput {
   zip: Buffer;
   PackageType?: string | undefined;
   Publish?: boolean | undefined;
+  Tags?: Record<string, string> | undefined;
 }
 
 export interface UpdateCodeInput {
@@ -92,6 +94,7 @@ export class FunctionService {
       throw validationError('packageType', input.PackageType, 'Member must satisfy enum value set: [Image, Zip]');
     }
     const config = buildConfig(this.partition, name, input, undefined, SUPPORTED_RUNTIMES);
+    const tags = input.Tags === undefined ? undefined : checkTags(input.Tags, {});
     if (await this.deps.store.functions.get(name)) throw conflictExists(name);
     return this.withCodeLock(async () => {
       const code = await this.deps.code.put(input.zip);
@@ -108,6 +111,7 @@ export class FunctionService {
         lastModified: now,
       };
       if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
+      if (tags) await this.deps.store.tags.set(name, tags);
       this.cache.set(name, record);
       this.deps.engine.prepare(record);
       return record;
@@ -244,6 +248,27 @@ export class FunctionService {
     this.deps.engine.setReservedConcurrency(fn.name, undefined);
   }
 
+  /**
+   * Changes something Lambda keeps beside a function version (its resource policy, its tags) and
+   * gives the version a new RevisionId, as Lambda does, without touching code or configuration.
+   * `change` sees the current record, throws to refuse, and stores its change together with the
+   * new revision (false when the stored revision moved on meanwhile). Only `$LATEST` exists for now.
+   */
+  async revise(ref: FunctionRef, change: (current: FunctionRecord, nextRevisionId: string) => Promise<boolean>): Promise<FunctionRecord> {
+    const current = await this.latest(ref);
+    const revisionId = crypto.randomUUID();
+    if (!(await change(current, revisionId))) {
+      this.cache.delete(current.name);
+      throw new KumoError(
+        'ResourceConflictException',
+        `The operation cannot be performed at this time. An update is in progress for resource: ${this.arn(current.name)}`,
+      );
+    }
+    const record: FunctionRecord = { ...current, revisionId };
+    this.cache.set(current.name, record);
+    return record;
+  }
+
   private async latest(ref: FunctionRef): Promise<FunctionRecord> {
     if (ref.qualifier !== undefined && ref.qualifier !== '$LATEST') {
       throw functionNotFound(this.arn(ref.name, ref.qualifier));
@@ -289,7 +314,7 @@ export class FunctionService {
 
 const EMPTY_EVENT = Buffer.from('{}');
 
-function checkRevision(current: FunctionRecord, revisionId: string | undefined): void {
+export function checkRevision(current: FunctionRecord, revisionId: string | undefined): void {
   if (revisionId !== undefined && revisionId !== current.revisionId) {
     throw new KumoError(
       'PreconditionFailedException',

@@ -8,7 +8,7 @@ import { createApi } from '../api/index.js';
 import { CodeStore } from '../code/index.js';
 import { compileOptions, type CompiledOptions, type KumoOptions } from '../config/index.js';
 import { Engine, type EngineStats } from '../engine/index.js';
-import { FunctionService } from '../functions/index.js';
+import { FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
 import { LogWriter } from '../logs/index.js';
 import { QueueService } from '../queues/index.js';
 import { Isolation } from '../sandbox/index.js';
@@ -51,7 +51,19 @@ export class Kumo {
     const functions = new FunctionService({ options, store, code, engine });
     await functions.load();
     const queues = new QueueService({ repo: store.queues, region: options.region, accountId: options.accountId });
-    const server = createApi({ options, functions, code, logs: store.logs, queues, secret: serverSecret(options.dataDir), log: logger });
+    const policies = new FunctionPolicies(functions, store.policies);
+    const tags = new FunctionTags(functions, store.tags);
+    const server = createApi({
+      options,
+      functions,
+      policies,
+      tags,
+      code,
+      logs: store.logs,
+      queues,
+      secret: serverSecret(options.dataDir),
+      log: logger,
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host, () => {

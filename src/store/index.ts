@@ -3,6 +3,7 @@ import type { Store } from './types.js';
 import { openSqliteStore } from './sqlite/adapter.js';
 
 export type { Store, FunctionConfig, FunctionRecord, FunctionRepo, LogEvent, LogQuery, LogRepo, LogStreamInfo } from './types.js';
+export type { PolicyRepo, RevisionChange, TagRepo } from './types.js';
 export type { NewQueueMessage, QueueCounts, QueueMessage, QueueRecord, QueueRepo, ReceivePlan, StoredAttributeValue } from './types.js';
 
 /** Opens the embedded store in `dataDir` (SQLite file `kumo.db`), or in memory for ':memory:'. */

@@ -206,9 +206,39 @@ export interface QueueRepo {
   peek(queue: string, limit: number): Promise<QueueMessage[]>;
 }
 
+/** A change of a function version's RevisionId, applied only when the stored one is `expected`. */
+export interface RevisionChange {
+  expected: string;
+  next: string;
+}
+
+/** Resource-based policies of functions: one list of IAM statements per function and qualifier. */
+export interface PolicyRepo {
+  /** The statements of `qualifier`'s policy (undefined when it has none). */
+  get(name: string, qualifier: string): Promise<Array<Record<string, unknown>> | undefined>;
+  /**
+   * Stores the statements (an empty list deletes the policy) and gives the version `qualifier` of
+   * the function the revision `revision.next`, in one transaction; false (and nothing written)
+   * when its revision is not `revision.expected`.
+   */
+  put(name: string, qualifier: string, statements: ReadonlyArray<Record<string, unknown>>, revision: RevisionChange): Promise<boolean>;
+}
+
+/** Tags of functions. */
+export interface TagRepo {
+  get(name: string): Promise<Record<string, string>>;
+  /**
+   * Replaces the function's tags; with `revision`, also moves `$LATEST` to a new revision in the
+   * same transaction, writing nothing and returning false when its revision is not the expected one.
+   */
+  set(name: string, tags: Record<string, string>, revision?: RevisionChange): Promise<boolean>;
+}
+
 export interface Store {
   readonly functions: FunctionRepo;
   readonly logs: LogRepo;
   readonly queues: QueueRepo;
+  readonly policies: PolicyRepo;
+  readonly tags: TagRepo;
   close(): Promise<void>;
 }

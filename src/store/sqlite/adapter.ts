@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { FunctionConfig, FunctionRecord, FunctionRepo, LogEvent, LogQuery, LogRepo, LogStreamInfo, Store } from '../types.js';
 import { MIGRATIONS } from './migrations.js';
+import { sqlitePolicyRepo, sqliteTagRepo } from './policy.js';
 import { sqliteQueueRepo } from './queues.js';
 
 interface FunctionRow {
@@ -51,6 +52,8 @@ export function openSqliteStore(file: string): Store {
     functions,
     logs,
     queues,
+    policies: sqlitePolicyRepo(db),
+    tags: sqliteTagRepo(db),
     close: () => {
       db.close();
       return Promise.resolve();

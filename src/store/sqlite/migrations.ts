@@ -84,4 +84,28 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (queue, dedup_key)
   ) WITHOUT ROWID;
   `,
+  /* 4: async events (branch async) */ '',
+  /* 5: resource-based policies and tags of functions (src/functions/policy.ts, tags.ts) */ `
+  CREATE TABLE function_policies (
+    name              TEXT NOT NULL,
+    qualifier         TEXT NOT NULL,           -- '$LATEST', a version number or an alias name
+    statements        TEXT NOT NULL,           -- JSON array of IAM statements, in the order added
+    PRIMARY KEY (name, qualifier)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE function_tags (
+    name              TEXT NOT NULL,
+    tag_key           TEXT NOT NULL,
+    tag_value         TEXT NOT NULL,
+    PRIMARY KEY (name, tag_key)
+  ) WITHOUT ROWID;
+
+  -- Policies and tags go with what they belong to: a version's policy with the version, and
+  -- everything of a function with its $LATEST row (deleted only when the function is). A trigger,
+  -- not a foreign key: an alias's policy has no row in function_versions to refer to.
+  CREATE TRIGGER function_versions_delete_extras AFTER DELETE ON function_versions BEGIN
+    DELETE FROM function_policies WHERE name = OLD.name AND (qualifier = OLD.version OR OLD.version = '$LATEST');
+    DELETE FROM function_tags WHERE name = OLD.name AND OLD.version = '$LATEST';
+  END;
+  `,
 ];

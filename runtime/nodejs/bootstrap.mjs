@@ -16,9 +16,12 @@
 import { loadHandler } from './handler-loader.mjs';
 import { patchConsole } from './logging.mjs';
 import { Runtime } from './runtime.mjs';
-import { awaitSpecialisation } from './stem.mjs';
+import { awaitSpecialisation, prewarm } from './stem.mjs';
 
-if (process.env['KUMO_STEM'] === '1') awaitSpecialisation();
+if (process.env['KUMO_STEM'] === '1') {
+  await prewarm();
+  awaitSpecialisation();
+}
 const env = process.env;
 patchConsole(env);
 

@@ -17,6 +17,19 @@ export const STEM_READY = 'KUMO_STEM_READY';
 
 const NEWLINE = 10;
 
+/**
+ * What every environment pays for on its first use anyway, done while nobody waits: Node creates
+ * `console`, `process.stdout` and `process.stderr` lazily (about a millisecond together), and the
+ * first dynamic `import()` sets up the machinery the handler's import goes through.
+ */
+export async function prewarm() {
+  void console.log;
+  void process.stdout;
+  void process.stderr;
+  const empty = 'data:text/javascript,export default 0';
+  await import(empty);
+}
+
 export function awaitSpecialisation() {
   fs.writeSync(1, `${STEM_READY}\n`);
   /** @type {Buffer[]} */

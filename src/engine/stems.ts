@@ -178,6 +178,8 @@ interface Pool {
 }
 
 const MAX_FAILURES = 3;
+/** How long after a stem cell is taken its replacement is launched. */
+const REFILL_DELAY_MS = 25;
 
 /** The stem cells of every key in demand, refilled in the background. */
 export class StemCells {
@@ -195,9 +197,16 @@ export class StemCells {
   async take(key: StemKey): Promise<Stem | undefined> {
     const pool = this.poolFor(key);
     pool.lastUsed = Date.now();
-    let stem = pool.stems.find((s) => s.state === 'ready') ?? pool.stems.find((s) => s.state === 'starting');
+    const ready = pool.stems.find((s) => s.state === 'ready');
+    let stem = ready ?? pool.stems.find((s) => s.state === 'starting');
     if (stem) pool.stems.splice(pool.stems.indexOf(stem), 1);
-    this.refill(pool);
+    if (ready) {
+      // Replaced once this cold start is through: launching a process blocks the event loop for a
+      // few milliseconds (fork and exec), which should not land in the middle of it.
+      setTimeout(() => this.refill(pool), REFILL_DELAY_MS).unref();
+    } else {
+      this.refill(pool);
+    }
     if (stem && stem.state === 'starting' && !(await stem.ready)) stem = undefined;
     return stem;
   }

@@ -3,6 +3,7 @@ import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
 import type { FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
 import type { QueueService } from '../queues/index.js';
+import type { CodeSigning, SigningProfiles } from '../signing/index.js';
 import type { LogRepo } from '../store/index.js';
 import { CodeLinks } from './code-links.js';
 import { accountRoutes } from './routes/account.js';
@@ -11,6 +12,7 @@ import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { logsTargets } from './routes/logs.js';
 import { policyRoutes } from './routes/policy.js';
+import { signingRoutes } from './routes/signing.js';
 import { queueAdminRoutes, sqsApi } from './routes/sqs.js';
 import { tagRoutes } from './routes/tags.js';
 import { createHttpServer, type ServerLog } from './server.js';
@@ -20,6 +22,8 @@ export interface ApiDeps {
   functions: FunctionService;
   policies: FunctionPolicies;
   tags: FunctionTags;
+  signing: CodeSigning;
+  profiles: SigningProfiles;
   code: CodeStore;
   logs: LogRepo;
   queues: QueueService;
@@ -39,6 +43,7 @@ export function createApi(deps: ApiDeps): http.Server {
     ...queueAdminRoutes(deps.queues),
     ...policyRoutes(deps.policies),
     ...tagRoutes(deps.tags),
+    ...signingRoutes(deps.signing, deps.profiles),
   ];
   const logs = logsTargets(deps.logs, deps.options);
   const sqs = sqsApi(deps.queues);

@@ -6,6 +6,7 @@ export {
   type InvokeInput,
   type InvokeResult,
   type AccountUsage,
+  type DeploymentCheck,
 } from './service.js';
 export { toFunctionConfiguration, lambdaTimestamp, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
 export { functionArn, parseFunctionRef, type Partition, type FunctionRef } from './names.js';

@@ -17,6 +17,18 @@ export interface CreateFunctionInput extends ConfigInput {
   PackageType?: string | undefined;
   Publish?: boolean | undefined;
   Tags?: Record<string, string> | undefined;
+  CodeSigningConfigArn?: string | undefined;
+}
+
+/**
+ * Checks a deployment's code before it is stored (code signing, src/signing). Lives here as a port
+ * so that the functions subsystem does not depend on who implements it.
+ */
+export interface DeploymentCheck {
+  /** Throws to refuse `zip` for the function (checked against `configArn` when given on create). */
+  verify(functionName: string, zip: Buffer, configArn?: string): Promise<void>;
+  /** Records the code signing configuration CreateFunction named, once the function exists. */
+  attachOnCreate(functionName: string, configArn: string): Promise<void>;
 }
 
 export interface UpdateCodeInput {
@@ -63,6 +75,7 @@ export class FunctionService {
    * removes an archive a concurrent create/update has stored but not yet recorded.
    */
   private codeLock: Promise<unknown> = Promise.resolve();
+  private deploymentCheck: DeploymentCheck | undefined;
   readonly partition: Partition;
 
   constructor(private readonly deps: { options: CompiledOptions; store: Store; code: CodeStore; engine: Engine }) {
@@ -72,6 +85,11 @@ export class FunctionService {
   /** Loads what the engine needs from the store (reserved concurrency). Call once at start. */
   async load(): Promise<void> {
     for (const [name, value] of await this.deps.store.functions.reservedConcurrency()) this.deps.engine.setReservedConcurrency(name, value);
+  }
+
+  /** Installs the check every CreateFunction and UpdateFunctionCode passes (code signing). */
+  useDeploymentCheck(check: DeploymentCheck): void {
+    this.deploymentCheck = check;
   }
 
   arn(name: string, qualifier?: string): string {
@@ -96,6 +114,7 @@ export class FunctionService {
     const config = buildConfig(this.partition, name, input, undefined, SUPPORTED_RUNTIMES);
     const tags = input.Tags === undefined ? undefined : checkTags(input.Tags, {});
     if (await this.deps.store.functions.get(name)) throw conflictExists(name);
+    if (this.deploymentCheck) await this.deploymentCheck.verify(name, input.zip, input.CodeSigningConfigArn);
     return this.withCodeLock(async () => {
       const code = await this.deps.code.put(input.zip);
       const now = Date.now();
@@ -112,6 +131,7 @@ export class FunctionService {
       };
       if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
       if (tags) await this.deps.store.tags.set(name, tags);
+      if (input.CodeSigningConfigArn !== undefined) await this.deploymentCheck?.attachOnCreate(name, input.CodeSigningConfigArn);
       this.cache.set(name, record);
       this.deps.engine.prepare(record);
       return record;
@@ -147,6 +167,7 @@ export class FunctionService {
     const ref = this.ref(input);
     const current = await this.latest(ref);
     checkRevision(current, update.RevisionId);
+    if (this.deploymentCheck) await this.deploymentCheck.verify(current.name, update.zip);
     const record = await this.withCodeLock(async () => {
       const code = await this.deps.code.put(update.zip);
       return this.replace(current, {

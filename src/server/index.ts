@@ -12,6 +12,7 @@ import { FunctionPolicies, FunctionService, FunctionTags } from '../functions/in
 import { LogWriter } from '../logs/index.js';
 import { QueueService } from '../queues/index.js';
 import { Isolation } from '../sandbox/index.js';
+import { CodeSigning, SigningProfiles } from '../signing/index.js';
 import { openStore, type Store } from '../store/index.js';
 
 /**
@@ -53,11 +54,16 @@ export class Kumo {
     const queues = new QueueService({ repo: store.queues, region: options.region, accountId: options.accountId });
     const policies = new FunctionPolicies(functions, store.policies);
     const tags = new FunctionTags(functions, store.tags);
+    const profiles = new SigningProfiles(store.signing, { region: options.region, accountId: options.accountId });
+    const signing = new CodeSigning({ repo: store.signing, profiles, functions, warn: (fields, msg) => logger.warn(fields, msg) });
+    functions.useDeploymentCheck(signing);
     const server = createApi({
       options,
       functions,
       policies,
       tags,
+      signing,
+      profiles,
       code,
       logs: store.logs,
       queues,

@@ -234,11 +234,50 @@ export interface TagRepo {
   set(name: string, tags: Record<string, string>, revision?: RevisionChange): Promise<boolean>;
 }
 
+/** A Kumo-managed signing profile (Kumo's stand-in for AWS Signer). */
+export interface SigningProfileRecord {
+  name: string;
+  version: string;
+  publicKeyPem: string;
+  privateKeyPem: string;
+  status: 'Active' | 'Revoked';
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface CodeSigningConfigRecord {
+  id: string;
+  description: string;
+  allowedPublishers: string[];
+  untrustedArtifactOnDeployment: 'Warn' | 'Enforce';
+  lastModified: number;
+}
+
+/** Signing profiles, code signing configurations and which function uses which. */
+export interface SigningRepo {
+  profile(name: string): Promise<SigningProfileRecord | undefined>;
+  profiles(): Promise<SigningProfileRecord[]>;
+  /** False when a profile of that name exists. */
+  createProfile(p: SigningProfileRecord): Promise<boolean>;
+  revokeProfile(name: string, at: number): Promise<void>;
+  config(id: string): Promise<CodeSigningConfigRecord | undefined>;
+  /** Configurations ordered by id, strictly after `afterId`. */
+  configs(afterId: string | undefined, limit: number): Promise<CodeSigningConfigRecord[]>;
+  putConfig(c: CodeSigningConfigRecord): Promise<void>;
+  /** False (nothing deleted) when a function uses it. */
+  deleteConfig(id: string): Promise<boolean>;
+  functionConfig(name: string): Promise<string | undefined>;
+  /** Sets (or, with undefined, removes) the configuration of a function. */
+  setFunctionConfig(name: string, id: string | undefined): Promise<void>;
+  functionsUsing(id: string): Promise<string[]>;
+}
+
 export interface Store {
   readonly functions: FunctionRepo;
   readonly logs: LogRepo;
   readonly queues: QueueRepo;
   readonly policies: PolicyRepo;
   readonly tags: TagRepo;
+  readonly signing: SigningRepo;
   close(): Promise<void>;
 }

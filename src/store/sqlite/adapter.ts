@@ -5,6 +5,7 @@ import type { FunctionConfig, FunctionRecord, FunctionRepo, LogEvent, LogQuery, 
 import { MIGRATIONS } from './migrations.js';
 import { sqlitePolicyRepo, sqliteTagRepo } from './policy.js';
 import { sqliteQueueRepo } from './queues.js';
+import { sqliteSigningRepo } from './signing.js';
 
 interface FunctionRow {
   name: string;
@@ -54,6 +55,7 @@ export function openSqliteStore(file: string): Store {
     queues,
     policies: sqlitePolicyRepo(db),
     tags: sqliteTagRepo(db),
+    signing: sqliteSigningRepo(db),
     close: () => {
       db.close();
       return Promise.resolve();

@@ -11,4 +11,4 @@ export {
 export { toFunctionConfiguration, lambdaTimestamp, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
 export { functionArn, parseFunctionRef, type Partition, type FunctionRef } from './names.js';
 export { FunctionPolicies, buildStatement, type AddPermissionInput, type PolicyStatement } from './policy.js';
-export { FunctionTags, checkTags, MAX_TAGS } from './tags.js';
+export { FunctionTags, checkTags, MAX_TAGS, type TaggableResolver } from './tags.js';

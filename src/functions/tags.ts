@@ -52,16 +52,33 @@ function tagsConstraint(tags: Record<string, string>, constraint: string): KumoE
   );
 }
 
-/** TagResource, UntagResource, ListTags, and the `Tags` of GetFunction. */
+/**
+ * Finds a taggable resource other than a function (a code signing configuration) by its ARN and
+ * returns the key its tags are stored under; throws Lambda's not-found error when it does not exist.
+ */
+export type TaggableResolver = (arn: string) => Promise<string>;
+
+/**
+ * TagResource, UntagResource, ListTags, and the `Tags` of GetFunction. Functions' tags are keyed
+ * by the function name; other resources (registered with `registerTaggable`) by keys containing a
+ * `:`, which no function name has.
+ */
 export class FunctionTags {
+  private readonly others = new Map<string, TaggableResolver>();
+
   constructor(
     private readonly functions: FunctionService,
     private readonly repo: TagRepo,
   ) {}
 
+  /** Lets another subsystem's resources be tagged, e.g. `code-signing-config`. */
+  registerTaggable(kind: string, resolve: TaggableResolver): void {
+    this.others.set(kind, resolve);
+  }
+
   async list(resource: string): Promise<Record<string, string>> {
-    const name = await this.resolve(resource);
-    return this.repo.get(name);
+    const target = await this.resolve(resource);
+    return this.repo.get(target.key);
   }
 
   /** The tags of a function known to exist (GetFunction). */
@@ -71,11 +88,8 @@ export class FunctionTags {
 
   async tag(resource: string, tags: Record<string, string>): Promise<void> {
     if (Object.keys(tags).length === 0) throw invalidParameter('An error occurred and the request cannot be processed.');
-    const name = await this.resolve(resource);
-    await this.functions.revise({ name, qualifier: undefined }, async (current, next) => {
-      const existing = await this.repo.get(name);
-      return this.repo.set(name, checkTags(tags, existing), { expected: current.revisionId, next });
-    });
+    const target = await this.resolve(resource);
+    await this.change(target, (existing) => checkTags(tags, existing));
   }
 
   async untag(resource: string, keys: readonly string[]): Promise<void> {
@@ -85,27 +99,45 @@ export class FunctionTags {
         "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null",
       );
     }
-    const name = await this.resolve(resource);
-    await this.functions.revise({ name, qualifier: undefined }, async (current, next) => {
-      const tags = await this.repo.get(name);
+    const target = await this.resolve(resource);
+    await this.change(target, (tags) => {
       for (const key of keys) delete tags[key];
-      return this.repo.set(name, tags, { expected: current.revisionId, next });
+      return tags;
     });
   }
 
-  /** The name of the function `resource` names; Lambda's errors for anything else. */
-  private async resolve(resource: string): Promise<string> {
+  /** Applies `edit` to the stored tags; a function's change also gives `$LATEST` a new RevisionId. */
+  private async change(
+    target: { key: string; fn: boolean },
+    edit: (tags: Record<string, string>) => Record<string, string>,
+  ): Promise<void> {
+    if (!target.fn) {
+      await this.repo.set(target.key, edit(await this.repo.get(target.key)));
+      return;
+    }
+    await this.functions.revise({ name: target.key, qualifier: undefined }, async (current, next) =>
+      this.repo.set(target.key, edit(await this.repo.get(target.key)), { expected: current.revisionId, next }),
+    );
+  }
+
+  /** Where the tags of the resource `resource` names are kept; Lambda's errors for anything else. */
+  private async resolve(resource: string): Promise<{ key: string; fn: boolean }> {
     if (!TAGGABLE_ARN_RE.test(resource)) {
       throw new KumoError(
         'ValidationException',
         `1 validation error detected: Value '${resource}' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: ${TAGGABLE_ARN_PATTERN}`,
       );
     }
-    if (!/:function:/.test(resource)) throw new KumoError('ResourceNotFoundException', 'The resource you requested does not exist.');
+    const kind = /^arn:[^:]*:lambda:[^:]*:\d{12}:([a-z-]+):/.exec(resource)?.[1] ?? '';
+    if (kind !== 'function') {
+      const other = this.others.get(kind);
+      if (!other) throw new KumoError('ResourceNotFoundException', 'The resource you requested does not exist.');
+      return { key: await other(resource), fn: false };
+    }
     const ref = this.functions.ref(resource);
     if (ref.qualifier !== undefined) {
       throw invalidParameter('Tags on function aliases and versions are not supported. Please specify a function ARN.');
     }
-    return (await this.functions.get(ref.name)).name;
+    return { key: (await this.functions.get(ref.name)).name, fn: true };
   }
 }

@@ -55,8 +55,15 @@ export class Kumo {
     const policies = new FunctionPolicies(functions, store.policies);
     const tags = new FunctionTags(functions, store.tags);
     const profiles = new SigningProfiles(store.signing, { region: options.region, accountId: options.accountId });
-    const signing = new CodeSigning({ repo: store.signing, profiles, functions, warn: (fields, msg) => logger.warn(fields, msg) });
+    const signing = new CodeSigning({
+      repo: store.signing,
+      tags: store.tags,
+      profiles,
+      functions,
+      warn: (fields, msg) => logger.warn(fields, msg),
+    });
     functions.useDeploymentCheck(signing);
+    tags.registerTaggable('code-signing-config', (arn) => signing.tagKey(arn));
     const server = createApi({
       options,
       functions,

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { digestZip } from '../code/index.js';
 import { KumoError, invalidParameter, validationError } from '../errors/index.js';
-import type { FunctionService } from '../functions/index.js';
-import type { CodeSigningConfigRecord, SigningRepo } from '../store/index.js';
+import { checkTags, type FunctionService } from '../functions/index.js';
+import type { CodeSigningConfigRecord, SigningRepo, TagRepo } from '../store/index.js';
 import type { SigningProfiles } from './profiles.js';
 import { SIGNATURE_PATH, manifestDigest, parseSignature, signedPayload } from './signature.js';
 
@@ -11,6 +11,8 @@ export interface CodeSigningConfigInput {
   Description?: string | undefined;
   AllowedPublishers?: { SigningProfileVersionArns: string[] } | undefined;
   CodeSigningPolicies?: { UntrustedArtifactOnDeployment?: string | undefined } | undefined;
+  /** CreateCodeSigningConfig only. */
+  Tags?: Record<string, string> | undefined;
 }
 
 export type Logger = (fields: Record<string, unknown>, message: string) => void;
@@ -36,7 +38,9 @@ const INTEGRITY_FAILED =
  * `Warn`, CodeVerificationFailedException under `Enforce`). An unsigned zip is untrusted too.
  */
 export class CodeSigning {
-  constructor(private readonly deps: { repo: SigningRepo; profiles: SigningProfiles; functions: FunctionService; warn: Logger }) {}
+  constructor(
+    private readonly deps: { repo: SigningRepo; tags: TagRepo; profiles: SigningProfiles; functions: FunctionService; warn: Logger },
+  ) {}
 
   arn(id: string): string {
     const p = this.deps.functions.partition;
@@ -65,8 +69,21 @@ export class CodeSigning {
       untrustedArtifactOnDeployment: checkPolicy(input.CodeSigningPolicies?.UntrustedArtifactOnDeployment ?? 'Warn'),
       lastModified: Date.now(),
     };
+    const tags = input.Tags === undefined ? undefined : checkTags(input.Tags, {});
     await this.deps.repo.putConfig(record);
+    if (tags) await this.deps.tags.set(tagKey(record.id), tags);
     return record;
+  }
+
+  /** Where the tags of the configuration `arn` are kept (TagResource and friends); not found if it does not exist. */
+  async tagKey(arn: string): Promise<string> {
+    return tagKey((await this.get(arn)).id);
+  }
+
+  /** ListFunctionsByCodeSigningConfig: the ARNs of the functions that use it. */
+  async functionsUsing(arn: string): Promise<string[]> {
+    const record = await this.get(arn);
+    return (await this.deps.repo.functionsUsing(record.id)).map((n) => this.deps.functions.arn(n));
   }
 
   async get(arn: string): Promise<CodeSigningConfigRecord> {
@@ -204,6 +221,10 @@ export class CodeSigning {
     }
     return id;
   }
+}
+
+function tagKey(id: string): string {
+  return `code-signing-config:${id}`;
 }
 
 function checkDescription(d: string): string {

@@ -21,6 +21,10 @@ import {
   GetFunctionCodeSigningConfigCommand,
   GetFunctionCommand,
   InvokeCommand,
+  ListFunctionsByCodeSigningConfigCommand,
+  ListTagsCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   LambdaClient,
   ListCodeSigningConfigsCommand,
   PutFunctionCodeSigningConfigCommand,
@@ -33,6 +37,7 @@ import { digestZip, zipDirectory, zipEntries } from '../../src/code/index.js';
 import { Kumo } from '../../src/server/index.js';
 import { SIGNATURE_PATH, signZip, type SignatureDocument, type SigningProfileView } from '../../src/signing/index.js';
 import { AWS_CLI_MISSING, runAwsCli } from '../helpers/aws-cli.js';
+import { rejectsWith } from '../helpers/errors.js';
 import { repoPath, startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/signing-test';
@@ -71,14 +76,6 @@ async function tamper(signed: Buffer): Promise<Buffer> {
       mode: e.unixMode,
     })),
   );
-}
-
-async function fails(p: Promise<unknown>, name: string, message?: RegExp): Promise<void> {
-  await assert.rejects(p, (err: Error) => {
-    assert.equal(err.name, name, err.message);
-    if (message) assert.match(err.message, message);
-    return true;
-  });
 }
 
 function createFn(lambda: LambdaClient, name: string, zip: Buffer, csc?: string) {
@@ -149,17 +146,17 @@ describe('code signing configurations with the SDK', () => {
 
     const deleted = await k.lambda.send(new DeleteCodeSigningConfigCommand({ CodeSigningConfigArn: arn }));
     assert.equal(deleted.$metadata.httpStatusCode, 204);
-    await fails(
+    await rejectsWith(
       k.lambda.send(new GetCodeSigningConfigCommand({ CodeSigningConfigArn: arn })),
       'ResourceNotFoundException',
       /^The Lambda code signing configuration arn:aws:lambda:.* can not be found\.$/,
     );
-    await fails(
+    await rejectsWith(
       k.lambda.send(new GetCodeSigningConfigCommand({ CodeSigningConfigArn: 'csc-nope' })),
       'ValidationException',
       /codeSigningConfigArn/,
     );
-    await fails(
+    await rejectsWith(
       k.lambda.send(
         new CreateCodeSigningConfigCommand({
           AllowedPublishers: { SigningProfileVersionArns: [p.profileVersionArn] },
@@ -184,14 +181,17 @@ describe('code signing configurations with the SDK', () => {
     assert.equal(put.FunctionName, 'csc-link');
     const got = await k.lambda.send(new GetFunctionCodeSigningConfigCommand({ FunctionName: 'csc-link' }));
     assert.equal(got.CodeSigningConfigArn, arn);
-    await fails(k.lambda.send(new DeleteCodeSigningConfigCommand({ CodeSigningConfigArn: arn })), 'ResourceConflictException');
+    assert.deepEqual((await k.lambda.send(new ListFunctionsByCodeSigningConfigCommand({ CodeSigningConfigArn: arn }))).FunctionArns, [
+      'arn:aws:lambda:us-east-1:000000000000:function:csc-link',
+    ]);
+    await rejectsWith(k.lambda.send(new DeleteCodeSigningConfigCommand({ CodeSigningConfigArn: arn })), 'ResourceConflictException');
     const missing = arn.replace(/csc-[0-9a-f]{17}/, 'csc-0123456789abcdef0');
-    await fails(
+    await rejectsWith(
       k.lambda.send(new PutFunctionCodeSigningConfigCommand({ FunctionName: 'csc-link', CodeSigningConfigArn: missing })),
       'CodeSigningConfigNotFoundException',
       /^The code signing configuration cannot be found\. Check that the provided configuration is not deleted: /,
     );
-    await fails(
+    await rejectsWith(
       k.lambda.send(new PutFunctionCodeSigningConfigCommand({ FunctionName: 'csc-nobody', CodeSigningConfigArn: arn })),
       'ResourceNotFoundException',
       /^Function not found: /,
@@ -203,6 +203,43 @@ describe('code signing configurations with the SDK', () => {
       undefined,
     );
     await k.lambda.send(new DeleteCodeSigningConfigCommand({ CodeSigningConfigArn: arn }));
+  });
+});
+
+describe('tags of code signing configurations', () => {
+  let k: TestKumo;
+  before(async () => {
+    k = await startKumo({ stemCells: 0 });
+  });
+  after(async () => {
+    await k?.close();
+  });
+
+  test('Tags on CreateCodeSigningConfig, TagResource, UntagResource and ListTags on its ARN; gone with it', async () => {
+    const p = await profile(k.url, 'tagged_profile');
+    const created = await k.lambda.send(
+      new CreateCodeSigningConfigCommand({
+        AllowedPublishers: { SigningProfileVersionArns: [p.profileVersionArn] },
+        Tags: { team: 'sec' },
+      }),
+    );
+    const arn = created.CodeSigningConfig?.CodeSigningConfigArn ?? assert.fail('no arn');
+    assert.deepEqual((await k.lambda.send(new ListTagsCommand({ Resource: arn }))).Tags, { team: 'sec' });
+    await k.lambda.send(new TagResourceCommand({ Resource: arn, Tags: { stage: 'prod' } }));
+    await k.lambda.send(new UntagResourceCommand({ Resource: arn, TagKeys: ['team'] }));
+    assert.deepEqual((await k.lambda.send(new ListTagsCommand({ Resource: arn }))).Tags, { stage: 'prod' });
+    await k.lambda.send(new DeleteCodeSigningConfigCommand({ CodeSigningConfigArn: arn }));
+    await rejectsWith(k.lambda.send(new ListTagsCommand({ Resource: arn })), 'ResourceNotFoundException');
+    await rejectsWith(
+      k.lambda.send(
+        new CreateCodeSigningConfigCommand({
+          AllowedPublishers: { SigningProfileVersionArns: [p.profileVersionArn] },
+          Tags: { 'aws:x': 'y' },
+        }),
+      ),
+      'InvalidParameterValueException',
+    );
+    assert.deepEqual((await k.lambda.send(new ListCodeSigningConfigsCommand({}))).CodeSigningConfigs, []);
   });
 });
 
@@ -293,15 +330,15 @@ describe('deployments to a function with a code signing configuration', () => {
       ['not-allowed', await sign(url, plain, 'other'), 'CodeVerificationFailedException', /is not an allowed publisher/],
     ];
     for (const [label, zip, error, message] of cases) {
-      await fails(createFn(lambda, `enforce-${label}`, zip, enforce), error, message);
-      await fails(lambda.send(new GetFunctionCommand({ FunctionName: `enforce-${label}` })), 'ResourceNotFoundException');
+      await rejectsWith(createFn(lambda, `enforce-${label}`, zip, enforce), error, message);
+      await rejectsWith(lambda.send(new GetFunctionCommand({ FunctionName: `enforce-${label}` })), 'ResourceNotFoundException');
     }
     assert.ok(other.profileVersionArn);
   });
 
   test("UpdateFunctionCode is checked against the function's configuration; a refused update changes nothing", async () => {
     const first = await createFn(lambda, 'update-checked', await sign(url, plain, 'allowed'), enforce);
-    await fails(
+    await rejectsWith(
       lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'update-checked', ZipFile: plain })),
       'CodeVerificationFailedException',
     );
@@ -322,12 +359,15 @@ describe('deployments to a function with a code signing configuration', () => {
     const warning = logLines.slice(before).join('');
     assert.match(warning, /code signing: deploying untrusted code \(the code package is not signed/);
     assert.match(warning, /"function":"warn-unsigned"/);
-    await fails(createFn(lambda, 'warn-tampered', await tamper(await sign(url, plain, 'allowed')), warn), 'InvalidCodeSignatureException');
+    await rejectsWith(
+      createFn(lambda, 'warn-tampered', await tamper(await sign(url, plain, 'allowed')), warn),
+      'InvalidCodeSignatureException',
+    );
     await createFn(lambda, 'warn-other', await sign(url, plain, 'other'), warn);
   });
 
   test('an unknown CodeSigningConfigArn on CreateFunction is CodeSigningConfigNotFoundException', async () => {
-    await fails(
+    await rejectsWith(
       createFn(lambda, 'csc-missing', plain, enforce.replace(/csc-[0-9a-f]{17}/, 'csc-0123456789abcdef0')),
       'CodeSigningConfigNotFoundException',
     );
@@ -343,7 +383,7 @@ describe('deployments to a function with a code signing configuration', () => {
       (await lambda.send(new GetFunctionCodeSigningConfigCommand({ FunctionName: 'update-checked' }))).CodeSigningConfigArn,
       enforce,
     );
-    await fails(
+    await rejectsWith(
       lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'update-checked', ZipFile: plain })),
       'CodeVerificationFailedException',
     );

@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { zipDirectory } from '../../src/code/index.js';
 import { AWS_CLI_MISSING, runAwsCli } from '../helpers/aws-cli.js';
+import { rejectsWith } from '../helpers/errors.js';
 import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/policy-test';
@@ -46,15 +47,6 @@ async function create(lambda: LambdaClient, name: string, tags?: Record<string, 
 /** A statement string parsed. */
 function statement(s: string | undefined): Record<string, unknown> {
   return JSON.parse(s ?? assert.fail('no Statement')) as Record<string, unknown>;
-}
-
-async function fails(p: Promise<unknown>, name: string, message?: string | RegExp): Promise<void> {
-  await assert.rejects(p, (err: Error & { $metadata?: { httpStatusCode?: number } }) => {
-    assert.equal(err.name, name, err.message);
-    if (typeof message === 'string') assert.equal(err.message, message);
-    else if (message) assert.match(err.message, message);
-    return true;
-  });
 }
 
 async function policyOf(lambda: LambdaClient, name: string): Promise<{ doc: unknown; raw: string; revisionId: string }> {
@@ -188,52 +180,56 @@ describe('permissions with the SDK', () => {
     await add({});
     const { raw, revisionId } = await policyOf(k.lambda, 'perm-errors');
 
-    await fails(
+    await rejectsWith(
       add({}),
       'ResourceConflictException',
       'The statement id (sid) provided already exists. Please provide a new statement id, or remove the existing statement.',
     );
-    await fails(
+    await rejectsWith(
       add({ StatementId: 'other', RevisionId: '00000000-0000-0000-0000-000000000000' }),
       'PreconditionFailedException',
       'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
     );
-    await fails(
+    await rejectsWith(
       add({ StatementId: 'bad', Principal: 'not a principal' }),
       'ValidationException',
       /at 'principal' failed to satisfy constraint/,
     );
-    await fails(
+    await rejectsWith(
       add({ StatementId: 'bad', Principal: 'nobody' }),
       'InvalidParameterValueException',
       'The provided principal was invalid. Please check the principal and try again.',
     );
-    await fails(
+    await rejectsWith(
       add({ StatementId: 'has space' }),
       'ValidationException',
       /Value 'has space' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: \(\[a-zA-Z0-9-_\]\+\)/,
     );
-    await fails(add({ StatementId: 'bad', Action: 'InvokeFunction' }), 'ValidationException', /at 'action'/);
-    await fails(add({ StatementId: 'bad', SourceAccount: '12' }), 'ValidationException', /at 'sourceAccount'/);
-    await fails(
+    await rejectsWith(add({ StatementId: 'bad', Action: 'InvokeFunction' }), 'ValidationException', /at 'action'/);
+    await rejectsWith(add({ StatementId: 'bad', SourceAccount: '12' }), 'ValidationException', /at 'sourceAccount'/);
+    await rejectsWith(
       add({ StatementId: 'latest', Qualifier: '$LATEST' }),
       'InvalidParameterValueException',
       'We currently do not support adding policies for $LATEST.',
     );
-    await fails(add({ StatementId: 'v1', Qualifier: '1' }), 'ResourceNotFoundException', `Function not found: ${ARN('perm-errors', '1')}`);
-    await fails(
+    await rejectsWith(
+      add({ StatementId: 'v1', Qualifier: '1' }),
+      'ResourceNotFoundException',
+      `Function not found: ${ARN('perm-errors', '1')}`,
+    );
+    await rejectsWith(
       add({ StatementId: 'alias', Qualifier: 'prod' }),
       'ResourceNotFoundException',
       `Cannot find alias arn: ${ARN('perm-errors', 'prod')}`,
     );
-    await fails(add({ FunctionName: 'perm-missing' }), 'ResourceNotFoundException', `Function not found: ${ARN('perm-missing')}`);
+    await rejectsWith(add({ FunctionName: 'perm-missing' }), 'ResourceNotFoundException', `Function not found: ${ARN('perm-missing')}`);
 
-    await fails(
+    await rejectsWith(
       k.lambda.send(new RemovePermissionCommand({ FunctionName: 'perm-errors', StatementId: 'nope' })),
       'ResourceNotFoundException',
       'Statement nope is not found in resource policy.',
     );
-    await fails(
+    await rejectsWith(
       k.lambda.send(new RemovePermissionCommand({ FunctionName: 'perm-errors', StatementId: 'sid', RevisionId: 'stale' })),
       'PreconditionFailedException',
     );
@@ -241,18 +237,18 @@ describe('permissions with the SDK', () => {
     assert.equal(now.raw, raw);
     assert.equal(now.revisionId, revisionId);
 
-    await fails(
+    await rejectsWith(
       k.lambda.send(new GetPolicyCommand({ FunctionName: 'perm-missing' })),
       'ResourceNotFoundException',
       `Function not found: ${ARN('perm-missing')}`,
     );
     await create(k.lambda, 'perm-none');
-    await fails(
+    await rejectsWith(
       k.lambda.send(new GetPolicyCommand({ FunctionName: 'perm-none' })),
       'ResourceNotFoundException',
       'The resource you requested does not exist.',
     );
-    await fails(
+    await rejectsWith(
       k.lambda.send(new RemovePermissionCommand({ FunctionName: 'perm-none', StatementId: 'x' })),
       'ResourceNotFoundException',
       'No policy is associated with the given resource.',
@@ -278,7 +274,7 @@ describe('permissions with the SDK', () => {
     );
     assert.notEqual(left.revisionId, revisionId);
     await k.lambda.send(new RemovePermissionCommand({ FunctionName: 'perm-remove', StatementId: 'b' }));
-    await fails(
+    await rejectsWith(
       k.lambda.send(new GetPolicyCommand({ FunctionName: 'perm-remove' })),
       'ResourceNotFoundException',
       'The resource you requested does not exist.',
@@ -292,7 +288,7 @@ describe('permissions with the SDK', () => {
     );
     await k.lambda.send(new DeleteFunctionCommand({ FunctionName: 'perm-deleted' }));
     await create(k.lambda, 'perm-deleted');
-    await fails(
+    await rejectsWith(
       k.lambda.send(new GetPolicyCommand({ FunctionName: 'perm-deleted' })),
       'ResourceNotFoundException',
       'The resource you requested does not exist.',
@@ -340,32 +336,32 @@ describe('tags with the SDK', () => {
     await create(k.lambda, 'tags-errors', { keep: 'me' });
     const tag = (Tags: Record<string, string>, Resource = ARN('tags-errors')) => k.lambda.send(new TagResourceCommand({ Resource, Tags }));
     const fifty = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, 'v']));
-    await fails(tag(fifty), 'InvalidParameterValueException', 'Number of tags exceeds resource tag limit.');
-    await fails(tag({ 'aws:owner': 'x' }), 'InvalidParameterValueException', /aws:/);
-    await fails(
+    await rejectsWith(tag(fifty), 'InvalidParameterValueException', 'Number of tags exceeds resource tag limit.');
+    await rejectsWith(tag({ 'aws:owner': 'x' }), 'InvalidParameterValueException', /aws:/);
+    await rejectsWith(
       tag({ ['k'.repeat(129)]: 'v' }),
       'ValidationException',
       /at 'tags' failed to satisfy constraint: Map keys must satisfy constraint/,
     );
-    await fails(
+    await rejectsWith(
       tag({ long: 'v'.repeat(257) }),
       'ValidationException',
       /at 'tags' failed to satisfy constraint: Map value must satisfy constraint/,
     );
-    await fails(tag({}), 'InvalidParameterValueException', 'An error occurred and the request cannot be processed.');
-    await fails(
+    await rejectsWith(tag({}), 'InvalidParameterValueException', 'An error occurred and the request cannot be processed.');
+    await rejectsWith(
       tag({ a: 'b' }, 'tags-errors'),
       'ValidationException',
       /^1 validation error detected: Value 'tags-errors' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:\(aws\[a-zA-Z-\]\*\):lambda:/,
     );
-    await fails(tag({ a: 'b' }, ARN('tags-missing')), 'ResourceNotFoundException', `Function not found: ${ARN('tags-missing')}`);
-    await fails(
+    await rejectsWith(tag({ a: 'b' }, ARN('tags-missing')), 'ResourceNotFoundException', `Function not found: ${ARN('tags-missing')}`);
+    await rejectsWith(
       tag({ a: 'b' }, ARN('tags-errors', 'prod')),
       'InvalidParameterValueException',
       'Tags on function aliases and versions are not supported. Please specify a function ARN.',
     );
-    await fails(k.lambda.send(new ListTagsCommand({ Resource: ARN('tags-missing') })), 'ResourceNotFoundException');
-    await fails(
+    await rejectsWith(k.lambda.send(new ListTagsCommand({ Resource: ARN('tags-missing') })), 'ResourceNotFoundException');
+    await rejectsWith(
       k.lambda.send(new UntagResourceCommand({ Resource: ARN('tags-errors'), TagKeys: [] })),
       'ValidationException',
       "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null",
@@ -373,8 +369,8 @@ describe('tags with the SDK', () => {
     assert.deepEqual((await k.lambda.send(new ListTagsCommand({ Resource: ARN('tags-errors') }))).Tags, { keep: 'me' });
 
     // CreateFunction with bad tags creates nothing.
-    await fails(create(k.lambda, 'tags-bad-create', { 'AWS:x': 'y' }), 'InvalidParameterValueException');
-    await fails(k.lambda.send(new GetFunctionCommand({ FunctionName: 'tags-bad-create' })), 'ResourceNotFoundException');
+    await rejectsWith(create(k.lambda, 'tags-bad-create', { 'AWS:x': 'y' }), 'InvalidParameterValueException');
+    await rejectsWith(k.lambda.send(new GetFunctionCommand({ FunctionName: 'tags-bad-create' })), 'ResourceNotFoundException');
   });
 
   test('tags are deleted with the function', async () => {

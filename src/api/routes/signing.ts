@@ -70,6 +70,11 @@ export function signingRoutes(signing: CodeSigning, profiles: SigningProfiles): 
       },
     },
     {
+      method: 'GET',
+      pattern: `${CSC}/{CodeSigningConfigArn}/functions`,
+      handler: async (req) => json(200, { FunctionArns: await signing.functionsUsing(arn(req)) }),
+    },
+    {
       method: 'PUT',
       pattern: FN_CSC,
       handler: async (req) =>

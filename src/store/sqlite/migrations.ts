@@ -94,7 +94,7 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
 
   CREATE TABLE function_tags (
-    name              TEXT NOT NULL,
+    name              TEXT NOT NULL,           -- a function name, or 'code-signing-config:<id>'
     tag_key           TEXT NOT NULL,
     tag_value         TEXT NOT NULL,
     PRIMARY KEY (name, tag_key)
@@ -130,6 +130,11 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM function_policies WHERE name = OLD.name AND (qualifier = OLD.version OR OLD.version = '$LATEST');
     DELETE FROM function_tags WHERE name = OLD.name AND OLD.version = '$LATEST';
     DELETE FROM function_code_signing WHERE name = OLD.name AND OLD.version = '$LATEST';
+  END;
+
+  -- A code signing configuration's tags are kept under 'code-signing-config:<id>' (no function name has a ':').
+  CREATE TRIGGER code_signing_configs_delete_tags AFTER DELETE ON code_signing_configs BEGIN
+    DELETE FROM function_tags WHERE name = 'code-signing-config:' || OLD.id;
   END;
   `,
 ];

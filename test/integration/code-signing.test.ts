@@ -281,14 +281,22 @@ describe('deployments to a function with a code signing configuration', () => {
   test('`kumo sign` signs a zip that then deploys under Enforce, and runs', async () => {
     const file = path.join(dataDir, 'hello.zip');
     fs.writeFileSync(file, plain);
-    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(
-        process.execPath,
-        [repoPath('bin/kumo.js'), '--endpoint', url, 'sign', file, '--profile', 'allowed'],
-        (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
-      ),
-    );
+    const kumoCli = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [repoPath('bin/kumo.js'), '--endpoint', url, ...args], (err, stdout, stderr) =>
+          resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+        ),
+      );
+    const made = await kumoCli('signing-profile', 'create', 'cli_made');
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stdout, /^arn:aws:signer:us-east-1:000000000000:\/signing-profiles\/cli_made\/[A-Za-z0-9]{10}\n$/);
+    const unknown = await kumoCli('sign', file, '--profile', 'nobody');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /^kumo: ResourceNotFoundException: Signing profile nobody does not exist\.\n$/);
+    assert.deepEqual(fs.readFileSync(file), plain, 'a failed sign leaves the zip alone');
+    const r = await kumoCli('sign', file, '--profile', 'allowed');
     assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `Signed ${file} with allowed\n`);
     const signed = fs.readFileSync(file);
     const { kept } = await digestZip(signed, (n) => n === SIGNATURE_PATH);
     const doc = JSON.parse(kept.get(SIGNATURE_PATH)?.toString() ?? '{}') as SignatureDocument;

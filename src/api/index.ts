@@ -1,15 +1,19 @@
 import type http from 'node:http';
+import type { AsyncService } from '../async/index.js';
 import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
 import type { FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
+import type { Metrics } from '../metrics/index.js';
 import type { QueueService } from '../queues/index.js';
 import type { CodeSigning, SigningProfiles } from '../signing/index.js';
 import type { LogRepo } from '../store/index.js';
 import { CodeLinks } from './code-links.js';
 import { accountRoutes } from './routes/account.js';
 import { concurrencyRoutes } from './routes/concurrency.js';
+import { eventInvokeConfigRoutes } from './routes/event-invoke-config.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
+import { kumoRoutes } from './routes/kumo.js';
 import { logsTargets } from './routes/logs.js';
 import { policyRoutes } from './routes/policy.js';
 import { signingRoutes } from './routes/signing.js';
@@ -24,6 +28,9 @@ export interface ApiDeps {
   tags: FunctionTags;
   signing: CodeSigning;
   profiles: SigningProfiles;
+  /** Asynchronous invocation and event invoke configs. */
+  events: AsyncService;
+  metrics: Metrics;
   code: CodeStore;
   logs: LogRepo;
   queues: QueueService;
@@ -38,8 +45,10 @@ export function createApi(deps: ApiDeps): http.Server {
   const routes = [
     ...accountRoutes(deps.functions, deps.options),
     ...functionRoutes(deps.functions, deps.code, links, deps.tags),
-    ...invokeRoutes(deps.functions),
+    ...invokeRoutes(deps.functions, deps.events),
     ...concurrencyRoutes(deps.functions),
+    ...eventInvokeConfigRoutes(deps.events),
+    ...kumoRoutes(deps.events, deps.metrics),
     ...queueAdminRoutes(deps.queues),
     ...policyRoutes(deps.policies),
     ...tagRoutes(deps.tags),

@@ -32,6 +32,7 @@ const ConfigFields = {
   LoggingConfig: LoggingConfig.optional(),
   Layers: z.array(str).optional(),
   KMSKeyArn: str.optional(),
+  DeadLetterConfig: z.object({ TargetArn: str.optional() }).optional(),
 };
 
 export const CreateFunctionBody = z.object({
@@ -65,6 +66,15 @@ export const UpdateFunctionCodeBody = z.object({
   DryRun: z.boolean().optional(),
   RevisionId: str.optional(),
   Architectures: z.array(str).optional(),
+});
+
+const Destination = z.object({ Destination: str.optional() });
+
+/** Put/UpdateFunctionEventInvokeConfig. */
+export const EventInvokeConfigBody = z.object({
+  MaximumRetryAttempts: int.optional(),
+  MaximumEventAgeInSeconds: int.optional(),
+  DestinationConfig: z.object({ OnSuccess: Destination.optional(), OnFailure: Destination.optional() }).optional(),
 });
 
 /** Validates `value` against `schema`, turning the first problem into Lambda's 400. */

@@ -5,6 +5,7 @@ import { registerDoctor } from './doctor.js';
 import { registerInvoke } from './invoke.js';
 import { registerLogs } from './logs.js';
 import { registerLs } from './ls.js';
+import { registerPending } from './pending.js';
 import { err, Exit, UsageError } from './output.js';
 import { registerQueues } from './queues.js';
 import { registerRm } from './rm.js';
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLs(program);
   registerRm(program);
   registerLogs(program);
+  registerPending(program);
   registerQueues(program);
   registerSign(program);
   registerDoctor(program);

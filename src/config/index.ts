@@ -43,6 +43,14 @@ export interface KumoOptions {
   freezeDelayMs?: number;
   /** pino log level of the server's own log. @default 'info' */
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Factor applied to every delay of asynchronous invocation: the retry waits after a function
+   * error (1 and 2 minutes), the throttle backoff (1 s to 5 min) and MaximumEventAgeInSeconds.
+   * 0.01 makes a minute 0.6 s, for tests. @default 1
+   */
+  asyncTimeScale?: number;
+  /** Most asynchronous invocations of one function that Kumo runs at once (within its concurrency). @default 16 */
+  asyncConcurrency?: number;
 }
 
 /** Options after defaults and checks: every field set, frozen. */
@@ -64,6 +72,8 @@ export const DEFAULTS: CompiledOptions = Object.freeze({
   stemCells: 2,
   freezeDelayMs: 2,
   logLevel: 'info',
+  asyncTimeScale: 1,
+  asyncConcurrency: 16,
 });
 
 export class OptionsError extends Error {
@@ -80,6 +90,10 @@ export function compileOptions(options: KumoOptions = {}): CompiledOptions {
   if (!(o.idleTimeoutMs >= 0)) throw new OptionsError(`idle timeout must be >= 0`);
   if (!['auto', 'sandbox', 'process'].includes(o.isolation))
     throw new OptionsError(`isolation must be auto, sandbox or process, got ${o.isolation}`);
+  if (!(o.asyncTimeScale > 0 && o.asyncTimeScale <= 1000))
+    throw new OptionsError(`async time scale must be > 0 and <= 1000, got ${o.asyncTimeScale}`);
+  if (!Number.isInteger(o.asyncConcurrency) || o.asyncConcurrency < 1)
+    throw new OptionsError(`async concurrency must be an integer >= 1, got ${o.asyncConcurrency}`);
   if (!(o.unreservedConcurrencyMinimum >= 0)) throw new OptionsError('unreserved concurrency minimum must be >= 0');
   if (!(o.freezeDelayMs >= 0 && o.freezeDelayMs <= 60_000)) throw new OptionsError(`freeze delay must be 0-60000 ms, got ${o.freezeDelayMs}`);
   if (!Number.isInteger(o.stemCells) || o.stemCells < 0 || o.stemCells > 64) throw new OptionsError(`stem cells must be 0-64, got ${o.stemCells}`);
@@ -107,6 +121,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): KumoOption
     isolation: (env.KUMO_ISOLATION as KumoOptions['isolation']) || undefined,
     stemCells: num(env.KUMO_STEM_CELLS),
     freezeDelayMs: num(env.KUMO_FREEZE_DELAY_MS),
+    asyncTimeScale: num(env.KUMO_ASYNC_TIME_SCALE),
+    asyncConcurrency: num(env.KUMO_ASYNC_CONCURRENCY),
   });
 }
 

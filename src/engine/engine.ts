@@ -43,6 +43,8 @@ export interface EngineStats {
   idleEnvironments: number;
   /** Runtime processes started ahead of demand, waiting for a function. */
   readyStemCells: number;
+  /** Environments kept initialised for provisioned concurrency. */
+  provisionedEnvironments: number;
 }
 
 /**
@@ -90,6 +92,47 @@ export class Engine {
     } finally {
       this.concurrency.release(fn.name);
     }
+  }
+
+  /**
+   * Provisioned concurrency: keeps `count` environments of this function version initialised and
+   * warm (`AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency`), replacing any that end.
+   * Resolves once they are all ready; rejects when one fails its init. Fewer than before: the
+   * surplus become ordinary environments, reclaimed when idle.
+   */
+  async provision(fn: FunctionRecord, count: number): Promise<void> {
+    const pool = this.poolFor(fn);
+    pool.provisionedTarget = count;
+    for (const env of [...pool.provisioned].slice(count)) pool.provisioned.delete(env);
+    const missing = Math.max(0, count - pool.provisionedCount);
+    await Promise.all(Array.from({ length: missing }, () => this.startProvisioned(pool, fn)));
+  }
+
+  private async startProvisioned(pool: EnvironmentPool, fn: FunctionRecord): Promise<void> {
+    const runtime = RUNTIMES.get(fn.config.runtime);
+    if (!runtime) throw new KumoError('InvalidRuntimeException', `The runtime parameter of ${fn.config.runtime} is not supported by Kumo.`);
+    pool.provisioning++;
+    let env: Environment;
+    const leave = await this.gate.enter();
+    try {
+      env = await this.spawnInto(pool, fn, runtime, 'provisioned-concurrency');
+    } finally {
+      leave();
+      pool.provisioning--;
+    }
+    if (env.failedInit) {
+      env.kill();
+      throw new KumoError('ServiceException', `A provisioned environment of ${fn.name} failed its init.`);
+    }
+    pool.provisioned.add(env);
+    env.onDeath(() => {
+      pool.provisioned.delete(env);
+      // Kept warm: a provisioned environment that ends is replaced.
+      if (!this.closed && !pool.retired && pool.provisionedCount < pool.provisionedTarget) {
+        this.startProvisioned(pool, fn).catch((err: unknown) => this.deps.onError?.(err, 'cannot replace a provisioned environment'));
+      }
+    });
+    pool.release(env, this.deps.options.maxEnvironmentLifetimeMs);
   }
 
   /** Reserved concurrency of a function (`undefined`: it shares the unreserved pool). */
@@ -146,6 +189,7 @@ export class Engine {
       environments,
       idleEnvironments: idle,
       readyStemCells: this.stems?.readyCount ?? 0,
+      provisionedEnvironments: [...this.pools.values()].reduce((n, p) => n + p.provisioned.size, 0),
     };
   }
 
@@ -195,11 +239,17 @@ export class Engine {
     }
   }
 
-  private async spawnInto(pool: EnvironmentPool, fn: FunctionRecord, runtime: RuntimeSpec): Promise<Environment> {
+  private async spawnInto(
+    pool: EnvironmentPool,
+    fn: FunctionRecord,
+    runtime: RuntimeSpec,
+    initializationType: EnvironmentSpec['initializationType'] = 'on-demand',
+  ): Promise<Environment> {
     const codeDir = await this.deps.codeDir(fn.codeSha256Hex);
     const key = this.stemKey(fn);
     const stem = key && linkable(codeDir) ? await this.stems?.take(key) : undefined;
-    const env = (stem && (await this.adopt(stem, fn, runtime, codeDir))) ?? (await this.launch(fn, runtime, codeDir));
+    const env =
+      (stem && (await this.adopt(stem, fn, runtime, codeDir, initializationType))) ?? (await this.launch(fn, runtime, codeDir, initializationType));
     pool.add(env);
     return env;
   }
@@ -211,7 +261,14 @@ export class Engine {
     return stemKeyFor(runtime, fn.config.memorySize, fn.config.ephemeralStorage);
   }
 
-  private specFor(fn: FunctionRecord, runtime: RuntimeSpec, taskRoot: string, scratchDir: string, workDir: string): EnvironmentSpec {
+  private specFor(
+    fn: FunctionRecord,
+    runtime: RuntimeSpec,
+    taskRoot: string,
+    scratchDir: string,
+    workDir: string,
+    initializationType: EnvironmentSpec['initializationType'],
+  ): EnvironmentSpec {
     const { options } = this.deps;
     return {
       functionName: fn.name,
@@ -230,23 +287,34 @@ export class Engine {
       scratchDir,
       workDir,
       ephemeralStorage: fn.config.ephemeralStorage,
-      initializationType: 'on-demand',
+      initializationType,
       freezeDelayMs: options.freezeDelayMs,
     };
   }
 
   /** A new process for the function. */
-  private launch(fn: FunctionRecord, runtime: RuntimeSpec, codeDir: string): Promise<Environment> {
+  private launch(
+    fn: FunctionRecord,
+    runtime: RuntimeSpec,
+    codeDir: string,
+    initializationType: EnvironmentSpec['initializationType'],
+  ): Promise<Environment> {
     const scratchDir = path.join(
       this.deps.options.dataDir,
       'environments',
       `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
     );
-    return Environment.start(this.specFor(fn, runtime, codeDir, scratchDir, scratchDir), this.deps.logs, this.deps.isolation);
+    return Environment.start(this.specFor(fn, runtime, codeDir, scratchDir, scratchDir, initializationType), this.deps.logs, this.deps.isolation);
   }
 
   /** A stem cell made the function's environment; undefined when the stem cell is unusable (a new process then). */
-  private async adopt(stem: Stem, fn: FunctionRecord, runtime: RuntimeSpec, codeDir: string): Promise<Environment | undefined> {
+  private async adopt(
+    stem: Stem,
+    fn: FunctionRecord,
+    runtime: RuntimeSpec,
+    codeDir: string,
+    initializationType: EnvironmentSpec['initializationType'],
+  ): Promise<Environment | undefined> {
     const proc = stem.take();
     if (!proc) return undefined;
     try {
@@ -256,7 +324,12 @@ export class Engine {
       discardStem(proc);
       return undefined;
     }
-    return Environment.adopt(this.specFor(fn, runtime, proc.taskDir, proc.scratchDir, proc.dir), this.deps.logs, this.deps.isolation, proc);
+    return Environment.adopt(
+      this.specFor(fn, runtime, proc.taskDir, proc.scratchDir, proc.dir, initializationType),
+      this.deps.logs,
+      this.deps.isolation,
+      proc,
+    );
   }
 
   private sweep(): void {

@@ -104,7 +104,8 @@ export class Environment {
   private api: RuntimeApiServer | undefined;
   private pending: Pending | undefined;
   private initDurationMs: number | undefined;
-  private coldStartPending = true;
+  /** The next invocation reports `Init Duration` (a cold start); provisioned environments were initialised ahead, as on Lambda. */
+  private coldStartPending: boolean;
   private initFailure: InitFailure | undefined;
   private resolveInit: (() => void) | undefined;
   private exitInfo: string | undefined;
@@ -127,7 +128,11 @@ export class Environment {
     readonly spec: EnvironmentSpec,
     private readonly logs: LogWriter,
     private readonly isolation: Isolation,
-  ) {}
+  ) {
+    this.coldStartPending = spec.initializationType === 'on-demand';
+    // The init phase's output goes to the first invocation's tail only on a cold start.
+    if (!this.coldStartPending) this.initLines = undefined;
+  }
 
   /** Starts the runtime and waits for the end of its init phase (or its failure). Never throws for user-code failures. */
   static async start(spec: EnvironmentSpec, logs: LogWriter, isolation: Isolation): Promise<Environment> {

@@ -11,6 +11,16 @@ export class EnvironmentPool {
   /** Environments being started for this pool that are not in `all` yet. */
   starting = 0;
   retired = false;
+  /**
+   * Provisioned concurrency: environments initialised ahead of demand and kept warm. They serve
+   * invocations like any other (an idle one is taken first or last by recency alike) but are never
+   * reclaimed for being idle; one that ends (max lifetime, crash, timeout) is replaced.
+   */
+  readonly provisioned = new Set<Environment>();
+  /** How many environments the pool keeps provisioned. */
+  provisionedTarget = 0;
+  /** Provisioned environments being started. */
+  provisioning = 0;
 
   constructor(
     readonly key: string,
@@ -72,11 +82,11 @@ export class EnvironmentPool {
     });
   }
 
-  /** Ends environments idle for longer than `idleMs` or older than `maxLifetimeMs`. */
+  /** Ends environments idle for longer than `idleMs` (provisioned ones excepted) or older than `maxLifetimeMs`. */
   reclaim(idleMs: number, maxLifetimeMs: number, now = Date.now()): void {
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const env = this.idle[i];
-      if (env && (now - env.idleSince > idleMs || now - env.createdAt > maxLifetimeMs)) {
+      if (env && ((now - env.idleSince > idleMs && !this.provisioned.has(env)) || now - env.createdAt > maxLifetimeMs)) {
         this.idle.splice(i, 1);
         env.kill();
       }
@@ -91,7 +101,12 @@ export class EnvironmentPool {
   }
 
   get size(): number {
-    return this.all.size + this.starting;
+    return this.all.size + this.starting + this.provisioning;
+  }
+
+  /** Provisioned environments that are ready or on their way. */
+  get provisionedCount(): number {
+    return this.provisioned.size + this.provisioning;
   }
 
   get idleCount(): number {

@@ -18,6 +18,7 @@ export interface ConfigInput {
   LoggingConfig?: { LogFormat?: string | undefined; LogGroup?: string | undefined } | undefined;
   Layers?: string[] | undefined;
   KMSKeyArn?: string | undefined;
+  DeadLetterConfig?: { TargetArn?: string | undefined } | undefined;
 }
 
 /** Every runtime identifier Lambda knows, current or deprecated (for Lambda's enum error). */
@@ -213,10 +214,40 @@ export function buildConfig(
       config.logGroup = LogGroup;
     }
   }
+  if (input.DeadLetterConfig !== undefined) {
+    const target = input.DeadLetterConfig.TargetArn ?? '';
+    checkDeadLetterTarget(target);
+    config.deadLetterTargetArn = target === '' ? undefined : target;
+  }
   if (input.Layers !== undefined && input.Layers.length > 0) {
     throw invalidParameter('Layers are not supported by this Kumo version yet.');
   }
   return config;
+}
+
+const QUEUE_ARN_RE = /^arn:aws[a-zA-Z-]*:sqs:[a-z]{2}(?:-gov)?-[a-z]+-\d:\d{12}:[a-zA-Z0-9_-]{1,80}(?:\.fifo)?$/;
+
+/** An SQS queue's ARN (`arn:aws:sqs:<region>:<account>:<name>`). */
+export function isQueueArn(arn: string): boolean {
+  return QUEUE_ARN_RE.test(arn);
+}
+
+/** DeadLetterConfig.TargetArn: an SQS queue ('' removes it). Lambda also takes SNS topics, which Kumo does not have yet. */
+function checkDeadLetterTarget(arn: string): void {
+  if (arn === '') return;
+  if (!/^arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*$/.test(arn)) {
+    throw validationError(
+      'deadLetterConfig.targetArn',
+      arn,
+      'Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()',
+    );
+  }
+  if (arn.split(':')[2] === 'sns') {
+    throw invalidParameter(`Kumo cannot deliver to SNS topics yet; use an SQS queue ARN as the dead-letter queue: ${arn}`);
+  }
+  if (!QUEUE_ARN_RE.test(arn)) {
+    throw invalidParameter(`The provided target arn ${arn} is invalid. The dead-letter queue must be an SQS queue or an SNS topic.`);
+  }
 }
 
 function checkRuntime(runtime: string, supported: ReadonlySet<string>): string {
@@ -318,6 +349,7 @@ export function toFunctionConfiguration(p: Partition, r: FunctionRecord, view: C
     CodeSha256: Buffer.from(r.codeSha256Hex, 'hex').toString('base64'),
     Version: r.version,
   };
+  if (c.deadLetterTargetArn) out.DeadLetterConfig = { TargetArn: c.deadLetterTargetArn };
   if (Object.keys(c.environment).length > 0) out.Environment = { Variables: { ...c.environment } };
   out.TracingConfig = { Mode: c.tracingMode };
   out.RevisionId = r.revisionId;

@@ -1,6 +1,7 @@
 export {
   FunctionService,
   MAX_SYNC_PAYLOAD,
+  checkJson,
   type CreateFunctionInput,
   type UpdateCodeInput,
   type InvokeInput,
@@ -8,7 +9,7 @@ export {
   type AccountUsage,
   type DeploymentCheck,
 } from './service.js';
-export { toFunctionConfiguration, lambdaTimestamp, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
+export { toFunctionConfiguration, lambdaTimestamp, isQueueArn, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
 export { functionArn, parseFunctionRef, type Partition, type FunctionRef } from './names.js';
 export { FunctionPolicies, buildStatement, type AddPermissionInput, type PolicyStatement } from './policy.js';
 export { FunctionTags, checkTags, MAX_TAGS, type TaggableResolver } from './tags.js';

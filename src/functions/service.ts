@@ -213,7 +213,8 @@ export class FunctionService {
       );
     }
     if (input.invocationType === 'Event') {
-      throw invalidParameter('Asynchronous invocation (InvocationType Event) is not available in this Kumo version yet.');
+      // The API sends Event invocations to the async subsystem (src/async), which queues them durably.
+      throw new KumoError('ServiceException', 'InvocationType Event is queued by AsyncService.accept, not run by FunctionService.invoke.');
     }
     if (input.invocationType === 'DryRun') return { executedVersion: fn.version, outcome: undefined };
     const payload = input.payload.length === 0 ? EMPTY_EVENT : input.payload;
@@ -290,6 +291,16 @@ export class FunctionService {
     return record;
   }
 
+  /**
+   * Keeps `count` environments of a function initialised and warm (provisioned concurrency; the
+   * engine's side of PutProvisionedConcurrencyConfig, whose API comes with versions and aliases).
+   * Resolves once they are ready.
+   */
+  async provision(input: string, count: number): Promise<void> {
+    const fn = await this.latest(this.ref(input));
+    await this.deps.engine.provision(fn, count);
+  }
+
   private async latest(ref: FunctionRef): Promise<FunctionRecord> {
     if (ref.qualifier !== undefined && ref.qualifier !== '$LATEST') {
       throw functionNotFound(this.arn(ref.name, ref.qualifier));
@@ -348,7 +359,8 @@ function conflictExists(name: string): KumoError {
   return new KumoError('ResourceConflictException', `Function already exist: ${name}`);
 }
 
-function checkJson(payload: Buffer): void {
+/** An Invoke payload must be JSON: Lambda's InvalidRequestContentException otherwise. */
+export function checkJson(payload: Buffer): void {
   try {
     JSON.parse(payload.toString('utf8'));
   } catch (err) {

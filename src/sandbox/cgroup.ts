@@ -212,6 +212,41 @@ function removeStale(kumoDir: string, killer: (dir: string) => void): void {
 }
 
 /**
+ * Thaws every environment of the dead instances under `kumoDir` (`file`: `freezer.state` in v1,
+ * `cgroup.freeze` in v2): a Kumo killed with SIGKILL leaves its idle environments frozen, and a
+ * frozen process cannot act on SIGKILL until it is thawed.
+ */
+function thawStale(kumoDir: string, file: string, thawed: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(kumoDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^(\d+)-\d+$/.exec(name);
+    if (!m || isAlive(Number(m[1]))) continue;
+    const instance = path.join(kumoDir, name);
+    let envs: string[];
+    try {
+      envs = fs
+        .readdirSync(instance, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name);
+    } catch {
+      continue;
+    }
+    for (const env of envs) {
+      try {
+        fs.writeFileSync(path.join(instance, env, file), thawed);
+      } catch {
+        /* not frozen, or already gone */
+      }
+    }
+  }
+}
+
+/**
  * A killed process stays in its cgroup until its exit completes, so removing the directory right
  * after the kill can fail. At startup only: retry for up to half a second, blocking briefly.
  */
@@ -443,6 +478,8 @@ function discoverV1(instance: string, mounts: readonly MountInfo[], own: Readonl
   }
   if (reasons.length > 0) return { ok: false, reasons };
   const made: string[] = [];
+  const freezerParent = parentOf.get('freezer');
+  if (freezerParent) thawStale(path.dirname(freezerParent), 'freezer.state', 'THAWED');
   for (const dir of new Set(parentOf.values())) {
     try {
       removeStale(path.dirname(dir), (d) => killLoop([d], undefined));
@@ -648,6 +685,7 @@ export function createV2Tree(mount: string, required: readonly string[] = V2_CON
     enableControllers(mount, controllers);
     mkdirp(kumo);
     enableControllers(kumo, controllers);
+    thawStale(kumo, 'cgroup.freeze', '0');
     removeStale(kumo, (d) => {
       try {
         fs.writeFileSync(path.join(d, 'cgroup.kill'), '1');

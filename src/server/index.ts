@@ -5,11 +5,13 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createApi } from '../api/index.js';
+import { AsyncService } from '../async/index.js';
 import { CodeStore } from '../code/index.js';
 import { compileOptions, type CompiledOptions, type KumoOptions } from '../config/index.js';
 import { Engine, type EngineStats } from '../engine/index.js';
 import { FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
 import { LogWriter } from '../logs/index.js';
+import { Metrics } from '../metrics/index.js';
 import { QueueService } from '../queues/index.js';
 import { Isolation } from '../sandbox/index.js';
 import { CodeSigning, SigningProfiles } from '../signing/index.js';
@@ -29,6 +31,7 @@ export class Kumo {
     private readonly isolation: Isolation,
     private readonly logWriter: LogWriter,
     readonly functions: FunctionService,
+    readonly events: AsyncService,
     readonly queues: QueueService,
   ) {}
 
@@ -51,7 +54,21 @@ export class Kumo {
     });
     const functions = new FunctionService({ options, store, code, engine });
     await functions.load();
+    const metrics = new Metrics();
     const queues = new QueueService({ repo: store.queues, region: options.region, accountId: options.accountId });
+    const events = new AsyncService({
+      functions,
+      events: store.asyncEvents,
+      configs: store.eventInvokeConfigs,
+      reservedConcurrency: (name) => engine.reservedConcurrency(name),
+      metrics,
+      timeScale: options.asyncTimeScale,
+      concurrency: options.asyncConcurrency,
+      log: logger,
+      queues: () => queues,
+    });
+    const resumed = await events.start();
+    if (resumed > 0) logger.info({ events: resumed }, 'resuming queued asynchronous invocations');
     const policies = new FunctionPolicies(functions, store.policies);
     const tags = new FunctionTags(functions, store.tags);
     const profiles = new SigningProfiles(store.signing, { region: options.region, accountId: options.accountId });
@@ -67,6 +84,8 @@ export class Kumo {
     const server = createApi({
       options,
       functions,
+      events,
+      metrics,
       policies,
       tags,
       signing,
@@ -84,7 +103,7 @@ export class Kumo {
         resolve();
       });
     });
-    return new Kumo(options, logger, server, store, engine, isolation, logWriter, functions, queues);
+    return new Kumo(options, logger, server, store, engine, isolation, logWriter, functions, events, queues);
   }
 
   /** The endpoint URL, e.g. `http://127.0.0.1:9001`. */
@@ -116,6 +135,7 @@ export class Kumo {
       this.server.closeIdleConnections();
       setTimeout(() => this.server.closeAllConnections(), 2000).unref();
     });
+    this.events.close();
     await this.engine.close();
     await this.isolation.close();
     await this.logWriter.flush();

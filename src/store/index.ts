@@ -2,10 +2,31 @@ import path from 'node:path';
 import type { Store } from './types.js';
 import { openSqliteStore } from './sqlite/adapter.js';
 
-export type { Store, FunctionConfig, FunctionRecord, FunctionRepo, LogEvent, LogQuery, LogRepo, LogStreamInfo } from './types.js';
+export type {
+  AsyncEventHeader,
+  AsyncEventProgress,
+  AsyncEventRepo,
+  EventInvokeConfigRecord,
+  EventInvokeConfigRepo,
+  NewAsyncEvent,
+  Store,
+  FunctionConfig,
+  FunctionRecord,
+  FunctionRepo,
+  LogEvent,
+  LogQuery,
+  LogRepo,
+  LogStreamInfo,
+  NewQueueMessage,
+  QueueCounts,
+  QueueMessage,
+  QueueRecord,
+  QueueRepo,
+  ReceivePlan,
+  StoredAttributeValue,
+} from './types.js';
 export type { PolicyRepo, RevisionChange, TagRepo } from './types.js';
 export type { CodeSigningConfigRecord, SigningProfileRecord, SigningRepo } from './types.js';
-export type { NewQueueMessage, QueueCounts, QueueMessage, QueueRecord, QueueRepo, ReceivePlan, StoredAttributeValue } from './types.js';
 
 /** Opens the embedded store in `dataDir` (SQLite file `kumo.db`), or in memory for ':memory:'. */
 export function openStore(dataDir: string): Store {

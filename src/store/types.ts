@@ -18,6 +18,8 @@ export interface FunctionConfig {
   tracingMode: 'PassThrough' | 'Active';
   logFormat: 'Text' | 'JSON';
   logGroup: string;
+  /** DeadLetterConfig.TargetArn: where failed asynchronous events go (an SQS queue ARN). */
+  deadLetterTargetArn?: string | undefined;
 }
 
 export interface FunctionRecord {
@@ -95,6 +97,73 @@ export interface LogRepo {
   groups(prefix?: string): Promise<Array<{ group: string; createdAt: number; storedBytes: number }>>;
   streams(group: string, prefix?: string): Promise<LogStreamInfo[]>;
   deleteGroup(group: string): Promise<void>;
+}
+
+/** A queued asynchronous invocation's progress (what changes between attempts). */
+export interface AsyncEventProgress {
+  /** Times the function has run this event (Lambda's approximateInvokeCount). */
+  invokeCount: number;
+  /** Function errors so far (retries are counted against MaximumRetryAttempts). */
+  functionErrors: number;
+  /** Throttles and system errors in a row (the backoff exponent). */
+  throttles: number;
+  /** Epoch ms of the next attempt. */
+  nextAttemptAt: number;
+  /** JSON of the last failed response, for the failure record; null before any. */
+  lastResponse: string | null;
+}
+
+export interface NewAsyncEvent {
+  requestId: string;
+  functionName: string;
+  qualifier: string;
+  payload: Buffer;
+  /** Epoch ms the event was accepted. */
+  receivedAt: number;
+}
+
+/** A stored event without its payload (what the dispatcher keeps in memory). */
+export interface AsyncEventHeader extends AsyncEventProgress {
+  id: number;
+  requestId: string;
+  functionName: string;
+  qualifier: string;
+  receivedAt: number;
+}
+
+/**
+ * The durable queue of asynchronous invocations. `append` resolves only once the event is
+ * committed and on disk (fsync'd), so an acknowledged event survives a crash or power loss;
+ * appends made in the same event-loop turn share one commit (group commit). `update` and
+ * `remove` are batched the same way; losing one in a crash only means an event runs again.
+ */
+export interface AsyncEventRepo {
+  append(event: NewAsyncEvent): Promise<number>;
+  update(id: number, progress: AsyncEventProgress): Promise<void>;
+  remove(id: number): Promise<void>;
+  payload(id: number): Promise<Buffer | undefined>;
+  /** Every stored event, oldest first. */
+  pending(): Promise<AsyncEventHeader[]>;
+}
+
+/** PutFunctionEventInvokeConfig's settings for one function (and qualifier). Unset fields use Lambda's defaults. */
+export interface EventInvokeConfigRecord {
+  functionName: string;
+  qualifier: string;
+  maximumRetryAttempts: number | undefined;
+  maximumEventAgeInSeconds: number | undefined;
+  onSuccess: string | undefined;
+  onFailure: string | undefined;
+  /** Epoch ms. */
+  lastModified: number;
+}
+
+export interface EventInvokeConfigRepo {
+  get(functionName: string, qualifier: string): Promise<EventInvokeConfigRecord | undefined>;
+  put(record: EventInvokeConfigRecord): Promise<void>;
+  /** Returns false when there was none. */
+  delete(functionName: string, qualifier: string): Promise<boolean>;
+  list(functionName: string): Promise<EventInvokeConfigRecord[]>;
 }
 
 /** One queue of the SQS-compatible queue service. Attribute values are SQS's strings. */
@@ -275,6 +344,8 @@ export interface SigningRepo {
 export interface Store {
   readonly functions: FunctionRepo;
   readonly logs: LogRepo;
+  readonly asyncEvents: AsyncEventRepo;
+  readonly eventInvokeConfigs: EventInvokeConfigRepo;
   readonly queues: QueueRepo;
   readonly policies: PolicyRepo;
   readonly tags: TagRepo;

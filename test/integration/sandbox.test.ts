@@ -490,7 +490,7 @@ describe('cgroup limits', { skip: noSandbox || noCgroup }, () => {
     fs.rmSync(scratch, { recursive: true, force: true });
   });
 
-  test('a later start removes the cgroups, and kills the processes, a crashed Kumo left behind', async () => {
+  test('a later start removes the cgroups, and kills the processes (frozen ones too), a crashed Kumo left behind', async () => {
     const gone = spawn('/bin/true');
     await new Promise((resolve) => gone.once('close', resolve));
     const stale = iso.cgroupParents.map((parent) => path.join(path.dirname(parent), `${gone.pid}-1`, 'env'));
@@ -499,6 +499,12 @@ describe('cgroup limits', { skip: noSandbox || noCgroup }, () => {
     const orphan = spawn('/bin/sh', ['-c', `${joins} && exec sleep 1000`], { detached: true, stdio: 'ignore' });
     const orphanExit = new Promise((resolve) => orphan.once('close', (_code, signal) => resolve(signal)));
     await eventually(() => fs.readFileSync(path.join(stale[0] ?? '', 'cgroup.procs'), 'utf8').trim() !== '', 'the orphan to join');
+    // A Kumo killed with SIGKILL leaves its idle environments frozen.
+    const freezer = stale.map((dir) => path.join(dir, 'freezer.state')).find((f) => fs.existsSync(f));
+    if (freezer) {
+      fs.writeFileSync(freezer, 'FROZEN');
+      await eventually(() => fs.readFileSync(freezer, 'utf8').trim() === 'FROZEN', 'the orphan to be frozen');
+    }
     const later = await Isolation.create();
     try {
       assert.equal(await orphanExit, 'SIGKILL');

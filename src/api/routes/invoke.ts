@@ -1,11 +1,15 @@
+import { MAX_INVOKE_ASYNC_PAYLOAD, type AsyncService } from '../../async/index.js';
 import { KumoError, invalidParameter } from '../../errors/index.js';
 import { MAX_SYNC_PAYLOAD, type FunctionService, type InvokeInput } from '../../functions/index.js';
 import { header, type ApiResponse, type Route } from '../http.js';
 
 const TAIL_BYTES = 4096;
 
-/** Invoke: the hot path. Headers in and out follow Lambda's Invoke exactly. */
-export function invokeRoutes(functions: FunctionService): Route[] {
+/**
+ * Invoke: the hot path. Headers in and out follow Lambda's Invoke exactly. InvocationType Event
+ * (and the legacy InvokeAsync) answers 202 only once the event is on disk.
+ */
+export function invokeRoutes(functions: FunctionService, events: AsyncService): Route[] {
   return [
     {
       method: 'POST',
@@ -25,6 +29,16 @@ export function invokeRoutes(functions: FunctionService): Route[] {
             `1 validation error detected: Value '${logType}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]`,
           );
         }
+        if (invocationType === 'Event') {
+          await events.accept({
+            functionName: req.params.FunctionName ?? '',
+            qualifier: req.query.get('Qualifier') ?? undefined,
+            payload: req.body,
+            requestId: req.requestId,
+            operation: 'Invoke',
+          });
+          return { status: 202 };
+        }
         const result = await functions.invoke({
           functionName: req.params.FunctionName ?? '',
           qualifier: req.query.get('Qualifier') ?? undefined,
@@ -43,6 +57,26 @@ export function invokeRoutes(functions: FunctionService): Route[] {
         if (outcome.functionError) headers['X-Amz-Function-Error'] = outcome.functionError;
         if (outcome.logLines) headers['X-Amz-Log-Result'] = tail(outcome.logLines);
         return { status: 200, headers, body: outcome.payload };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/2014-11-13/functions/{FunctionName}/invoke-async',
+      maxBody: MAX_INVOKE_ASYNC_PAYLOAD,
+      tooLarge: () =>
+        new KumoError(
+          'RequestEntityTooLargeException',
+          `Request must be smaller than ${MAX_INVOKE_ASYNC_PAYLOAD} bytes for the InvokeAsync operation`,
+        ),
+      handler: async (req): Promise<ApiResponse> => {
+        await events.accept({
+          functionName: req.params.FunctionName ?? '',
+          qualifier: undefined,
+          payload: req.body,
+          requestId: req.requestId,
+          operation: 'InvokeAsync',
+        });
+        return { status: 202, body: { Status: 202 } };
       },
     },
   ];

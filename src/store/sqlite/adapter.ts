@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { FunctionConfig, FunctionRecord, FunctionRepo, LogEvent, LogQuery, LogRepo, LogStreamInfo, Store } from '../types.js';
+import { Checkpointer } from './checkpointer.js';
+import { deleteEventInvokeConfigsStatement, eventInvokeConfigRepo, openAsyncEvents } from './async-events.js';
 import { MIGRATIONS } from './migrations.js';
 import { sqlitePolicyRepo, sqliteTagRepo } from './policy.js';
 import { sqliteQueueRepo } from './queues.js';
@@ -46,8 +48,12 @@ export function openSqliteStore(file: string): Store {
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrate(db);
+  // WAL checkpoints run in a worker thread, not at commit time on the event loop.
+  const checkpointer = file === ':memory:' ? undefined : Checkpointer.start(file);
+  if (checkpointer) db.pragma('wal_autocheckpoint = 0');
   const functions = functionRepo(db);
   const logs = logRepo(db);
+  const asyncEvents = openAsyncEvents(file, db);
   const queues = sqliteQueueRepo(db);
   return {
     functions,
@@ -56,9 +62,12 @@ export function openSqliteStore(file: string): Store {
     policies: sqlitePolicyRepo(db),
     tags: sqliteTagRepo(db),
     signing: sqliteSigningRepo(db),
-    close: () => {
+    asyncEvents,
+    eventInvokeConfigs: eventInvokeConfigRepo(db),
+    close: async () => {
+      asyncEvents.close();
+      await checkpointer?.close();
       db.close();
-      return Promise.resolve();
     },
   };
 }
@@ -130,9 +139,11 @@ function functionRepo(db: Database.Database): FunctionRepo {
        ON CONFLICT (name) DO UPDATE SET reserved_concurrency = excluded.reserved_concurrency`,
     ),
     deleteSettings: db.prepare<[string]>('DELETE FROM function_settings WHERE name = ?'),
+    deleteEventInvokeConfigs: deleteEventInvokeConfigsStatement(db),
   };
   const remove = db.transaction((name: string): boolean => {
     s.deleteSettings.run(name);
+    s.deleteEventInvokeConfigs.run(name);
     return s.delete.run(name).changes > 0;
   });
   const insert = db.transaction((row: FunctionRow): boolean => {

@@ -84,7 +84,32 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (queue, dedup_key)
   ) WITHOUT ROWID;
   `,
-  /* 4: async events (branch async) */ '',
+  /* 4: asynchronous invocation: the durable event queue and event invoke configs */ `
+  CREATE TABLE async_events (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id        TEXT NOT NULL,
+    function_name     TEXT NOT NULL,
+    qualifier         TEXT NOT NULL,
+    payload           BLOB NOT NULL,
+    received_at       INTEGER NOT NULL,   -- epoch ms the 202 was promised at
+    invoke_count      INTEGER NOT NULL DEFAULT 0,
+    function_errors   INTEGER NOT NULL DEFAULT 0,
+    throttles         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   INTEGER NOT NULL,
+    last_response     TEXT                -- JSON of the last function error, for the failure record
+  );
+
+  CREATE TABLE event_invoke_configs (
+    function_name     TEXT NOT NULL,
+    qualifier         TEXT NOT NULL,
+    max_retry         INTEGER,
+    max_age           INTEGER,
+    on_success        TEXT,
+    on_failure        TEXT,
+    last_modified     INTEGER NOT NULL,
+    PRIMARY KEY (function_name, qualifier)
+  ) WITHOUT ROWID;
+  `,
   /* 5: resource-based policies and tags of functions (src/functions/policy.ts, tags.ts), code signing (src/signing) */ `
   CREATE TABLE function_policies (
     name              TEXT NOT NULL,

@@ -1,0 +1,64 @@
+/**
+ * Provisioned concurrency, the engine's side: environments initialised ahead of demand and kept
+ * warm. (PutProvisionedConcurrencyConfig comes with versions and aliases; this drives the engine
+ * through FunctionService.provision, the door that API will use.)
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { CreateFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
+import { zipEntries } from '../../src/code/index.js';
+import { startKumo, type TestKumo } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
+
+const HANDLER = `
+exports.handler = async (event) => {
+  if (event.sleepMs) await new Promise((r) => setTimeout(r, event.sleepMs));
+  return { type: process.env.AWS_LAMBDA_INITIALIZATION_TYPE, api: process.env.AWS_LAMBDA_RUNTIME_API };
+};`;
+
+let k: TestKumo;
+before(async () => {
+  k = await startKumo({ idleTimeoutMs: 200 });
+  await k.lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: 'pc',
+      Runtime: 'nodejs20.x',
+      Handler: 'index.handler',
+      Role: 'arn:aws:iam::000000000000:role/test',
+      Code: { ZipFile: await zipEntries([{ name: 'index.js', content: HANDLER }]) },
+    }),
+  );
+});
+after(() => k.close());
+
+async function invoke(event: object): Promise<{ body: { type: string; api: string }; log: string }> {
+  const out = await k.lambda.send(new InvokeCommand({ FunctionName: 'pc', Payload: Buffer.from(JSON.stringify(event)), LogType: 'Tail' }));
+  assert.equal(out.FunctionError, undefined);
+  return {
+    body: JSON.parse(Buffer.from(out.Payload ?? []).toString()) as { type: string; api: string },
+    log: Buffer.from(out.LogResult ?? '', 'base64').toString(),
+  };
+}
+
+test('invocations within the provisioned count see no cold start; the next one spills over to an on-demand environment', async () => {
+  await k.kumo.functions.provision('pc', 2);
+  assert.equal(k.kumo.engineStats().provisionedEnvironments, 2);
+  const within = await Promise.all([invoke({ sleepMs: 400 }), invoke({ sleepMs: 400 })]);
+  for (const r of within) {
+    assert.doesNotMatch(r.log, /Init Duration/, 'no cold start within the provisioned count');
+    assert.equal(r.body.type, 'provisioned-concurrency');
+  }
+  const three = await Promise.all([invoke({ sleepMs: 400 }), invoke({ sleepMs: 400 }), invoke({ sleepMs: 400 })]);
+  const cold = three.filter((r) => /Init Duration/.test(r.log));
+  assert.equal(cold.length, 1, 'the third concurrent invocation spilled over');
+  assert.equal(cold[0]?.body.type, 'on-demand');
+});
+
+test('provisioned environments are kept warm past the idle timeout, while on-demand ones are reclaimed', async () => {
+  // The idle timeout is 200 ms: the spill-over environment goes, the two provisioned ones stay.
+  await eventually(() => k.kumo.engineStats().environments === 2, 'the on-demand environment to be reclaimed');
+  assert.equal(k.kumo.engineStats().provisionedEnvironments, 2);
+  const r = await invoke({});
+  assert.doesNotMatch(r.log, /Init Duration/);
+  assert.equal(r.body.type, 'provisioned-concurrency');
+});

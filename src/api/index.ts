@@ -2,9 +2,10 @@ import type http from 'node:http';
 import type { AsyncService } from '../async/index.js';
 import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
-import type { FunctionService } from '../functions/index.js';
+import type { FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { QueueService } from '../queues/index.js';
+import type { CodeSigning, SigningProfiles } from '../signing/index.js';
 import type { LogRepo } from '../store/index.js';
 import { CodeLinks } from './code-links.js';
 import { accountRoutes } from './routes/account.js';
@@ -14,12 +15,19 @@ import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { kumoRoutes } from './routes/kumo.js';
 import { logsTargets } from './routes/logs.js';
+import { policyRoutes } from './routes/policy.js';
+import { signingRoutes } from './routes/signing.js';
 import { queueAdminRoutes, sqsApi } from './routes/sqs.js';
+import { tagRoutes } from './routes/tags.js';
 import { createHttpServer, type ServerLog } from './server.js';
 
 export interface ApiDeps {
   options: CompiledOptions;
   functions: FunctionService;
+  policies: FunctionPolicies;
+  tags: FunctionTags;
+  signing: CodeSigning;
+  profiles: SigningProfiles;
   /** Asynchronous invocation and event invoke configs. */
   events: AsyncService;
   metrics: Metrics;
@@ -36,12 +44,15 @@ export function createApi(deps: ApiDeps): http.Server {
   const links = new CodeLinks(deps.secret);
   const routes = [
     ...accountRoutes(deps.functions, deps.options),
-    ...functionRoutes(deps.functions, deps.code, links),
+    ...functionRoutes(deps.functions, deps.code, links, deps.tags),
     ...invokeRoutes(deps.functions, deps.events),
     ...concurrencyRoutes(deps.functions),
     ...eventInvokeConfigRoutes(deps.events),
     ...kumoRoutes(deps.events, deps.metrics),
     ...queueAdminRoutes(deps.queues),
+    ...policyRoutes(deps.policies),
+    ...tagRoutes(deps.tags),
+    ...signingRoutes(deps.signing, deps.profiles),
   ];
   const logs = logsTargets(deps.logs, deps.options);
   const sqs = sqsApi(deps.queues);

@@ -47,6 +47,7 @@ export const CreateFunctionBody = z.object({
   PackageType: str.optional(),
   Publish: z.boolean().optional(),
   Tags: z.record(z.string(), z.string()).optional(),
+  CodeSigningConfigArn: str.optional(),
   ...ConfigFields,
 });
 

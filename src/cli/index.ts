@@ -10,6 +10,7 @@ import { err, Exit, UsageError } from './output.js';
 import { registerQueues } from './queues.js';
 import { registerRm } from './rm.js';
 import { registerServer } from './server.js';
+import { registerSign } from './sign.js';
 
 /**
  * Entry point of the `kumo` executable. Resolves to the process exit code:
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLogs(program);
   registerPending(program);
   registerQueues(program);
+  registerSign(program);
   registerDoctor(program);
   try {
     await program.parseAsync(argv);

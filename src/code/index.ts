@@ -6,3 +6,4 @@ export { CodeStore, type CodeArtifact, type PutLimits } from './store.js';
 export { zipDirectory, zipEntries, type ZipDirectoryOptions, type ZipEntrySpec } from './writer.js';
 export { DEFAULT_LIMITS as DEFAULT_CODE_LIMITS } from './reader.js';
 export { UNZIP_FAILED_MESSAGE } from './messages.js';
+export { digestZip, type ZipEntryDigest } from './digest.js';

@@ -7,6 +7,9 @@ export {
   type InvokeInput,
   type InvokeResult,
   type AccountUsage,
+  type DeploymentCheck,
 } from './service.js';
 export { toFunctionConfiguration, lambdaTimestamp, isQueueArn, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
 export { functionArn, parseFunctionRef, type Partition, type FunctionRef } from './names.js';
+export { FunctionPolicies, buildStatement, type AddPermissionInput, type PolicyStatement } from './policy.js';
+export { FunctionTags, checkTags, MAX_TAGS, type TaggableResolver } from './tags.js';

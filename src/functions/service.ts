@@ -5,6 +5,7 @@ import { RUNTIMES, type Engine, type InvokeOutcome } from '../engine/index.js';
 import { KumoError, functionNotFound, invalidParameter, validationError } from '../errors/index.js';
 import type { FunctionRecord, Store } from '../store/index.js';
 import { buildConfig, type ConfigInput } from './config.js';
+import { checkTags } from './tags.js';
 import { functionArn, parseFunctionRef, parseNewFunctionName, type FunctionRef, type Partition } from './names.js';
 
 /** Lambda's limit on a synchronous invocation's request payload. */
@@ -15,6 +16,19 @@ export interface CreateFunctionInput extends ConfigInput {
   zip: Buffer;
   PackageType?: string | undefined;
   Publish?: boolean | undefined;
+  Tags?: Record<string, string> | undefined;
+  CodeSigningConfigArn?: string | undefined;
+}
+
+/**
+ * Checks a deployment's code before it is stored (code signing, src/signing). Lives here as a port
+ * so that the functions subsystem does not depend on who implements it.
+ */
+export interface DeploymentCheck {
+  /** Throws to refuse `zip` for the function (checked against `configArn` when given on create). */
+  verify(functionName: string, zip: Buffer, configArn?: string): Promise<void>;
+  /** Records the code signing configuration CreateFunction named, once the function exists. */
+  attachOnCreate(functionName: string, configArn: string): Promise<void>;
 }
 
 export interface UpdateCodeInput {
@@ -61,6 +75,7 @@ export class FunctionService {
    * removes an archive a concurrent create/update has stored but not yet recorded.
    */
   private codeLock: Promise<unknown> = Promise.resolve();
+  private deploymentCheck: DeploymentCheck | undefined;
   readonly partition: Partition;
 
   constructor(private readonly deps: { options: CompiledOptions; store: Store; code: CodeStore; engine: Engine }) {
@@ -70,6 +85,11 @@ export class FunctionService {
   /** Loads what the engine needs from the store (reserved concurrency). Call once at start. */
   async load(): Promise<void> {
     for (const [name, value] of await this.deps.store.functions.reservedConcurrency()) this.deps.engine.setReservedConcurrency(name, value);
+  }
+
+  /** Installs the check every CreateFunction and UpdateFunctionCode passes (code signing). */
+  useDeploymentCheck(check: DeploymentCheck): void {
+    this.deploymentCheck = check;
   }
 
   arn(name: string, qualifier?: string): string {
@@ -92,7 +112,9 @@ export class FunctionService {
       throw validationError('packageType', input.PackageType, 'Member must satisfy enum value set: [Image, Zip]');
     }
     const config = buildConfig(this.partition, name, input, undefined, SUPPORTED_RUNTIMES);
+    const tags = input.Tags === undefined ? undefined : checkTags(input.Tags, {});
     if (await this.deps.store.functions.get(name)) throw conflictExists(name);
+    if (this.deploymentCheck) await this.deploymentCheck.verify(name, input.zip, input.CodeSigningConfigArn);
     return this.withCodeLock(async () => {
       const code = await this.deps.code.put(input.zip);
       const now = Date.now();
@@ -108,6 +130,8 @@ export class FunctionService {
         lastModified: now,
       };
       if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
+      if (tags) await this.deps.store.tags.set(name, tags);
+      if (input.CodeSigningConfigArn !== undefined) await this.deploymentCheck?.attachOnCreate(name, input.CodeSigningConfigArn);
       this.cache.set(name, record);
       this.deps.engine.prepare(record);
       return record;
@@ -143,6 +167,7 @@ export class FunctionService {
     const ref = this.ref(input);
     const current = await this.latest(ref);
     checkRevision(current, update.RevisionId);
+    if (this.deploymentCheck) await this.deploymentCheck.verify(current.name, update.zip);
     const record = await this.withCodeLock(async () => {
       const code = await this.deps.code.put(update.zip);
       return this.replace(current, {
@@ -246,6 +271,27 @@ export class FunctionService {
   }
 
   /**
+   * Changes something Lambda keeps beside a function version (its resource policy, its tags) and
+   * gives the version a new RevisionId, as Lambda does, without touching code or configuration.
+   * `change` sees the current record, throws to refuse, and stores its change together with the
+   * new revision (false when the stored revision moved on meanwhile). Only `$LATEST` exists for now.
+   */
+  async revise(ref: FunctionRef, change: (current: FunctionRecord, nextRevisionId: string) => Promise<boolean>): Promise<FunctionRecord> {
+    const current = await this.latest(ref);
+    const revisionId = crypto.randomUUID();
+    if (!(await change(current, revisionId))) {
+      this.cache.delete(current.name);
+      throw new KumoError(
+        'ResourceConflictException',
+        `The operation cannot be performed at this time. An update is in progress for resource: ${this.arn(current.name)}`,
+      );
+    }
+    const record: FunctionRecord = { ...current, revisionId };
+    this.cache.set(current.name, record);
+    return record;
+  }
+
+  /**
    * Keeps `count` environments of a function initialised and warm (provisioned concurrency; the
    * engine's side of PutProvisionedConcurrencyConfig, whose API comes with versions and aliases).
    * Resolves once they are ready.
@@ -300,7 +346,7 @@ export class FunctionService {
 
 const EMPTY_EVENT = Buffer.from('{}');
 
-function checkRevision(current: FunctionRecord, revisionId: string | undefined): void {
+export function checkRevision(current: FunctionRecord, revisionId: string | undefined): void {
   if (revisionId !== undefined && revisionId !== current.revisionId) {
     throw new KumoError(
       'PreconditionFailedException',

@@ -9,11 +9,12 @@ import { AsyncService } from '../async/index.js';
 import { CodeStore } from '../code/index.js';
 import { compileOptions, type CompiledOptions, type KumoOptions } from '../config/index.js';
 import { Engine, type EngineStats } from '../engine/index.js';
-import { FunctionService } from '../functions/index.js';
+import { FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
 import { LogWriter } from '../logs/index.js';
 import { Metrics } from '../metrics/index.js';
 import { QueueService } from '../queues/index.js';
 import { Isolation } from '../sandbox/index.js';
+import { CodeSigning, SigningProfiles } from '../signing/index.js';
 import { openStore, type Store } from '../store/index.js';
 
 /**
@@ -68,11 +69,27 @@ export class Kumo {
     });
     const resumed = await events.start();
     if (resumed > 0) logger.info({ events: resumed }, 'resuming queued asynchronous invocations');
+    const policies = new FunctionPolicies(functions, store.policies);
+    const tags = new FunctionTags(functions, store.tags);
+    const profiles = new SigningProfiles(store.signing, { region: options.region, accountId: options.accountId });
+    const signing = new CodeSigning({
+      repo: store.signing,
+      tags: store.tags,
+      profiles,
+      functions,
+      warn: (fields, msg) => logger.warn(fields, msg),
+    });
+    functions.useDeploymentCheck(signing);
+    tags.registerTaggable('code-signing-config', (arn) => signing.tagKey(arn));
     const server = createApi({
       options,
       functions,
       events,
       metrics,
+      policies,
+      tags,
+      signing,
+      profiles,
       code,
       logs: store.logs,
       queues,

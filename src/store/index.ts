@@ -25,6 +25,8 @@ export type {
   ReceivePlan,
   StoredAttributeValue,
 } from './types.js';
+export type { PolicyRepo, RevisionChange, TagRepo } from './types.js';
+export type { CodeSigningConfigRecord, SigningProfileRecord, SigningRepo } from './types.js';
 
 /** Opens the embedded store in `dataDir` (SQLite file `kumo.db`), or in memory for ':memory:'. */
 export function openStore(dataDir: string): Store {

@@ -275,11 +275,80 @@ export interface QueueRepo {
   peek(queue: string, limit: number): Promise<QueueMessage[]>;
 }
 
+/** A change of a function version's RevisionId, applied only when the stored one is `expected`. */
+export interface RevisionChange {
+  expected: string;
+  next: string;
+}
+
+/** Resource-based policies of functions: one list of IAM statements per function and qualifier. */
+export interface PolicyRepo {
+  /** The statements of `qualifier`'s policy (undefined when it has none). */
+  get(name: string, qualifier: string): Promise<Array<Record<string, unknown>> | undefined>;
+  /**
+   * Stores the statements (an empty list deletes the policy) and gives the version `qualifier` of
+   * the function the revision `revision.next`, in one transaction; false (and nothing written)
+   * when its revision is not `revision.expected`.
+   */
+  put(name: string, qualifier: string, statements: ReadonlyArray<Record<string, unknown>>, revision: RevisionChange): Promise<boolean>;
+}
+
+/** Tags of functions. */
+export interface TagRepo {
+  get(name: string): Promise<Record<string, string>>;
+  /**
+   * Replaces the function's tags; with `revision`, also moves `$LATEST` to a new revision in the
+   * same transaction, writing nothing and returning false when its revision is not the expected one.
+   */
+  set(name: string, tags: Record<string, string>, revision?: RevisionChange): Promise<boolean>;
+}
+
+/** A Kumo-managed signing profile (Kumo's stand-in for AWS Signer). */
+export interface SigningProfileRecord {
+  name: string;
+  version: string;
+  publicKeyPem: string;
+  privateKeyPem: string;
+  status: 'Active' | 'Revoked';
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface CodeSigningConfigRecord {
+  id: string;
+  description: string;
+  allowedPublishers: string[];
+  untrustedArtifactOnDeployment: 'Warn' | 'Enforce';
+  lastModified: number;
+}
+
+/** Signing profiles, code signing configurations and which function uses which. */
+export interface SigningRepo {
+  profile(name: string): Promise<SigningProfileRecord | undefined>;
+  profiles(): Promise<SigningProfileRecord[]>;
+  /** False when a profile of that name exists. */
+  createProfile(p: SigningProfileRecord): Promise<boolean>;
+  revokeProfile(name: string, at: number): Promise<void>;
+  config(id: string): Promise<CodeSigningConfigRecord | undefined>;
+  /** Configurations ordered by id, strictly after `afterId`. */
+  configs(afterId: string | undefined, limit: number): Promise<CodeSigningConfigRecord[]>;
+  putConfig(c: CodeSigningConfigRecord): Promise<void>;
+  /** False (nothing deleted) when a function uses it. */
+  deleteConfig(id: string): Promise<boolean>;
+  functionConfig(name: string): Promise<string | undefined>;
+  /** Sets (or, with undefined, removes) the configuration of a function. */
+  setFunctionConfig(name: string, id: string | undefined): Promise<void>;
+  functionsUsing(id: string): Promise<string[]>;
+}
+
 export interface Store {
   readonly functions: FunctionRepo;
   readonly logs: LogRepo;
   readonly asyncEvents: AsyncEventRepo;
   readonly eventInvokeConfigs: EventInvokeConfigRepo;
   readonly queues: QueueRepo;
+  readonly policies: PolicyRepo;
+  readonly tags: TagRepo;
+  readonly signing: SigningRepo;
   close(): Promise<void>;
 }

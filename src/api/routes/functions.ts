@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { CodeStore } from '../../code/index.js';
 import { KumoError, invalidParameter } from '../../errors/index.js';
-import { toFunctionConfiguration, type FunctionService } from '../../functions/index.js';
+import { toFunctionConfiguration, type FunctionService, type FunctionTags } from '../../functions/index.js';
 import type { CodeLinks } from '../code-links.js';
 import { json, jsonBody, type ApiRequest, type Route } from '../http.js';
 import { CreateFunctionBody, UpdateFunctionCodeBody, UpdateFunctionConfigurationBody, parse } from '../schemas.js';
@@ -9,7 +9,7 @@ import { CreateFunctionBody, UpdateFunctionCodeBody, UpdateFunctionConfiguration
 const FN = '/2015-03-31/functions/{FunctionName}';
 
 /** Lambda's function control plane: create, read, list, update, delete. */
-export function functionRoutes(functions: FunctionService, code: CodeStore, links: CodeLinks): Route[] {
+export function functionRoutes(functions: FunctionService, code: CodeStore, links: CodeLinks, tags: FunctionTags): Route[] {
   const p = functions.partition;
   return [
     {
@@ -47,9 +47,11 @@ export function functionRoutes(functions: FunctionService, code: CodeStore, link
       handler: async (req) => {
         const record = await functions.get(req.params.FunctionName ?? '', qualifier(req));
         const reserved = await functions.getConcurrency(record.name);
+        const tagged = await tags.of(record.name);
         return json(200, {
           Configuration: toFunctionConfiguration(p, record, 'get'),
           Code: { RepositoryType: 'S3', Location: links.url(req.origin, record.codeSha256Hex) },
+          ...(Object.keys(tagged).length === 0 ? {} : { Tags: tagged }),
           ...(reserved === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: reserved } }),
         });
       },

@@ -5,7 +5,9 @@ import type { FunctionConfig, FunctionRecord, FunctionRepo, LogEvent, LogQuery, 
 import { Checkpointer } from './checkpointer.js';
 import { deleteEventInvokeConfigsStatement, eventInvokeConfigRepo, openAsyncEvents } from './async-events.js';
 import { MIGRATIONS } from './migrations.js';
+import { sqlitePolicyRepo, sqliteTagRepo } from './policy.js';
 import { sqliteQueueRepo } from './queues.js';
+import { sqliteSigningRepo } from './signing.js';
 
 interface FunctionRow {
   name: string;
@@ -57,6 +59,9 @@ export function openSqliteStore(file: string): Store {
     functions,
     logs,
     queues,
+    policies: sqlitePolicyRepo(db),
+    tags: sqliteTagRepo(db),
+    signing: sqliteSigningRepo(db),
     asyncEvents,
     eventInvokeConfigs: eventInvokeConfigRepo(db),
     close: async () => {

@@ -110,4 +110,56 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (function_name, qualifier)
   ) WITHOUT ROWID;
   `,
+  /* 5: resource-based policies and tags of functions (src/functions/policy.ts, tags.ts), code signing (src/signing) */ `
+  CREATE TABLE function_policies (
+    name              TEXT NOT NULL,
+    qualifier         TEXT NOT NULL,           -- '$LATEST', a version number or an alias name
+    statements        TEXT NOT NULL,           -- JSON array of IAM statements, in the order added
+    PRIMARY KEY (name, qualifier)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE function_tags (
+    name              TEXT NOT NULL,           -- a function name, or 'code-signing-config:<id>'
+    tag_key           TEXT NOT NULL,
+    tag_value         TEXT NOT NULL,
+    PRIMARY KEY (name, tag_key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE signing_profiles (
+    name              TEXT PRIMARY KEY,
+    version           TEXT NOT NULL,           -- the profile version id in its version ARN
+    public_key        TEXT NOT NULL,           -- PEM (SPKI), Ed25519
+    private_key       TEXT NOT NULL,           -- PEM (PKCS#8); never leaves the server
+    status            TEXT NOT NULL,           -- Active | Revoked
+    created_at        INTEGER NOT NULL,
+    revoked_at        INTEGER
+  ) WITHOUT ROWID;
+
+  CREATE TABLE code_signing_configs (
+    id                TEXT PRIMARY KEY,        -- csc-<17 hex>
+    description       TEXT NOT NULL,
+    allowed_publishers TEXT NOT NULL,          -- JSON array of signing profile version ARNs
+    untrusted_action  TEXT NOT NULL,           -- UntrustedArtifactOnDeployment: Warn | Enforce
+    last_modified     INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE function_code_signing (
+    name              TEXT PRIMARY KEY,        -- function name
+    config_id         TEXT NOT NULL REFERENCES code_signing_configs (id)
+  ) WITHOUT ROWID;
+
+  -- Policies and tags go with what they belong to: a version's policy with the version, and
+  -- everything of a function with its $LATEST row (deleted only when the function is). A trigger,
+  -- not a foreign key: an alias's policy has no row in function_versions to refer to.
+  CREATE TRIGGER function_versions_delete_extras AFTER DELETE ON function_versions BEGIN
+    DELETE FROM function_policies WHERE name = OLD.name AND (qualifier = OLD.version OR OLD.version = '$LATEST');
+    DELETE FROM function_tags WHERE name = OLD.name AND OLD.version = '$LATEST';
+    DELETE FROM function_code_signing WHERE name = OLD.name AND OLD.version = '$LATEST';
+  END;
+
+  -- A code signing configuration's tags are kept under 'code-signing-config:<id>' (no function name has a ':').
+  CREATE TRIGGER code_signing_configs_delete_tags AFTER DELETE ON code_signing_configs BEGIN
+    DELETE FROM function_tags WHERE name = 'code-signing-config:' || OLD.id;
+  END;
+  `,
 ];

@@ -353,7 +353,7 @@ async function holdMany(server: Server, rt: Runtime, count: number, holdMs: numb
  * does not freeze idle environments within it (so the idle machine's own wake-up costs cancel out).
  */
 async function idleUnfrozen(rt: Runtime, tag: string): Promise<ReturnType<typeof summary>> {
-  const server = await startServer('kumo-bench-', { KUMO_FREEZE_DELAY_MS: '600000' });
+  const server = await startServer('kumo-bench-', { KUMO_FREEZE_DELAY_MS: '60000' });
   try {
     const name = `unfrozen-${tag}`;
     await createFunction(server, name, rt);

@@ -28,7 +28,8 @@ export async function startServer(prefix = 'kumo-bench-', extraEnv: Record<strin
     });
     child.once('exit', (code) => reject(new Error(`kumo server exited with ${code}`)));
   });
-  child.stdout?.resume();
+  // The server's own warnings and errors (pino, on stdout) show up beside the figures.
+  child.stdout?.pipe(process.stderr);
   return { url, child, dataDir };
 }
 

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { writeTransaction } from './tx.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { FunctionConfig, FunctionRecord, FunctionRepo, LogEvent, LogQuery, LogRepo, LogStreamInfo, Store } from '../types.js';
@@ -141,12 +142,12 @@ function functionRepo(db: Database.Database): FunctionRepo {
     deleteSettings: db.prepare<[string]>('DELETE FROM function_settings WHERE name = ?'),
     deleteEventInvokeConfigs: deleteEventInvokeConfigsStatement(db),
   };
-  const remove = db.transaction((name: string): boolean => {
+  const remove = writeTransaction(db, (name: string): boolean => {
     s.deleteSettings.run(name);
     s.deleteEventInvokeConfigs.run(name);
     return s.delete.run(name).changes > 0;
   });
-  const insert = db.transaction((row: FunctionRow): boolean => {
+  const insert = writeTransaction(db, (row: FunctionRow): boolean => {
     if (s.exists.get(row.name)) return false;
     s.insert.run(row);
     return true;
@@ -196,7 +197,7 @@ function logRepo(db: Database.Database): LogRepo {
     deleteEvents: db.prepare<[string]>('DELETE FROM log_events WHERE log_group = ?'),
     deleteStreams: db.prepare<[string]>('DELETE FROM log_streams WHERE log_group = ?'),
   };
-  const append = db.transaction((events: readonly LogEvent[]) => {
+  const append = writeTransaction(db, (events: readonly LogEvent[]) => {
     const now = Date.now();
     const perStream = new Map<string, { group: string; stream: string; first: number; last: number; bytes: number }>();
     for (const e of events) {
@@ -212,7 +213,7 @@ function logRepo(db: Database.Database): LogRepo {
     }
     for (const a of perStream.values()) s.upsertStream.run(a.group, a.stream, now, a.first, a.last, a.bytes);
   });
-  const deleteGroup = db.transaction((group: string) => {
+  const deleteGroup = writeTransaction(db, (group: string) => {
     s.deleteEvents.run(group);
     s.deleteStreams.run(group);
   });

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { writeTransaction } from './tx.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type {
@@ -90,7 +91,7 @@ export function openAsyncEvents(file: string, shared: Database.Database): Durabl
               next_attempt_at, last_response FROM async_events ORDER BY id`,
     ),
   };
-  const apply = db.transaction((batch: Op[]): Array<number | undefined> =>
+  const apply = writeTransaction(db, (batch: Op[]): Array<number | undefined> =>
     batch.map((op) => {
       if (op.kind === 'append') {
         const e = op.event;

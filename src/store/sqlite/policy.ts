@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { writeTransaction } from './tx.js';
 import type { PolicyRepo, RevisionChange, TagRepo } from '../types.js';
 
 /**
@@ -30,7 +31,8 @@ function statements(db: Database.Database) {
 
 export function sqlitePolicyRepo(db: Database.Database): PolicyRepo {
   const s = statements(db);
-  const put = db.transaction(
+  const put = writeTransaction(
+    db,
     (name: string, qualifier: string, list: ReadonlyArray<Record<string, unknown>>, revision: RevisionChange): boolean => {
       if (s.revise.run({ name, version: qualifier, ...revision }).changes !== 1) return false;
       if (list.length === 0) s.deletePolicy.run(name, qualifier);
@@ -49,7 +51,7 @@ export function sqlitePolicyRepo(db: Database.Database): PolicyRepo {
 
 export function sqliteTagRepo(db: Database.Database): TagRepo {
   const s = statements(db);
-  const set = db.transaction((name: string, tags: Record<string, string>, revision: RevisionChange | undefined): boolean => {
+  const set = writeTransaction(db, (name: string, tags: Record<string, string>, revision: RevisionChange | undefined): boolean => {
     if (revision && s.revise.run({ name, version: '$LATEST', ...revision }).changes !== 1) return false;
     s.deleteTags.run(name);
     for (const [key, value] of Object.entries(tags)) s.putTag.run(name, key, value);

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { writeTransaction } from './tx.js';
 import type { NewQueueMessage, QueueMessage, QueueRecord, QueueRepo, ReceivePlan, StoredAttributeValue } from '../types.js';
 
 /**
@@ -106,17 +107,17 @@ function statements(db: Database.Database) {
 export function sqliteQueueRepo(db: Database.Database): QueueRepo {
   const s = statements(db);
 
-  const deleteQueue = db.transaction((name: string): boolean => {
+  const deleteQueue = writeTransaction(db, (name: string): boolean => {
     s.deleteMessages.run(name);
     s.deleteDedup.run(name);
     return s.deleteQueue.run(name).changes > 0;
   });
-  const purge = db.transaction((name: string, at: number) => {
+  const purge = writeTransaction(db, (name: string, at: number) => {
     s.deleteMessages.run(name);
     s.purged.run(at, name);
   });
 
-  const send = db.transaction((queue: string, messages: readonly NewQueueMessage[], fifo: boolean, now: number) => {
+  const send = writeTransaction(db, (queue: string, messages: readonly NewQueueMessage[], fifo: boolean, now: number) => {
     if (fifo) s.dedupExpire.run(queue, now);
     return messages.map((m) => {
       if (m.dedup) {
@@ -141,7 +142,7 @@ export function sqliteQueueRepo(db: Database.Database): QueueRepo {
     });
   });
 
-  const receive = db.transaction((plan: ReceivePlan) => {
+  const receive = writeTransaction(db, (plan: ReceivePlan) => {
     if (plan.sweep) s.expire.run(plan.queue, plan.expiredBefore);
     const taken: QueueMessage[] = [];
     let deadLettered = 0;
@@ -172,13 +173,13 @@ export function sqliteQueueRepo(db: Database.Database): QueueRepo {
     return { messages: taken, deadLettered };
   });
 
-  const deleteMessage = db.transaction((queue: string, seq: number, receipt: string) => {
+  const deleteMessage = writeTransaction(db, (queue: string, seq: number, receipt: string) => {
     if (s.deleteMessage.run(seq, queue, receipt).changes > 0) return 'deleted' as const;
     const row = s.bySeq.get(seq);
     return row && row.queue === queue ? ('stale' as const) : ('missing' as const);
   });
 
-  const changeVisibility = db.transaction((queue: string, seq: number, receipt: string, now: number, visibleAt: number) => {
+  const changeVisibility = writeTransaction(db, (queue: string, seq: number, receipt: string, now: number, visibleAt: number) => {
     const row = s.bySeq.get(seq);
     if (!row || row.queue !== queue) return 'missing' as const;
     if (row.receipt !== receipt) return 'stale' as const;

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { writeTransaction } from './tx.js';
 import type { CodeSigningConfigRecord, SigningProfileRecord, SigningRepo } from '../types.js';
 
 /** SQLite persistence of code signing (tables of migration 5): signing profiles, configurations, links. */
@@ -69,7 +70,7 @@ export function sqliteSigningRepo(db: Database.Database): SigningRepo {
     ),
     unsetFunctionConfig: db.prepare<[string]>('DELETE FROM function_code_signing WHERE name = ?'),
   };
-  const deleteConfig = db.transaction((id: string): boolean => {
+  const deleteConfig = writeTransaction(db, (id: string): boolean => {
     if (s.using.get(id)) return false;
     s.deleteConfig.run(id);
     return true;

@@ -5,6 +5,7 @@ export {
   type CreateFunctionInput,
   type UpdateCodeInput,
   type InvokeInput,
+  type PublishVersionInput,
   type InvokeResult,
   type AccountUsage,
   type DeploymentCheck,

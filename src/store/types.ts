@@ -48,6 +48,18 @@ export interface FunctionRepo {
   replace(record: FunctionRecord, expectedRevisionId: string): Promise<boolean>;
   /** Deletes every version of the function; returns false when there was none. */
   delete(name: string): Promise<boolean>;
+  /** Every version of a function: `$LATEST` first, then published versions in number order. */
+  versions(name: string): Promise<FunctionRecord[]>;
+  /** Every version of every function, by name then version order, strictly after `after` (ListFunctions FunctionVersion=ALL). */
+  listAll(after: { name: string; version: string } | undefined, limit: number): Promise<FunctionRecord[]>;
+  /**
+   * Publishes `record` (a snapshot of `$LATEST` whose revision is `latestRevisionId`) under the
+   * function's next version number, which is never reused. Returns the stored version, or
+   * undefined (nothing written) when `$LATEST`'s revision is no longer `latestRevisionId`.
+   */
+  publish(record: Omit<FunctionRecord, 'version'>, latestRevisionId: string): Promise<FunctionRecord | undefined>;
+  /** Deletes one published version; false when there was none. */
+  deleteVersion(name: string, version: string): Promise<boolean>;
   stats(): Promise<{ functionCount: number; totalCodeSize: number }>;
   /** Every code sha referenced by any version (for code garbage collection). */
   referencedCode(): Promise<Set<string>>;

@@ -4,7 +4,7 @@ import { KumoError, invalidParameter } from '../../errors/index.js';
 import { toFunctionConfiguration, type FunctionService, type FunctionTags } from '../../functions/index.js';
 import type { CodeLinks } from '../code-links.js';
 import { json, jsonBody, type ApiRequest, type Route } from '../http.js';
-import { CreateFunctionBody, UpdateFunctionCodeBody, UpdateFunctionConfigurationBody, parse } from '../schemas.js';
+import { CreateFunctionBody, PublishVersionBody, UpdateFunctionCodeBody, UpdateFunctionConfigurationBody, parse } from '../schemas.js';
 
 const FN = '/2015-03-31/functions/{FunctionName}';
 
@@ -35,7 +35,11 @@ export function functionRoutes(functions: FunctionService, code: CodeStore, link
           );
         }
         const maxItems = req.query.get('MaxItems');
-        const page = await functions.list(req.query.get('Marker') ?? undefined, maxItems === null ? undefined : Number(maxItems));
+        const page = await functions.list(
+          req.query.get('Marker') ?? undefined,
+          maxItems === null ? undefined : Number(maxItems),
+          version === 'ALL',
+        );
         const out: Record<string, unknown> = { Functions: page.functions.map((f) => toFunctionConfiguration(p, f, 'list')) };
         if (page.nextMarker) out.NextMarker = page.nextMarker;
         return json(200, out);
@@ -84,6 +88,30 @@ export function functionRoutes(functions: FunctionService, code: CodeStore, link
           Publish: body.Publish,
         });
         return json(200, toFunctionConfiguration(p, record, 'update'));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: `${FN}/versions`,
+      handler: async (req) => {
+        const body = parse(PublishVersionBody, jsonBody(req));
+        const record = await functions.publishVersion(req.params.FunctionName ?? '', body);
+        return json(201, toFunctionConfiguration(p, record, 'get'));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${FN}/versions`,
+      handler: async (req) => {
+        const maxItems = req.query.get('MaxItems');
+        const page = await functions.listVersions(
+          req.params.FunctionName ?? '',
+          req.query.get('Marker') ?? undefined,
+          maxItems === null ? undefined : Number(maxItems),
+        );
+        const out: Record<string, unknown> = { Versions: page.versions.map((f) => toFunctionConfiguration(p, f, 'list')) };
+        if (page.nextMarker) out.NextMarker = page.nextMarker;
+        return json(200, out);
       },
     },
     {

@@ -162,4 +162,7 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM function_tags WHERE name = 'code-signing-config:' || OLD.id;
   END;
   `,
+  /* 6: versions (PublishVersion): a function's version counter, kept beside its settings so numbers are never reused */ `
+  ALTER TABLE function_settings ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

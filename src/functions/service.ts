@@ -3,7 +3,7 @@ import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
 import { RUNTIMES, type Engine, type InvokeOutcome } from '../engine/index.js';
 import { KumoError, functionNotFound, invalidParameter, validationError } from '../errors/index.js';
-import type { FunctionRecord, Store } from '../store/index.js';
+import type { AliasRecord, FunctionRecord, Store } from '../store/index.js';
 import { buildConfig, type ConfigInput } from './config.js';
 import { checkTags } from './tags.js';
 import { functionArn, parseFunctionRef, parseNewFunctionName, type FunctionRef, type Partition } from './names.js';
@@ -78,6 +78,8 @@ export class FunctionService {
   private readonly cache = new Map<string, FunctionRecord>();
   /** Published versions (immutable but for their RevisionId), keyed `name\0version`. */
   private readonly versionCache = new Map<string, FunctionRecord>();
+  /** Draws in [0, 1) for weighted alias routing. */
+  private readonly random: () => number = Math.random;
   /**
    * Serializes "store code, then record it" against code garbage collection, so that a prune never
    * removes an archive a concurrent create/update has stored but not yet recorded.
@@ -146,9 +148,19 @@ export class FunctionService {
     }).then((record) => (input.Publish === true ? this.publishFrom(record, undefined) : record));
   }
 
-  /** The record of a function version: `$LATEST` unless the name or `qualifier` names a version. */
+  /**
+   * The record of a function version: `$LATEST` unless the name or `qualifier` names a version, or
+   * an alias (then the version the alias points to).
+   */
   async get(input: string, qualifier?: string): Promise<FunctionRecord> {
-    return this.resolve(this.ref(input, qualifier));
+    const ref = this.ref(input, qualifier);
+    if (!isAliasName(ref.qualifier)) return this.resolve(ref);
+    const alias = await this.alias(ref.name, ref.qualifier);
+    if (!alias) {
+      await this.latest({ name: ref.name, qualifier: undefined });
+      throw new KumoError('ResourceNotFoundException', `Cannot find alias arn: ${this.arn(ref.name, ref.qualifier)}`);
+    }
+    return this.resolve({ name: ref.name, qualifier: alias.functionVersion });
   }
 
   /**
@@ -241,6 +253,15 @@ export class FunctionService {
     const ref = this.ref(input, qualifier);
     if (ref.qualifier !== undefined && ref.qualifier !== '$LATEST') {
       const version = await this.resolve(ref); // not found before anything else
+      const referencing = (await this.deps.store.aliases.list(version.name))
+        .filter((a) => a.functionVersion === version.version || version.version in a.additionalVersionWeights)
+        .map((a) => a.name);
+      if (referencing.length > 0) {
+        throw new KumoError(
+          'ResourceConflictException',
+          `Unable to delete version because the following aliases reference it: [${referencing.join(', ')}]`,
+        );
+      }
       if (!(await this.deps.store.functions.deleteVersion(version.name, version.version))) {
         throw functionNotFound(this.arn(ref.name, ref.qualifier));
       }
@@ -261,7 +282,7 @@ export class FunctionService {
 
   async invoke(input: InvokeInput): Promise<InvokeResult> {
     const ref = this.ref(input.functionName, input.qualifier);
-    const fn = await this.resolve(ref);
+    const fn = await this.resolve(await this.route(ref));
     if (input.payload.length > MAX_SYNC_PAYLOAD) {
       throw new KumoError(
         'RequestEntityTooLargeException',
@@ -359,6 +380,27 @@ export class FunctionService {
     await this.deps.engine.provision(fn, count);
   }
 
+  /** An alias of a function, if it has one of that name. */
+  alias(functionName: string, name: string): Promise<AliasRecord | undefined> {
+    return this.deps.store.aliases.get(functionName, name);
+  }
+
+  /**
+   * Where an invocation of `ref` goes: an alias becomes its version, or its additional version
+   * for that version's share of invocations (RoutingConfig.AdditionalVersionWeights).
+   */
+  private async route(ref: FunctionRef): Promise<FunctionRef> {
+    if (!isAliasName(ref.qualifier)) return ref;
+    const alias = await this.alias(ref.name, ref.qualifier);
+    if (!alias) throw functionNotFound(this.arn(ref.name, ref.qualifier));
+    let draw = this.random();
+    for (const [version, weight] of Object.entries(alias.additionalVersionWeights)) {
+      if (draw < weight) return { name: ref.name, qualifier: version };
+      draw -= weight;
+    }
+    return { name: ref.name, qualifier: alias.functionVersion };
+  }
+
   /** The version a reference names: `$LATEST` (no qualifier) or a published version number. */
   private async resolve(ref: FunctionRef): Promise<FunctionRecord> {
     if (ref.qualifier === undefined || ref.qualifier === '$LATEST') return this.latest(ref);
@@ -442,7 +484,7 @@ export class FunctionService {
 
 const EMPTY_EVENT = Buffer.from('{}');
 
-export function checkRevision(current: FunctionRecord, revisionId: string | undefined): void {
+export function checkRevision(current: { revisionId: string }, revisionId: string | undefined): void {
   if (revisionId !== undefined && revisionId !== current.revisionId) {
     throw new KumoError(
       'PreconditionFailedException',
@@ -467,6 +509,11 @@ export function checkJson(payload: Buffer): void {
   }
 }
 
+/** Whether a qualifier names an alias (not `$LATEST`, not a version number). */
+export function isAliasName(qualifier: string | undefined): qualifier is string {
+  return qualifier !== undefined && qualifier !== '$LATEST' && !/^[0-9]+$/.test(qualifier);
+}
+
 function versionKey(name: string, version: string): string {
   return `${name}\u0000${version}`;
 }
@@ -483,7 +530,7 @@ function sameSnapshot(version: FunctionRecord, latest: FunctionRecord): boolean 
   );
 }
 
-function pageSize(maxItems: number | undefined): number {
+export function pageSize(maxItems: number | undefined): number {
   if (maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 10000)) {
     throw validationError(
       'maxItems',

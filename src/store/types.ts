@@ -69,6 +69,29 @@ export interface FunctionRepo {
   setReservedConcurrency(name: string, value: number | undefined): Promise<void>;
 }
 
+/** A function alias: a name that points at one version, or splits invocations between two. */
+export interface AliasRecord {
+  functionName: string;
+  name: string;
+  functionVersion: string;
+  description: string;
+  /** RoutingConfig.AdditionalVersionWeights: version -> share of invocations (0..1); empty when none. */
+  additionalVersionWeights: Record<string, number>;
+  revisionId: string;
+}
+
+export interface AliasRepo {
+  get(functionName: string, name: string): Promise<AliasRecord | undefined>;
+  /** A function's aliases, ordered by name. */
+  list(functionName: string): Promise<AliasRecord[]>;
+  /** False (nothing written) when the alias exists. */
+  create(record: AliasRecord): Promise<boolean>;
+  /** Replaces the alias when its stored revision is `expectedRevisionId`; false otherwise. */
+  replace(record: AliasRecord, expectedRevisionId: string): Promise<boolean>;
+  /** False when there was none. */
+  delete(functionName: string, name: string): Promise<boolean>;
+}
+
 export interface LogEvent {
   /** Monotonic id assigned by the store; used as a cursor. */
   id?: number;
@@ -355,6 +378,7 @@ export interface SigningRepo {
 
 export interface Store {
   readonly functions: FunctionRepo;
+  readonly aliases: AliasRepo;
   readonly logs: LogRepo;
   readonly asyncEvents: AsyncEventRepo;
   readonly eventInvokeConfigs: EventInvokeConfigRepo;

@@ -8,6 +8,7 @@ import { deleteEventInvokeConfigsStatement, eventInvokeConfigRepo, openAsyncEven
 import { MIGRATIONS } from './migrations.js';
 import { sqlitePolicyRepo, sqliteTagRepo } from './policy.js';
 import { sqliteQueueRepo } from './queues.js';
+import { sqliteAliasRepo } from './aliases.js';
 import { sqliteSigningRepo } from './signing.js';
 
 interface FunctionRow {
@@ -58,6 +59,7 @@ export function openSqliteStore(file: string): Store {
   const queues = sqliteQueueRepo(db);
   return {
     functions,
+    aliases: sqliteAliasRepo(db),
     logs,
     queues,
     policies: sqlitePolicyRepo(db),

@@ -20,25 +20,15 @@ import {
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
-import { zipEntries } from '../../src/code/index.js';
 import { AWS_CLI_MISSING, runAwsCli } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
+import { invokeTagged, qualifiedArn, taggedCode, type TaggedAnswer } from '../helpers/versions.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/aliases-test';
-const ARN = (name: string, qualifier?: string): string =>
-  `arn:aws:lambda:us-east-1:000000000000:function:${name}${qualifier === undefined ? '' : `:${qualifier}`}`;
+const ARN = qualifiedArn;
 
 let k: TestKumo;
-
-function codeTagged(tag: string): Promise<Buffer> {
-  return zipEntries([
-    {
-      name: 'index.js',
-      content: `exports.handler = async (e, ctx) => ({ code: ${JSON.stringify(tag)}, arn: ctx.invokedFunctionArn });`,
-    },
-  ]);
-}
 
 /** Creates a function with versions 1 (code 'v1') and 2 (code 'v2'); $LATEST runs 'v2'. */
 async function withTwoVersions(name: string): Promise<void> {
@@ -48,18 +38,15 @@ async function withTwoVersions(name: string): Promise<void> {
       Runtime: 'nodejs20.x',
       Handler: 'index.handler',
       Role: ROLE,
-      Code: { ZipFile: await codeTagged('v1') },
+      Code: { ZipFile: await taggedCode('v1') },
       Publish: true,
     }),
   );
-  await k.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ZipFile: await codeTagged('v2'), Publish: true }));
+  await k.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ZipFile: await taggedCode('v2'), Publish: true }));
 }
 
-async function invoke(name: string, qualifier?: string): Promise<{ version: string; code: string; arn: string }> {
-  const out = await k.lambda.send(new InvokeCommand({ FunctionName: name, Qualifier: qualifier, Payload: Buffer.from('{}') }));
-  assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
-  const body = JSON.parse(Buffer.from(out.Payload ?? []).toString()) as { code: string; arn: string };
-  return { version: out.ExecutedVersion ?? '?', ...body };
+function invoke(name: string, qualifier?: string): Promise<TaggedAnswer> {
+  return invokeTagged(k.lambda, name, qualifier);
 }
 
 before(async () => {
@@ -126,11 +113,11 @@ describe('alias lifecycle', () => {
     assert.equal(config.Version, '1');
     assert.equal(config.FunctionArn, ARN('al-use', 'live'));
     const viaQualifier = await invoke('al-use', 'live');
-    assert.deepEqual(viaQualifier, { version: '1', code: 'v1', arn: ARN('al-use', 'live') });
+    assert.deepEqual(viaQualifier, { version: '1', code: 'v1', greeting: null, arn: ARN('al-use', 'live') });
     const viaArn = await invoke(ARN('al-use', 'live'));
     assert.equal(viaArn.version, '1');
     await k.lambda.send(new UpdateAliasCommand({ FunctionName: 'al-use', Name: 'live', FunctionVersion: '2' }));
-    assert.deepEqual(await invoke('al-use:live'), { version: '2', code: 'v2', arn: ARN('al-use', 'live') });
+    assert.deepEqual(await invoke('al-use:live'), { version: '2', code: 'v2', greeting: null, arn: ARN('al-use', 'live') });
     await rejectsWith(
       k.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'al-use', Qualifier: 'nope' })),
       'ResourceNotFoundException',
@@ -176,37 +163,29 @@ describe('alias errors', () => {
       k.lambda.send(new CreateAliasCommand({ FunctionName: 'al-err', Name: '12', FunctionVersion: '1' })),
       'ValidationException',
     );
-    await rejectsWith(
-      k.lambda.send(
-        new UpdateAliasCommand({ FunctionName: 'al-err', Name: 'prod', RoutingConfig: { AdditionalVersionWeights: { '2': 1.5 } } }),
-      ),
-      'ValidationException',
-      "1 validation error detected: Value '{2=1.5}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]",
-    );
-    await rejectsWith(
-      k.lambda.send(
-        new UpdateAliasCommand({ FunctionName: 'al-err', Name: 'prod', RoutingConfig: { AdditionalVersionWeights: { '2': -0.1 } } }),
-      ),
-      'ValidationException',
-    );
-    await rejectsWith(
-      k.lambda.send(
-        new UpdateAliasCommand({
-          FunctionName: 'al-err',
-          Name: 'prod',
-          RoutingConfig: { AdditionalVersionWeights: { '2': 0.2, '3': 0.2 } },
-        }),
-      ),
-      'InvalidParameterValueException',
-      'Number of items in AdditionalVersionWeights cannot be greater than 1',
-    );
-    await rejectsWith(
-      k.lambda.send(
-        new UpdateAliasCommand({ FunctionName: 'al-err', Name: 'prod', RoutingConfig: { AdditionalVersionWeights: { '1': 0.5 } } }),
-      ),
-      'InvalidParameterValueException',
-      'Invalid function version 1. Function version 1 is already included in routing configuration.',
-    );
+    const routingErrors: Array<[Record<string, number>, string, string | undefined]> = [
+      [
+        { '2': 1.5 },
+        'ValidationException',
+        "1 validation error detected: Value '{2=1.5}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]",
+      ],
+      [{ '2': -0.1 }, 'ValidationException', undefined],
+      [{ '2': 0.2, '3': 0.2 }, 'InvalidParameterValueException', 'Number of items in AdditionalVersionWeights cannot be greater than 1'],
+      [
+        { '1': 0.5 },
+        'InvalidParameterValueException',
+        'Invalid function version 1. Function version 1 is already included in routing configuration.',
+      ],
+    ];
+    for (const [weights, type, message] of routingErrors) {
+      await rejectsWith(
+        k.lambda.send(
+          new UpdateAliasCommand({ FunctionName: 'al-err', Name: 'prod', RoutingConfig: { AdditionalVersionWeights: weights } }),
+        ),
+        type,
+        message,
+      );
+    }
     await rejectsWith(
       k.lambda.send(
         new CreateAliasCommand({

@@ -20,28 +20,16 @@ import {
   PublishVersionCommand,
   UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand,
-  type InvokeCommandOutput,
 } from '@aws-sdk/client-lambda';
-import { zipEntries } from '../../src/code/index.js';
 import { AWS_CLI_MISSING, runAwsCli } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
+import { invokeTagged, qualifiedArn, taggedCode, type TaggedAnswer } from '../helpers/versions.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/versions-test';
-const ARN = (name: string, qualifier?: string): string =>
-  `arn:aws:lambda:us-east-1:000000000000:function:${name}${qualifier === undefined ? '' : `:${qualifier}`}`;
+const ARN = qualifiedArn;
 
 let k: TestKumo;
-
-/** A function whose answer names the code it runs (`tag`) and shows its environment's GREETING. */
-function codeTagged(tag: string): Promise<Buffer> {
-  return zipEntries([
-    {
-      name: 'index.js',
-      content: `exports.handler = async () => ({ code: ${JSON.stringify(tag)}, greeting: process.env.GREETING ?? null });`,
-    },
-  ]);
-}
 
 async function create(
   name: string,
@@ -54,19 +42,14 @@ async function create(
       Runtime: 'nodejs20.x',
       Handler: 'index.handler',
       Role: ROLE,
-      Code: { ZipFile: await codeTagged(tag) },
+      Code: { ZipFile: await taggedCode(tag) },
       Publish: publish,
     }),
   );
 }
 
-async function invoke(
-  name: string,
-  qualifier?: string,
-): Promise<{ out: InvokeCommandOutput; body: { code: string; greeting: string | null } }> {
-  const out = await k.lambda.send(new InvokeCommand({ FunctionName: name, Qualifier: qualifier, Payload: Buffer.from('{}') }));
-  assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
-  return { out, body: JSON.parse(Buffer.from(out.Payload ?? []).toString()) as { code: string; greeting: string | null } };
+function invoke(name: string, qualifier?: string): Promise<TaggedAnswer> {
+  return invokeTagged(k.lambda, name, qualifier);
 }
 
 before(async () => {
@@ -85,7 +68,7 @@ describe('PublishVersion', () => {
     assert.equal(v1.FunctionArn, ARN('ver-basic', '1'));
     assert.equal(v1.Description, 'first');
     assert.ok(v1.RevisionId);
-    await k.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'ver-basic', ZipFile: await codeTagged('b') }));
+    await k.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'ver-basic', ZipFile: await taggedCode('b') }));
     const v2 = await k.lambda.send(new PublishVersionCommand({ FunctionName: 'ver-basic' }));
     assert.equal(v2.Version, '2');
     assert.notEqual(v2.CodeSha256, v1.CodeSha256);
@@ -147,7 +130,7 @@ describe('ListVersionsByFunction', () => {
     await create('ver-list', 'a');
     for (const tag of ['b', 'c', 'd']) {
       await k.lambda.send(new PublishVersionCommand({ FunctionName: 'ver-list' }));
-      await k.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'ver-list', ZipFile: await codeTagged(tag) }));
+      await k.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'ver-list', ZipFile: await taggedCode(tag) }));
     }
     const seen: string[] = [];
     let marker: string | undefined;
@@ -184,12 +167,12 @@ describe('Publish: true', () => {
     assert.equal(created.Version, '1');
     assert.equal(created.FunctionArn, ARN('ver-publish', '1'));
     const updated = await k.lambda.send(
-      new UpdateFunctionCodeCommand({ FunctionName: 'ver-publish', ZipFile: await codeTagged('b'), Publish: true }),
+      new UpdateFunctionCodeCommand({ FunctionName: 'ver-publish', ZipFile: await taggedCode('b'), Publish: true }),
     );
     assert.equal(updated.Version, '2');
     assert.equal(updated.FunctionArn, ARN('ver-publish', '2'));
-    assert.equal((await invoke('ver-publish', '1')).body.code, 'a');
-    assert.equal((await invoke('ver-publish', '2')).body.code, 'b');
+    assert.equal((await invoke('ver-publish', '1')).code, 'a');
+    assert.equal((await invoke('ver-publish', '2')).code, 'b');
   });
 });
 
@@ -200,21 +183,19 @@ describe('qualifiers', () => {
       new UpdateFunctionConfigurationCommand({ FunctionName: 'ver-invoke', Environment: { Variables: { GREETING: 'v1' } } }),
     );
     await k.lambda.send(new PublishVersionCommand({ FunctionName: 'ver-invoke' }));
-    await k.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'ver-invoke', ZipFile: await codeTagged('new') }));
+    await k.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'ver-invoke', ZipFile: await taggedCode('new') }));
     await k.lambda.send(
       new UpdateFunctionConfigurationCommand({ FunctionName: 'ver-invoke', Environment: { Variables: { GREETING: 'latest' } } }),
     );
     const old = await invoke('ver-invoke', '1');
-    assert.deepEqual(old.body, { code: 'old', greeting: 'v1' });
-    assert.equal(old.out.ExecutedVersion, '1');
+    assert.deepEqual(old, { version: '1', code: 'old', greeting: 'v1', arn: ARN('ver-invoke', '1') });
     const viaArn = await invoke(ARN('ver-invoke', '1'));
-    assert.equal(viaArn.out.ExecutedVersion, '1');
-    assert.equal(viaArn.body.code, 'old');
+    assert.equal(viaArn.version, '1');
+    assert.equal(viaArn.code, 'old');
     const viaPartial = await invoke('ver-invoke:1');
-    assert.equal(viaPartial.body.code, 'old');
+    assert.equal(viaPartial.code, 'old');
     const latest = await invoke('ver-invoke');
-    assert.deepEqual(latest.body, { code: 'new', greeting: 'latest' });
-    assert.equal(latest.out.ExecutedVersion, '$LATEST');
+    assert.deepEqual(latest, { version: '$LATEST', code: 'new', greeting: 'latest', arn: ARN('ver-invoke') });
     await rejectsWith(
       k.lambda.send(new InvokeCommand({ FunctionName: 'ver-invoke', Qualifier: '9' })),
       'ResourceNotFoundException',
@@ -224,7 +205,7 @@ describe('qualifiers', () => {
 
   test('DeleteFunction with a qualifier deletes that version only; $LATEST is refused', async () => {
     await create('ver-delete', 'a', true);
-    await k.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'ver-delete', ZipFile: await codeTagged('b'), Publish: true }));
+    await k.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'ver-delete', ZipFile: await taggedCode('b'), Publish: true }));
     await rejectsWith(
       k.lambda.send(new DeleteFunctionCommand({ FunctionName: 'ver-delete', Qualifier: '$LATEST' })),
       'InvalidParameterValueException',
@@ -240,9 +221,9 @@ describe('qualifiers', () => {
       k.lambda.send(new DeleteFunctionCommand({ FunctionName: 'ver-delete', Qualifier: '1' })),
       'ResourceNotFoundException',
     );
-    assert.equal((await invoke('ver-delete', '2')).body.code, 'b');
+    assert.equal((await invoke('ver-delete', '2')).code, 'b');
     // Numbers are never reused: the next version after 2 is 3, even with 1 gone.
-    await k.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'ver-delete', ZipFile: await codeTagged('c') }));
+    await k.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'ver-delete', ZipFile: await taggedCode('c') }));
     assert.equal((await k.lambda.send(new PublishVersionCommand({ FunctionName: 'ver-delete' }))).Version, '3');
     await k.lambda.send(new DeleteFunctionCommand({ FunctionName: 'ver-delete' }));
     await rejectsWith(k.lambda.send(new GetFunctionCommand({ FunctionName: 'ver-delete', Qualifier: '2' })), 'ResourceNotFoundException');

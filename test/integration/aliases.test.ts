@@ -17,6 +17,7 @@ import {
   GetFunctionConfigurationCommand,
   InvokeCommand,
   ListAliasesCommand,
+  PublishVersionCommand,
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
@@ -254,6 +255,40 @@ describe('weighted alias', () => {
     // 4 sigma (~ +-37) fails a correct implementation about once in 16,000 runs.
     const sigma = Math.sqrt(n * weight * (1 - weight));
     assert.ok(Math.abs(second - n * weight) <= 4 * sigma, `version 2 ran ${second} of ${n} times; expected ${n * weight} +- ${4 * sigma}`);
+  });
+});
+
+describe('after a restart', () => {
+  test('versions, their numbering and aliases survive, and the alias still runs its version', async () => {
+    const first = await startKumo({ stemCells: 0 });
+    let second: TestKumo | undefined;
+    try {
+      await first.lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: 'al-restart',
+          Runtime: 'nodejs20.x',
+          Handler: 'index.handler',
+          Role: ROLE,
+          Code: { ZipFile: await taggedCode('v1') },
+          Publish: true,
+        }),
+      );
+      await first.lambda.send(
+        new UpdateFunctionCodeCommand({ FunctionName: 'al-restart', ZipFile: await taggedCode('v2'), Publish: true }),
+      );
+      await first.lambda.send(new DeleteFunctionCommand({ FunctionName: 'al-restart', Qualifier: '2' }));
+      await first.lambda.send(new CreateAliasCommand({ FunctionName: 'al-restart', Name: 'live', FunctionVersion: '1' }));
+      await first.close({ keepData: true });
+      second = await startKumo({ stemCells: 0, dataDir: first.dataDir });
+      const answer = await invokeTagged(second.lambda, 'al-restart', 'live');
+      assert.equal(answer.version, '1');
+      assert.equal(answer.code, 'v1');
+      await second.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'al-restart', ZipFile: await taggedCode('v3') }));
+      const next = await second.lambda.send(new PublishVersionCommand({ FunctionName: 'al-restart' }));
+      assert.equal(next.Version, '3');
+    } finally {
+      await (second ?? first).close();
+    }
   });
 });
 

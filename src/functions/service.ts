@@ -84,7 +84,9 @@ export class FunctionService {
    * Serializes "store code, then record it" against code garbage collection, so that a prune never
    * removes an archive a concurrent create/update has stored but not yet recorded.
    */
-  private codeLock: Promise<unknown> = Promise.resolve();
+  private readonly codeLock = new Serial();
+  /** Serializes publishing, so that two concurrent PublishVersion calls on an unchanged function answer one version. */
+  private readonly publishLock = new Serial();
   private deploymentCheck: DeploymentCheck | undefined;
   readonly partition: Partition;
 
@@ -125,27 +127,29 @@ export class FunctionService {
     const tags = input.Tags === undefined ? undefined : checkTags(input.Tags, {});
     if (await this.deps.store.functions.get(name)) throw conflictExists(name);
     if (this.deploymentCheck) await this.deploymentCheck.verify(name, input.zip, input.CodeSigningConfigArn);
-    return this.withCodeLock(async () => {
-      const code = await this.deps.code.put(input.zip);
-      const now = Date.now();
-      const record: FunctionRecord = {
-        name,
-        version: '$LATEST',
-        config,
-        codeSha256Hex: code.sha256Hex,
-        codeSize: code.size,
-        codeUnzippedSize: code.unzippedSize,
-        revisionId: crypto.randomUUID(),
-        createdAt: now,
-        lastModified: now,
-      };
-      if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
-      if (tags) await this.deps.store.tags.set(name, tags);
-      if (input.CodeSigningConfigArn !== undefined) await this.deploymentCheck?.attachOnCreate(name, input.CodeSigningConfigArn);
-      this.cache.set(name, record);
-      this.deps.engine.prepare(record);
-      return record;
-    }).then((record) => (input.Publish === true ? this.publishFrom(record, undefined) : record));
+    return this.codeLock
+      .run(async () => {
+        const code = await this.deps.code.put(input.zip);
+        const now = Date.now();
+        const record: FunctionRecord = {
+          name,
+          version: '$LATEST',
+          config,
+          codeSha256Hex: code.sha256Hex,
+          codeSize: code.size,
+          codeUnzippedSize: code.unzippedSize,
+          revisionId: crypto.randomUUID(),
+          createdAt: now,
+          lastModified: now,
+        };
+        if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
+        if (tags) await this.deps.store.tags.set(name, tags);
+        if (input.CodeSigningConfigArn !== undefined) await this.deploymentCheck?.attachOnCreate(name, input.CodeSigningConfigArn);
+        this.cache.set(name, record);
+        this.deps.engine.prepare(record);
+        return record;
+      })
+      .then((record) => (input.Publish === true ? this.publishFrom(record, undefined) : record));
   }
 
   /**
@@ -228,7 +232,7 @@ export class FunctionService {
     const current = await this.latest(ref);
     checkRevision(current, update.RevisionId);
     if (this.deploymentCheck) await this.deploymentCheck.verify(current.name, update.zip);
-    const record = await this.withCodeLock(async () => {
+    const record = await this.codeLock.run(async () => {
       const code = await this.deps.code.put(update.zip);
       return this.replace(current, {
         ...current,
@@ -414,7 +418,11 @@ export class FunctionService {
   }
 
   /** Publishes `latest` as a new version, or answers the last version when nothing changed since it. */
-  private async publishFrom(latest: FunctionRecord, description: string | undefined): Promise<FunctionRecord> {
+  private publishFrom(latest: FunctionRecord, description: string | undefined): Promise<FunctionRecord> {
+    return this.publishLock.run(() => this.publishNow(latest, description));
+  }
+
+  private async publishNow(latest: FunctionRecord, description: string | undefined): Promise<FunctionRecord> {
     const versions = await this.deps.store.functions.versions(latest.name);
     const last = versions.at(-1);
     if (last && last.version !== '$LATEST' && sameSnapshot(last, latest)) return last;
@@ -468,21 +476,26 @@ export class FunctionService {
 
   /** Removes code archives that no function refers to and no environment runs. */
   private async collectCode(): Promise<void> {
-    await this.withCodeLock(async () => {
+    await this.codeLock.run(async () => {
       const keep = await this.deps.store.functions.referencedCode();
       for (const sha of this.deps.engine.codeInUse()) keep.add(sha);
       await this.deps.code.prune(keep);
     });
   }
-
-  private withCodeLock<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.codeLock.then(fn, fn);
-    this.codeLock = run.catch(() => undefined);
-    return run;
-  }
 }
 
 const EMPTY_EVENT = Buffer.from('{}');
+
+/** Runs async tasks one at a time, in the order given; a failed task does not stop the next. */
+class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn, fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
 
 export function checkRevision(current: { revisionId: string }, revisionId: string | undefined): void {
   if (revisionId !== undefined && revisionId !== current.revisionId) {

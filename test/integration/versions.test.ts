@@ -96,6 +96,17 @@ describe('PublishVersion', () => {
     assert.equal(v2.Version, '2');
   });
 
+  test('concurrent PublishVersion calls on one change publish one version', async () => {
+    await create('ver-race', 'a');
+    const answers = await Promise.all([1, 2, 3, 4].map(() => k.lambda.send(new PublishVersionCommand({ FunctionName: 'ver-race' }))));
+    assert.deepEqual(
+      answers.map((a) => a.Version),
+      ['1', '1', '1', '1'],
+    );
+    const versions = await k.lambda.send(new ListVersionsByFunctionCommand({ FunctionName: 'ver-race' }));
+    assert.equal(versions.Versions?.length, 2);
+  });
+
   test('honours CodeSha256 and RevisionId preconditions, publishing nothing on a mismatch', async () => {
     const created = await create('ver-pre', 'a');
     await rejectsWith(

@@ -2,13 +2,14 @@ import type http from 'node:http';
 import type { AsyncService } from '../async/index.js';
 import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
-import type { FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
+import type { FunctionAliases, FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { QueueService } from '../queues/index.js';
 import type { CodeSigning, SigningProfiles } from '../signing/index.js';
 import type { LogRepo } from '../store/index.js';
 import { CodeLinks } from './code-links.js';
 import { accountRoutes } from './routes/account.js';
+import { aliasRoutes } from './routes/aliases.js';
 import { concurrencyRoutes } from './routes/concurrency.js';
 import { eventInvokeConfigRoutes } from './routes/event-invoke-config.js';
 import { functionRoutes } from './routes/functions.js';
@@ -24,6 +25,7 @@ import { createHttpServer, type ServerLog } from './server.js';
 export interface ApiDeps {
   options: CompiledOptions;
   functions: FunctionService;
+  aliases: FunctionAliases;
   policies: FunctionPolicies;
   tags: FunctionTags;
   signing: CodeSigning;
@@ -46,6 +48,7 @@ export function createApi(deps: ApiDeps): http.Server {
     ...accountRoutes(deps.functions, deps.options),
     ...functionRoutes(deps.functions, deps.code, links, deps.tags),
     ...invokeRoutes(deps.functions, deps.events),
+    ...aliasRoutes(deps.aliases),
     ...concurrencyRoutes(deps.functions),
     ...eventInvokeConfigRoutes(deps.events),
     ...kumoRoutes(deps.events, deps.metrics),

@@ -56,6 +56,12 @@ export const UpdateFunctionConfigurationBody = z.object({
   ...ConfigFields,
 });
 
+export const PublishVersionBody = z.object({
+  CodeSha256: str.optional(),
+  Description: str.optional(),
+  RevisionId: str.optional(),
+});
+
 export const UpdateFunctionCodeBody = z.object({
   ZipFile: str.optional(),
   S3Bucket: str.optional(),

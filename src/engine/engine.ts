@@ -158,10 +158,11 @@ export class Engine {
     if (key) this.stems?.warm(key);
   }
 
-  /** Stops routing to a function's environments (after an update or delete). */
-  retire(functionName: string): void {
+  /** Stops routing to a function's environments, or only to one version's (after an update or delete). */
+  retire(functionName: string, version?: string): void {
+    const prefix = version === undefined ? undefined : `${functionName}\u0000${version}\u0000`;
     for (const [key, pool] of this.pools) {
-      if (pool.functionName === functionName) {
+      if (pool.functionName === functionName && (prefix === undefined || key.startsWith(prefix))) {
         pool.retire();
         this.pools.delete(key);
         if (pool.size > 0) this.retiring.add(pool);
@@ -249,7 +250,8 @@ export class Engine {
     const key = this.stemKey(fn);
     const stem = key && linkable(codeDir) ? await this.stems?.take(key) : undefined;
     const env =
-      (stem && (await this.adopt(stem, fn, runtime, codeDir, initializationType))) ?? (await this.launch(fn, runtime, codeDir, initializationType));
+      (stem && (await this.adopt(stem, fn, runtime, codeDir, initializationType))) ??
+      (await this.launch(fn, runtime, codeDir, initializationType));
     pool.add(env);
     return env;
   }
@@ -304,7 +306,11 @@ export class Engine {
       'environments',
       `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
     );
-    return Environment.start(this.specFor(fn, runtime, codeDir, scratchDir, scratchDir, initializationType), this.deps.logs, this.deps.isolation);
+    return Environment.start(
+      this.specFor(fn, runtime, codeDir, scratchDir, scratchDir, initializationType),
+      this.deps.logs,
+      this.deps.isolation,
+    );
   }
 
   /** A stem cell made the function's environment; undefined when the stem cell is unusable (a new process then). */

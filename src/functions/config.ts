@@ -333,11 +333,17 @@ export type ConfigurationView = 'create' | 'update' | 'get' | 'list';
 const RUNTIME_VERSION_HASH = new Map<string, string>();
 
 /** The `FunctionConfiguration` document Lambda returns for a function version. */
-export function toFunctionConfiguration(p: Partition, r: FunctionRecord, view: ConfigurationView = 'get'): Record<string, unknown> {
+export function toFunctionConfiguration(
+  p: Partition,
+  r: FunctionRecord,
+  view: ConfigurationView = 'get',
+  /** The alias the caller read the version through (its ARN is then the FunctionArn). */
+  alias?: string,
+): Record<string, unknown> {
   const c = r.config;
   const out: Record<string, unknown> = {
     FunctionName: r.name,
-    FunctionArn: functionArn(p, r.name, r.version === '$LATEST' ? undefined : r.version),
+    FunctionArn: functionArn(p, r.name, alias ?? (r.version === '$LATEST' ? undefined : r.version)),
     Runtime: c.runtime,
     Role: c.role,
     Handler: c.handler,

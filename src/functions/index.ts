@@ -2,9 +2,11 @@ export {
   FunctionService,
   MAX_SYNC_PAYLOAD,
   checkJson,
+  isAliasName,
   type CreateFunctionInput,
   type UpdateCodeInput,
   type InvokeInput,
+  type PublishVersionInput,
   type InvokeResult,
   type AccountUsage,
   type DeploymentCheck,
@@ -13,3 +15,4 @@ export { toFunctionConfiguration, lambdaTimestamp, isQueueArn, MAX_ENV_BYTES, ty
 export { functionArn, parseFunctionRef, type Partition, type FunctionRef } from './names.js';
 export { FunctionPolicies, buildStatement, type AddPermissionInput, type PolicyStatement } from './policy.js';
 export { FunctionTags, checkTags, MAX_TAGS, type TaggableResolver } from './tags.js';
+export { FunctionAliases, type AliasInput } from './aliases.js';

@@ -3,7 +3,7 @@ import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
 import { RUNTIMES, type Engine, type InvokeOutcome } from '../engine/index.js';
 import { KumoError, functionNotFound, invalidParameter, validationError } from '../errors/index.js';
-import type { FunctionRecord, Store } from '../store/index.js';
+import type { AliasRecord, FunctionRecord, Store } from '../store/index.js';
 import { buildConfig, type ConfigInput } from './config.js';
 import { checkTags } from './tags.js';
 import { functionArn, parseFunctionRef, parseNewFunctionName, type FunctionRef, type Partition } from './names.js';
@@ -35,6 +35,12 @@ export interface UpdateCodeInput {
   zip: Buffer;
   RevisionId?: string | undefined;
   Publish?: boolean | undefined;
+}
+
+export interface PublishVersionInput {
+  CodeSha256?: string | undefined;
+  RevisionId?: string | undefined;
+  Description?: string | undefined;
 }
 
 export interface InvokeInput {
@@ -70,11 +76,17 @@ const SUPPORTED_RUNTIMES: ReadonlySet<string> = new Set(RUNTIMES.keys());
  */
 export class FunctionService {
   private readonly cache = new Map<string, FunctionRecord>();
+  /** Published versions (immutable but for their RevisionId), keyed `name\0version`. */
+  private readonly versionCache = new Map<string, FunctionRecord>();
+  /** Draws in [0, 1) for weighted alias routing. */
+  private readonly random: () => number = Math.random;
   /**
    * Serializes "store code, then record it" against code garbage collection, so that a prune never
    * removes an archive a concurrent create/update has stored but not yet recorded.
    */
-  private codeLock: Promise<unknown> = Promise.resolve();
+  private readonly codeLock = new Serial();
+  /** Serializes publishing, so that two concurrent PublishVersion calls on an unchanged function answer one version. */
+  private readonly publishLock = new Serial();
   private deploymentCheck: DeploymentCheck | undefined;
   readonly partition: Partition;
 
@@ -115,47 +127,99 @@ export class FunctionService {
     const tags = input.Tags === undefined ? undefined : checkTags(input.Tags, {});
     if (await this.deps.store.functions.get(name)) throw conflictExists(name);
     if (this.deploymentCheck) await this.deploymentCheck.verify(name, input.zip, input.CodeSigningConfigArn);
-    return this.withCodeLock(async () => {
-      const code = await this.deps.code.put(input.zip);
-      const now = Date.now();
-      const record: FunctionRecord = {
-        name,
-        version: '$LATEST',
-        config,
-        codeSha256Hex: code.sha256Hex,
-        codeSize: code.size,
-        codeUnzippedSize: code.unzippedSize,
-        revisionId: crypto.randomUUID(),
-        createdAt: now,
-        lastModified: now,
-      };
-      if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
-      if (tags) await this.deps.store.tags.set(name, tags);
-      if (input.CodeSigningConfigArn !== undefined) await this.deploymentCheck?.attachOnCreate(name, input.CodeSigningConfigArn);
-      this.cache.set(name, record);
-      this.deps.engine.prepare(record);
-      return record;
-    });
+    return this.codeLock
+      .run(async () => {
+        const code = await this.deps.code.put(input.zip);
+        const now = Date.now();
+        const record: FunctionRecord = {
+          name,
+          version: '$LATEST',
+          config,
+          codeSha256Hex: code.sha256Hex,
+          codeSize: code.size,
+          codeUnzippedSize: code.unzippedSize,
+          revisionId: crypto.randomUUID(),
+          createdAt: now,
+          lastModified: now,
+        };
+        if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
+        if (tags) await this.deps.store.tags.set(name, tags);
+        if (input.CodeSigningConfigArn !== undefined) await this.deploymentCheck?.attachOnCreate(name, input.CodeSigningConfigArn);
+        this.cache.set(name, record);
+        this.deps.engine.prepare(record);
+        return record;
+      })
+      .then((record) => (input.Publish === true ? this.publishFrom(record, undefined) : record));
   }
 
-  /** The `$LATEST` record of a function (only `$LATEST` exists until versions land). */
+  /**
+   * The record of a function version: `$LATEST` unless the name or `qualifier` names a version, or
+   * an alias (then the version the alias points to).
+   */
   async get(input: string, qualifier?: string): Promise<FunctionRecord> {
     const ref = this.ref(input, qualifier);
-    return this.latest(ref);
+    if (!isAliasName(ref.qualifier)) return this.resolve(ref);
+    const alias = await this.alias(ref.name, ref.qualifier);
+    if (!alias) {
+      await this.latest({ name: ref.name, qualifier: undefined });
+      throw new KumoError('ResourceNotFoundException', `Cannot find alias arn: ${this.arn(ref.name, ref.qualifier)}`);
+    }
+    return this.resolve({ name: ref.name, qualifier: alias.functionVersion });
+  }
+
+  /**
+   * PublishVersion: snapshots `$LATEST`'s code and configuration as the next version. When nothing
+   * changed since the last version, Lambda publishes nothing and answers with that version.
+   */
+  async publishVersion(input: string, options: PublishVersionInput): Promise<FunctionRecord> {
+    const ref = this.ref(input);
+    if (ref.qualifier !== undefined) throw invalidParameter('Version can not be published on a qualified function ARN.');
+    const current = await this.latest(ref);
+    const sha = Buffer.from(current.codeSha256Hex, 'hex').toString('base64');
+    if (options.CodeSha256 !== undefined && options.CodeSha256 !== sha) {
+      throw invalidParameter(
+        `CodeSHA256 (${options.CodeSha256}) is different from current CodeSHA256 in $LATEST (${sha}). Please try again.`,
+      );
+    }
+    checkRevision(current, options.RevisionId);
+    return this.publishFrom(current, options.Description);
+  }
+
+  /** ListVersionsByFunction: `$LATEST` first, then versions in order, 50 a page at most. */
+  async listVersions(
+    input: string,
+    marker: string | undefined,
+    maxItems: number | undefined,
+  ): Promise<{ versions: FunctionRecord[]; nextMarker: string | undefined }> {
+    const limit = pageSize(maxItems);
+    const ref = this.ref(input);
+    await this.latest({ name: ref.name, qualifier: undefined });
+    const all = await this.deps.store.functions.versions(ref.name);
+    let start = 0;
+    if (marker !== undefined && marker !== '') {
+      const after = decodeVersionMarker(marker);
+      if (after.name !== ref.name) throw invalidParameter('Invalid marker');
+      start = all.findIndex((v) => versionNumber(v.version) > versionNumber(after.version));
+      if (start < 0) start = all.length;
+    }
+    const versions = all.slice(start, start + limit);
+    const last = versions.at(-1);
+    return { versions, nextMarker: start + limit < all.length && last ? encodeMarker(`${last.name}:${last.version}`) : undefined };
   }
 
   async list(
     marker: string | undefined,
     maxItems: number | undefined,
+    allVersions = false,
   ): Promise<{ functions: FunctionRecord[]; nextMarker: string | undefined }> {
-    if (maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 10000)) {
-      throw validationError(
-        'maxItems',
-        maxItems,
-        maxItems < 1 ? 'Member must have value greater than or equal to 1' : 'Member must have value less than or equal to 10000',
-      );
+    const limit = pageSize(maxItems);
+    if (allVersions) {
+      const after = marker === undefined || marker === '' ? undefined : decodeVersionMarker(marker);
+      const page = await this.deps.store.functions.listAll(after, limit + 1);
+      const functions = page.slice(0, limit);
+      const last = functions.at(-1);
+      return { functions, nextMarker: page.length > limit && last ? encodeMarker(`${last.name}:${last.version}`) : undefined };
     }
-    const limit = Math.min(maxItems ?? 50, 50);
     const after = marker === undefined || marker === '' ? undefined : decodeMarker(marker);
     const page = await this.deps.store.functions.list(after, limit + 1);
     const functions = page.slice(0, limit);
@@ -168,7 +232,7 @@ export class FunctionService {
     const current = await this.latest(ref);
     checkRevision(current, update.RevisionId);
     if (this.deploymentCheck) await this.deploymentCheck.verify(current.name, update.zip);
-    const record = await this.withCodeLock(async () => {
+    const record = await this.codeLock.run(async () => {
       const code = await this.deps.code.put(update.zip);
       return this.replace(current, {
         ...current,
@@ -178,7 +242,7 @@ export class FunctionService {
       });
     });
     if (record.codeSha256Hex !== current.codeSha256Hex) await this.collectCode();
-    return record;
+    return update.Publish === true ? this.publishFrom(record, undefined) : record;
   }
 
   async updateConfiguration(input: string, patch: ConfigInput & { RevisionId?: string | undefined }): Promise<FunctionRecord> {
@@ -192,11 +256,28 @@ export class FunctionService {
   async delete(input: string, qualifier?: string): Promise<void> {
     const ref = this.ref(input, qualifier);
     if (ref.qualifier !== undefined && ref.qualifier !== '$LATEST') {
-      await this.latest(ref); // not found before anything else
+      const version = await this.resolve(ref); // not found before anything else
+      const referencing = (await this.deps.store.aliases.list(version.name))
+        .filter((a) => a.functionVersion === version.version || version.version in a.additionalVersionWeights)
+        .map((a) => a.name);
+      if (referencing.length > 0) {
+        throw new KumoError(
+          'ResourceConflictException',
+          `Unable to delete version because the following aliases reference it: [${referencing.join(', ')}]`,
+        );
+      }
+      if (!(await this.deps.store.functions.deleteVersion(version.name, version.version))) {
+        throw functionNotFound(this.arn(ref.name, ref.qualifier));
+      }
+      this.versionCache.delete(versionKey(version.name, version.version));
+      this.deps.engine.retire(version.name, version.version);
+      await this.collectCode();
+      return;
     }
     if (ref.qualifier === '$LATEST') throw invalidParameter('$LATEST version cannot be deleted without deleting the function.');
     const existed = await this.deps.store.functions.delete(ref.name);
     this.cache.delete(ref.name);
+    for (const key of this.versionCache.keys()) if (key.startsWith(`${ref.name}\u0000`)) this.versionCache.delete(key);
     this.deps.engine.retire(ref.name);
     this.deps.engine.setReservedConcurrency(ref.name, undefined);
     if (!existed) throw functionNotFound(this.arn(ref.name));
@@ -205,7 +286,7 @@ export class FunctionService {
 
   async invoke(input: InvokeInput): Promise<InvokeResult> {
     const ref = this.ref(input.functionName, input.qualifier);
-    const fn = await this.latest(ref);
+    const fn = await this.resolve(await this.route(ref));
     if (input.payload.length > MAX_SYNC_PAYLOAD) {
       throw new KumoError(
         'RequestEntityTooLargeException',
@@ -274,20 +355,22 @@ export class FunctionService {
    * Changes something Lambda keeps beside a function version (its resource policy, its tags) and
    * gives the version a new RevisionId, as Lambda does, without touching code or configuration.
    * `change` sees the current record, throws to refuse, and stores its change together with the
-   * new revision (false when the stored revision moved on meanwhile). Only `$LATEST` exists for now.
+   * new revision (false when the stored revision moved on meanwhile).
    */
   async revise(ref: FunctionRef, change: (current: FunctionRecord, nextRevisionId: string) => Promise<boolean>): Promise<FunctionRecord> {
-    const current = await this.latest(ref);
+    const current = await this.resolve(ref);
     const revisionId = crypto.randomUUID();
+    const cache = current.version === '$LATEST' ? this.cache : this.versionCache;
+    const key = current.version === '$LATEST' ? current.name : versionKey(current.name, current.version);
     if (!(await change(current, revisionId))) {
-      this.cache.delete(current.name);
+      cache.delete(key);
       throw new KumoError(
         'ResourceConflictException',
         `The operation cannot be performed at this time. An update is in progress for resource: ${this.arn(current.name)}`,
       );
     }
     const record: FunctionRecord = { ...current, revisionId };
-    this.cache.set(current.name, record);
+    cache.set(key, record);
     return record;
   }
 
@@ -299,6 +382,69 @@ export class FunctionService {
   async provision(input: string, count: number): Promise<void> {
     const fn = await this.latest(this.ref(input));
     await this.deps.engine.provision(fn, count);
+  }
+
+  /** An alias of a function, if it has one of that name. */
+  alias(functionName: string, name: string): Promise<AliasRecord | undefined> {
+    return this.deps.store.aliases.get(functionName, name);
+  }
+
+  /**
+   * Where an invocation of `ref` goes: an alias becomes its version, or its additional version
+   * for that version's share of invocations (RoutingConfig.AdditionalVersionWeights).
+   */
+  private async route(ref: FunctionRef): Promise<FunctionRef> {
+    if (!isAliasName(ref.qualifier)) return ref;
+    const alias = await this.alias(ref.name, ref.qualifier);
+    if (!alias) throw functionNotFound(this.arn(ref.name, ref.qualifier));
+    let draw = this.random();
+    for (const [version, weight] of Object.entries(alias.additionalVersionWeights)) {
+      if (draw < weight) return { name: ref.name, qualifier: version };
+      draw -= weight;
+    }
+    return { name: ref.name, qualifier: alias.functionVersion };
+  }
+
+  /** The version a reference names: `$LATEST` (no qualifier) or a published version number. */
+  private async resolve(ref: FunctionRef): Promise<FunctionRecord> {
+    if (ref.qualifier === undefined || ref.qualifier === '$LATEST') return this.latest(ref);
+    const key = versionKey(ref.name, ref.qualifier);
+    const cached = this.versionCache.get(key);
+    if (cached) return cached;
+    const record = /^[0-9]+$/.test(ref.qualifier) ? await this.deps.store.functions.get(ref.name, ref.qualifier) : undefined;
+    if (!record) throw functionNotFound(this.arn(ref.name, ref.qualifier));
+    this.versionCache.set(key, record);
+    return record;
+  }
+
+  /** Publishes `latest` as a new version, or answers the last version when nothing changed since it. */
+  private publishFrom(latest: FunctionRecord, description: string | undefined): Promise<FunctionRecord> {
+    return this.publishLock.run(() => this.publishNow(latest, description));
+  }
+
+  private async publishNow(latest: FunctionRecord, description: string | undefined): Promise<FunctionRecord> {
+    const versions = await this.deps.store.functions.versions(latest.name);
+    const last = versions.at(-1);
+    if (last && last.version !== '$LATEST' && sameSnapshot(last, latest)) return last;
+    const now = Date.now();
+    const published = await this.deps.store.functions.publish(
+      {
+        ...latest,
+        config: { ...latest.config, description: description ?? latest.config.description },
+        revisionId: crypto.randomUUID(),
+        lastModified: now,
+      },
+      latest.revisionId,
+    );
+    if (!published) {
+      this.cache.delete(latest.name);
+      throw new KumoError(
+        'ResourceConflictException',
+        `The operation cannot be performed at this time. An update is in progress for resource: ${this.arn(latest.name)}`,
+      );
+    }
+    this.versionCache.set(versionKey(published.name, published.version), published);
+    return published;
   }
 
   private async latest(ref: FunctionRef): Promise<FunctionRecord> {
@@ -323,30 +469,35 @@ export class FunctionService {
       );
     }
     this.cache.set(record.name, record);
-    this.deps.engine.retire(record.name);
+    this.deps.engine.retire(record.name, '$LATEST');
     this.deps.engine.prepare(record);
     return record;
   }
 
   /** Removes code archives that no function refers to and no environment runs. */
   private async collectCode(): Promise<void> {
-    await this.withCodeLock(async () => {
+    await this.codeLock.run(async () => {
       const keep = await this.deps.store.functions.referencedCode();
       for (const sha of this.deps.engine.codeInUse()) keep.add(sha);
       await this.deps.code.prune(keep);
     });
   }
-
-  private withCodeLock<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.codeLock.then(fn, fn);
-    this.codeLock = run.catch(() => undefined);
-    return run;
-  }
 }
 
 const EMPTY_EVENT = Buffer.from('{}');
 
-export function checkRevision(current: FunctionRecord, revisionId: string | undefined): void {
+/** Runs async tasks one at a time, in the order given; a failed task does not stop the next. */
+class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn, fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+export function checkRevision(current: { revisionId: string }, revisionId: string | undefined): void {
   if (revisionId !== undefined && revisionId !== current.revisionId) {
     throw new KumoError(
       'PreconditionFailedException',
@@ -369,6 +520,44 @@ export function checkJson(payload: Buffer): void {
       `Could not parse request body into json: Could not parse payload into json: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
+}
+
+/** Whether a qualifier names an alias (not `$LATEST`, not a version number). */
+export function isAliasName(qualifier: string | undefined): qualifier is string {
+  return qualifier !== undefined && qualifier !== '$LATEST' && !/^[0-9]+$/.test(qualifier);
+}
+
+function versionKey(name: string, version: string): string {
+  return `${name}\u0000${version}`;
+}
+
+function versionNumber(version: string): number {
+  return version === '$LATEST' ? 0 : Number(version);
+}
+
+/** Whether a version holds the same code and configuration as `$LATEST` (its description aside, which PublishVersion may set). */
+function sameSnapshot(version: FunctionRecord, latest: FunctionRecord): boolean {
+  return (
+    version.codeSha256Hex === latest.codeSha256Hex &&
+    JSON.stringify({ ...version.config, description: '' }) === JSON.stringify({ ...latest.config, description: '' })
+  );
+}
+
+export function pageSize(maxItems: number | undefined): number {
+  if (maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 10000)) {
+    throw validationError(
+      'maxItems',
+      maxItems,
+      maxItems < 1 ? 'Member must have value greater than or equal to 1' : 'Member must have value less than or equal to 10000',
+    );
+  }
+  return Math.min(maxItems ?? 50, 50);
+}
+
+function decodeVersionMarker(marker: string): { name: string; version: string } {
+  const m = /^([a-zA-Z0-9-_]{1,64}):(\$LATEST|[0-9]+)$/.exec(Buffer.from(marker, 'base64url').toString('utf8'));
+  if (!m?.[1] || !m[2]) throw invalidParameter('Invalid marker');
+  return { name: m[1], version: m[2] };
 }
 
 function encodeMarker(name: string): string {

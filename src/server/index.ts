@@ -9,7 +9,7 @@ import { AsyncService } from '../async/index.js';
 import { CodeStore } from '../code/index.js';
 import { compileOptions, type CompiledOptions, type KumoOptions } from '../config/index.js';
 import { Engine, type EngineStats } from '../engine/index.js';
-import { FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
+import { FunctionAliases, FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
 import { LogWriter } from '../logs/index.js';
 import { Metrics } from '../metrics/index.js';
 import { QueueService } from '../queues/index.js';
@@ -70,6 +70,7 @@ export class Kumo {
     const resumed = await events.start();
     if (resumed > 0) logger.info({ events: resumed }, 'resuming queued asynchronous invocations');
     const policies = new FunctionPolicies(functions, store.policies);
+    const aliases = new FunctionAliases(functions, store.aliases);
     const tags = new FunctionTags(functions, store.tags);
     const profiles = new SigningProfiles(store.signing, { region: options.region, accountId: options.accountId });
     const signing = new CodeSigning({
@@ -84,6 +85,7 @@ export class Kumo {
     const server = createApi({
       options,
       functions,
+      aliases,
       events,
       metrics,
       policies,

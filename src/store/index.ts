@@ -3,6 +3,8 @@ import type { Store } from './types.js';
 import { openSqliteStore } from './sqlite/adapter.js';
 
 export type {
+  AliasRecord,
+  AliasRepo,
   AsyncEventHeader,
   AsyncEventProgress,
   AsyncEventRepo,

@@ -48,6 +48,18 @@ export interface FunctionRepo {
   replace(record: FunctionRecord, expectedRevisionId: string): Promise<boolean>;
   /** Deletes every version of the function; returns false when there was none. */
   delete(name: string): Promise<boolean>;
+  /** Every version of a function: `$LATEST` first, then published versions in number order. */
+  versions(name: string): Promise<FunctionRecord[]>;
+  /** Every version of every function, by name then version order, strictly after `after` (ListFunctions FunctionVersion=ALL). */
+  listAll(after: { name: string; version: string } | undefined, limit: number): Promise<FunctionRecord[]>;
+  /**
+   * Publishes `record` (a snapshot of `$LATEST` whose revision is `latestRevisionId`) under the
+   * function's next version number, which is never reused. Returns the stored version, or
+   * undefined (nothing written) when `$LATEST`'s revision is no longer `latestRevisionId`.
+   */
+  publish(record: Omit<FunctionRecord, 'version'>, latestRevisionId: string): Promise<FunctionRecord | undefined>;
+  /** Deletes one published version; false when there was none. */
+  deleteVersion(name: string, version: string): Promise<boolean>;
   stats(): Promise<{ functionCount: number; totalCodeSize: number }>;
   /** Every code sha referenced by any version (for code garbage collection). */
   referencedCode(): Promise<Set<string>>;
@@ -55,6 +67,29 @@ export interface FunctionRepo {
   reservedConcurrency(): Promise<Map<string, number>>;
   /** Sets a function's reserved concurrency; `undefined` removes it. */
   setReservedConcurrency(name: string, value: number | undefined): Promise<void>;
+}
+
+/** A function alias: a name that points at one version, or splits invocations between two. */
+export interface AliasRecord {
+  functionName: string;
+  name: string;
+  functionVersion: string;
+  description: string;
+  /** RoutingConfig.AdditionalVersionWeights: version -> share of invocations (0..1); empty when none. */
+  additionalVersionWeights: Record<string, number>;
+  revisionId: string;
+}
+
+export interface AliasRepo {
+  get(functionName: string, name: string): Promise<AliasRecord | undefined>;
+  /** A function's aliases, ordered by name. */
+  list(functionName: string): Promise<AliasRecord[]>;
+  /** False (nothing written) when the alias exists. */
+  create(record: AliasRecord): Promise<boolean>;
+  /** Replaces the alias when its stored revision is `expectedRevisionId`; false otherwise. */
+  replace(record: AliasRecord, expectedRevisionId: string): Promise<boolean>;
+  /** False when there was none. */
+  delete(functionName: string, name: string): Promise<boolean>;
 }
 
 export interface LogEvent {
@@ -343,6 +378,7 @@ export interface SigningRepo {
 
 export interface Store {
   readonly functions: FunctionRepo;
+  readonly aliases: AliasRepo;
   readonly logs: LogRepo;
   readonly asyncEvents: AsyncEventRepo;
   readonly eventInvokeConfigs: EventInvokeConfigRepo;

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import type { CodeStore } from '../../code/index.js';
 import { KumoError, invalidParameter } from '../../errors/index.js';
-import { toFunctionConfiguration, type FunctionService, type FunctionTags } from '../../functions/index.js';
+import { isAliasName, toFunctionConfiguration, type FunctionService, type FunctionTags } from '../../functions/index.js';
 import type { CodeLinks } from '../code-links.js';
 import { json, jsonBody, type ApiRequest, type Route } from '../http.js';
-import { CreateFunctionBody, UpdateFunctionCodeBody, UpdateFunctionConfigurationBody, parse } from '../schemas.js';
+import { CreateFunctionBody, PublishVersionBody, UpdateFunctionCodeBody, UpdateFunctionConfigurationBody, parse } from '../schemas.js';
 
 const FN = '/2015-03-31/functions/{FunctionName}';
 
@@ -35,7 +35,11 @@ export function functionRoutes(functions: FunctionService, code: CodeStore, link
           );
         }
         const maxItems = req.query.get('MaxItems');
-        const page = await functions.list(req.query.get('Marker') ?? undefined, maxItems === null ? undefined : Number(maxItems));
+        const page = await functions.list(
+          req.query.get('Marker') ?? undefined,
+          maxItems === null ? undefined : Number(maxItems),
+          version === 'ALL',
+        );
         const out: Record<string, unknown> = { Functions: page.functions.map((f) => toFunctionConfiguration(p, f, 'list')) };
         if (page.nextMarker) out.NextMarker = page.nextMarker;
         return json(200, out);
@@ -49,7 +53,7 @@ export function functionRoutes(functions: FunctionService, code: CodeStore, link
         const reserved = await functions.getConcurrency(record.name);
         const tagged = await tags.of(record.name);
         return json(200, {
-          Configuration: toFunctionConfiguration(p, record, 'get'),
+          Configuration: toFunctionConfiguration(p, record, 'get', aliasOf(functions, req)),
           Code: { RepositoryType: 'S3', Location: links.url(req.origin, record.codeSha256Hex) },
           ...(Object.keys(tagged).length === 0 ? {} : { Tags: tagged }),
           ...(reserved === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: reserved } }),
@@ -60,7 +64,10 @@ export function functionRoutes(functions: FunctionService, code: CodeStore, link
       method: 'GET',
       pattern: `${FN}/configuration`,
       handler: async (req) =>
-        json(200, toFunctionConfiguration(p, await functions.get(req.params.FunctionName ?? '', qualifier(req)), 'get')),
+        json(
+          200,
+          toFunctionConfiguration(p, await functions.get(req.params.FunctionName ?? '', qualifier(req)), 'get', aliasOf(functions, req)),
+        ),
     },
     {
       method: 'PUT',
@@ -84,6 +91,30 @@ export function functionRoutes(functions: FunctionService, code: CodeStore, link
           Publish: body.Publish,
         });
         return json(200, toFunctionConfiguration(p, record, 'update'));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: `${FN}/versions`,
+      handler: async (req) => {
+        const body = parse(PublishVersionBody, jsonBody(req));
+        const record = await functions.publishVersion(req.params.FunctionName ?? '', body);
+        return json(201, toFunctionConfiguration(p, record, 'get'));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${FN}/versions`,
+      handler: async (req) => {
+        const maxItems = req.query.get('MaxItems');
+        const page = await functions.listVersions(
+          req.params.FunctionName ?? '',
+          req.query.get('Marker') ?? undefined,
+          maxItems === null ? undefined : Number(maxItems),
+        );
+        const out: Record<string, unknown> = { Versions: page.versions.map((f) => toFunctionConfiguration(p, f, 'list')) };
+        if (page.nextMarker) out.NextMarker = page.nextMarker;
+        return json(200, out);
       },
     },
     {
@@ -116,6 +147,12 @@ export function functionRoutes(functions: FunctionService, code: CodeStore, link
 
 function qualifier(req: ApiRequest): string | undefined {
   return req.query.get('Qualifier') ?? undefined;
+}
+
+/** The alias a read names (by `Qualifier` or in the function's ARN), if it names one. */
+function aliasOf(functions: FunctionService, req: ApiRequest): string | undefined {
+  const ref = functions.ref(req.params.FunctionName ?? '', qualifier(req));
+  return isAliasName(ref.qualifier) ? ref.qualifier : undefined;
 }
 
 function zipFrom(codeInput: { ZipFile?: string | undefined; S3Bucket?: string | undefined; ImageUri?: string | undefined }): Buffer {

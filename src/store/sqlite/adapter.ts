@@ -8,6 +8,7 @@ import { deleteEventInvokeConfigsStatement, eventInvokeConfigRepo, openAsyncEven
 import { MIGRATIONS } from './migrations.js';
 import { sqlitePolicyRepo, sqliteTagRepo } from './policy.js';
 import { sqliteQueueRepo } from './queues.js';
+import { sqliteAliasRepo } from './aliases.js';
 import { sqliteSigningRepo } from './signing.js';
 
 interface FunctionRow {
@@ -58,6 +59,7 @@ export function openSqliteStore(file: string): Store {
   const queues = sqliteQueueRepo(db);
   return {
     functions,
+    aliases: sqliteAliasRepo(db),
     logs,
     queues,
     policies: sqlitePolicyRepo(db),
@@ -81,6 +83,13 @@ function migrate(db: Database.Database): void {
       db.pragma(`user_version = ${v + 1}`);
     })();
   }
+}
+
+/** Sorts `$LATEST` first, then published versions by number (as Lambda lists them). */
+const VERSION_ORDER = "(CASE version WHEN '$LATEST' THEN 0 ELSE CAST(version AS INTEGER) END)";
+
+function versionOrder(version: string): number {
+  return version === '$LATEST' ? 0 : Number(version);
 }
 
 function toRecord(row: FunctionRow): FunctionRecord {
@@ -128,6 +137,19 @@ function functionRepo(db: Database.Database): FunctionRepo {
        WHERE name = @name AND version = @version AND revision_id = @expected`,
     ),
     delete: db.prepare<[string]>('DELETE FROM function_versions WHERE name = ?'),
+    deleteVersion: db.prepare<[string, string]>("DELETE FROM function_versions WHERE name = ? AND version = ? AND version <> '$LATEST'"),
+    versions: db.prepare<[string], FunctionRow>(`SELECT * FROM function_versions WHERE name = ? ORDER BY ${VERSION_ORDER}`),
+    listAll: db.prepare<[{ name: string; order: number; limit: number }], FunctionRow>(
+      `SELECT * FROM function_versions WHERE name > @name OR (name = @name AND ${VERSION_ORDER} > @order)
+       ORDER BY name, ${VERSION_ORDER} LIMIT @limit`,
+    ),
+    nextVersion: db.prepare<[string], { last_version: number }>(
+      `INSERT INTO function_settings (name, last_version) VALUES (?, 1)
+       ON CONFLICT (name) DO UPDATE SET last_version = last_version + 1 RETURNING last_version`,
+    ),
+    latestRevision: db.prepare<[string], { revision_id: string }>(
+      "SELECT revision_id FROM function_versions WHERE name = ? AND version = '$LATEST'",
+    ),
     stats: db.prepare<[], { n: number; size: number | null }>(
       'SELECT COUNT(DISTINCT name) AS n, SUM(code_size) AS size FROM function_versions',
     ),
@@ -152,6 +174,13 @@ function functionRepo(db: Database.Database): FunctionRepo {
     s.insert.run(row);
     return true;
   });
+  const publish = writeTransaction(db, (record: Omit<FunctionRecord, 'version'>, expected: string): FunctionRecord | undefined => {
+    if (s.latestRevision.get(record.name)?.revision_id !== expected) return undefined;
+    const version = String(s.nextVersion.get(record.name)?.last_version ?? 1);
+    const stored: FunctionRecord = { ...record, version };
+    s.insert.run(toRow(stored));
+    return stored;
+  });
   return {
     get: (name, version = '$LATEST') => {
       const row = s.get.get(name, version);
@@ -161,6 +190,11 @@ function functionRepo(db: Database.Database): FunctionRepo {
     insert: (record) => Promise.resolve(insert(toRow(record))),
     replace: (record, expected) => Promise.resolve(s.replace.run({ ...toRow(record), expected }).changes === 1),
     delete: (name) => Promise.resolve(remove(name)),
+    deleteVersion: (name, version) => Promise.resolve(s.deleteVersion.run(name, version).changes > 0),
+    versions: (name) => Promise.resolve(s.versions.all(name).map(toRecord)),
+    listAll: (after, limit) =>
+      Promise.resolve(s.listAll.all({ name: after?.name ?? '', order: after ? versionOrder(after.version) : -1, limit }).map(toRecord)),
+    publish: (record, expected) => Promise.resolve(publish(record, expected)),
     stats: () => {
       const row = s.stats.get();
       return Promise.resolve({ functionCount: row?.n ?? 0, totalCodeSize: row?.size ?? 0 });

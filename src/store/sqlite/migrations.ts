@@ -162,4 +162,25 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM function_tags WHERE name = 'code-signing-config:' || OLD.id;
   END;
   `,
+  /* 6: versions (a function's version counter, so numbers are never reused) and aliases (src/functions/aliases.ts) */ `
+  ALTER TABLE function_settings ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0;
+
+  CREATE TABLE function_aliases (
+    name              TEXT NOT NULL,           -- function name
+    alias             TEXT NOT NULL,
+    function_version  TEXT NOT NULL,           -- '$LATEST' or a version number
+    description       TEXT NOT NULL,
+    weights           TEXT NOT NULL,           -- JSON RoutingConfig.AdditionalVersionWeights ({} when none)
+    revision_id       TEXT NOT NULL,
+    PRIMARY KEY (name, alias)
+  ) WITHOUT ROWID;
+
+  -- An alias goes with its function (its $LATEST row), and its policy goes with it.
+  CREATE TRIGGER function_versions_delete_aliases AFTER DELETE ON function_versions WHEN OLD.version = '$LATEST' BEGIN
+    DELETE FROM function_aliases WHERE name = OLD.name;
+  END;
+  CREATE TRIGGER function_aliases_delete_policy AFTER DELETE ON function_aliases BEGIN
+    DELETE FROM function_policies WHERE name = OLD.name AND qualifier = OLD.alias;
+  END;
+  `,
 ];

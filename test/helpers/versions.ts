@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { zipEntries } from '../../src/code/index.js';
+
+/** A function's ARN in the test server's region and account, with an optional qualifier. */
+export function qualifiedArn(name: string, qualifier?: string): string {
+  return `arn:aws:lambda:us-east-1:000000000000:function:${name}${qualifier === undefined ? '' : `:${qualifier}`}`;
+}
+
+/** What a `taggedCode` function answers. */
+export interface TaggedAnswer {
+  /** The version that ran (X-Amz-Executed-Version). */
+  version: string;
+  /** The tag its code was built with. */
+  code: string;
+  greeting: string | null;
+  /** `context.invokedFunctionArn`. */
+  arn: string;
+}
+
+/** A Node function whose answer names the code it runs (`tag`), its GREETING and the ARN it was invoked by. */
+export function taggedCode(tag: string): Promise<Buffer> {
+  return zipEntries([
+    {
+      name: 'index.js',
+      content: `exports.handler = async (e, ctx) => ({ code: ${JSON.stringify(tag)}, greeting: process.env.GREETING ?? null, arn: ctx.invokedFunctionArn });`,
+    },
+  ]);
+}
+
+/** Invokes a `taggedCode` function synchronously, asserting it did not fail. */
+export async function invokeTagged(lambda: LambdaClient, name: string, qualifier?: string): Promise<TaggedAnswer> {
+  const out = await lambda.send(new InvokeCommand({ FunctionName: name, Qualifier: qualifier, Payload: Buffer.from('{}') }));
+  const text = Buffer.from(out.Payload ?? []).toString();
+  assert.equal(out.FunctionError, undefined, text);
+  return { version: out.ExecutedVersion ?? '?', ...(JSON.parse(text) as Omit<TaggedAnswer, 'version'>) };
+}

@@ -1,6 +1,6 @@
 import { isKumoError } from '../errors/index.js';
 import type { AsyncEventHeader, AsyncEventRepo, EventInvokeConfigRecord, EventInvokeConfigRepo, FunctionRecord } from '../store/index.js';
-import type { Clock, ClockTimer } from './clock.js';
+import type { Clock, Timer } from '../clock/index.js';
 import type { Destinations, DestinationMessage } from './destinations.js';
 import type { AsyncMetrics } from './metrics.js';
 import type { RetryPolicy } from './policy.js';
@@ -75,7 +75,7 @@ interface FunctionQueue {
  */
 export class Dispatcher {
   private readonly queues = new Map<string, FunctionQueue>();
-  private readonly timers = new Map<AsyncEventHeader, ClockTimer>();
+  private readonly timers = new Map<AsyncEventHeader, Timer>();
   private closed = false;
 
   constructor(private readonly deps: DispatcherDeps) {}
@@ -91,7 +91,7 @@ export class Dispatcher {
   /** Stops starting events; results of running ones are no longer written (they run again after a restart). */
   close(): void {
     this.closed = true;
-    for (const t of this.timers.values()) this.deps.clock.clearTimeout(t);
+    for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
   }
 
@@ -134,7 +134,7 @@ export class Dispatcher {
     q.waiting.add(event);
     this.timers.set(
       event,
-      this.deps.clock.setTimeout(() => {
+      this.deps.clock.setTimer(() => {
         this.timers.delete(event);
         q.waiting.delete(event);
         this.makeReady(event);

@@ -3,7 +3,7 @@ import { KumoError, invalidParameter, isKumoError, validationError } from '../er
 import { checkJson } from '../functions/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { AsyncEventRepo, EventInvokeConfigRecord, EventInvokeConfigRepo } from '../store/index.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../clock/index.js';
 import { Destinations, FunctionTarget, QueueTarget, type QueueSender } from './destinations.js';
 import { Dispatcher, type DispatcherLog, type PendingSummary } from './dispatcher.js';
 import {

@@ -13,5 +13,4 @@ export type {
   SendMessageResult,
 } from './types.js';
 export { md5Hex, md5OfAttributes, type MessageAttributeValue, type MessageAttributes } from './md5.js';
-export { systemClock, type Clock } from './clock.js';
 export { MAX_MESSAGE_SIZE } from './attributes.js';

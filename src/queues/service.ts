@@ -13,7 +13,7 @@ import {
   type RedrivePolicy,
 } from './attributes.js';
 import { batchError, checkBatch, eachEntry } from './batch.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../clock/index.js';
 import { checkVisibility, formatMessage, parseHandle, SYSTEM_ATTRIBUTE_NAMES } from './receive.js';
 import { attributesSize, prepareSend } from './send.js';
 import type {

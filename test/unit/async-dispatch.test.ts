@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AsyncService, type Clock, type ClockTimer } from '../../src/async/index.js';
+import { AsyncService } from '../../src/async/index.js';
+import type { Clock, Timer } from '../../src/clock/index.js';
 import { KumoError } from '../../src/errors/index.js';
 import type { InvokeInput, InvokeResult } from '../../src/functions/index.js';
 import { functionArn, parseFunctionRef } from '../../src/functions/index.js';
@@ -18,13 +19,10 @@ class ManualClock implements Clock {
   now(): number {
     return this.t;
   }
-  setTimeout(fn: () => void, ms: number): ClockTimer {
+  setTimer(fn: () => void, ms: number): Timer {
     const id = {};
     this.timers.push({ at: this.t + ms, fn, id });
-    return id as ClockTimer;
-  }
-  clearTimeout(timer: ClockTimer): void {
-    this.timers = this.timers.filter((t) => t.id !== timer);
+    return { cancel: () => (this.timers = this.timers.filter((t) => t.id !== id)) };
   }
   /** Moves to the next timer, fires it, and lets the work it starts settle. */
   async next(): Promise<number> {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fromQueryParams, toXml } from '../../src/api/routes/sqs-query.js';
-import { md5OfAttributes, QueueService, type Clock } from '../../src/queues/index.js';
+import type { Clock } from '../../src/clock/index.js';
+import { md5OfAttributes, QueueService } from '../../src/queues/index.js';
 import { Waiters } from '../../src/queues/waiters.js';
 import { openStore } from '../../src/store/index.js';
 import { eventually } from '../helpers/wait.js';

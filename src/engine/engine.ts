@@ -325,8 +325,11 @@ export class Engine {
     if (!proc) return undefined;
     try {
       linkTree(codeDir, proc.taskDir);
+      // Python's stem cells start under the largest memory limit; Node.js's were made for this size.
+      proc.handle.setMemoryLimit(fn.config.memorySize);
     } catch (err) {
-      this.deps.onError?.(err, 'cannot link code into a stem cell');
+      // Not usable for this function: a new process is started instead.
+      this.deps.onError?.(err, 'cannot give a stem cell to a function');
       discardStem(proc);
       return undefined;
     }

@@ -213,12 +213,6 @@ export class Environment {
     this.sandbox = stem.handle;
     this.child = stem.child;
     this.watch(stem.child, 'bootstrap');
-    try {
-      // Python's stem cells start under the largest memory limit; Node.js's were made for this size.
-      stem.handle.setMemoryLimit(spec.memorySize);
-    } catch {
-      this.kill(); // cannot be held to the function's limit: never used (the engine starts another)
-    }
     const variables = stem.layout.toSandboxEnv(lambdaVariables(spec, this.api.address, !this.isolation.support.cgroup));
     stem.child.stdin?.end(`${JSON.stringify({ env: variables, cwd: stem.layout.taskRoot })}\n`);
     stem.handle.thaw();
@@ -295,8 +289,6 @@ export class Environment {
       this.sandbox?.kill();
     });
     child.once('close', () => this.onExit());
-    // A stem cell's process may have ended already (its 'close' went to the stem cell).
-    if (child.exitCode !== null || child.signalCode !== null) setImmediate(() => this.onExit());
   }
 
   private async awaitInit(initDone: Promise<void>): Promise<void> {

@@ -65,6 +65,7 @@ export class FunctionAliases {
     } else {
       await this.check(next, input);
     }
+    this.functions.forgetAlias(current.functionName, name);
     if (!(await this.repo.replace(next, current.revisionId))) {
       throw new KumoError(
         'ResourceConflictException',
@@ -77,6 +78,7 @@ export class FunctionAliases {
   /** DeleteAlias answers 204 whether or not the alias existed (the function must exist). */
   async delete(functionName: string, name: string): Promise<void> {
     const fn = await this.functions.get(this.functions.ref(functionName).name);
+    this.functions.forgetAlias(fn.name, name);
     await this.repo.delete(fn.name, name);
   }
 

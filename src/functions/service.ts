@@ -78,6 +78,8 @@ export class FunctionService {
   private readonly cache = new Map<string, FunctionRecord>();
   /** Published versions (immutable but for their RevisionId), keyed `name\0version`. */
   private readonly versionCache = new Map<string, FunctionRecord>();
+  /** Aliases by function and name: invoking an alias needs one on every call. `AliasService` forgets the ones it changes. */
+  private readonly aliasCache = new Map<string, AliasRecord>();
   /** Draws in [0, 1) for weighted alias routing. */
   private readonly random: () => number = Math.random;
   /**
@@ -278,6 +280,7 @@ export class FunctionService {
     const existed = await this.deps.store.functions.delete(ref.name);
     this.cache.delete(ref.name);
     for (const key of this.versionCache.keys()) if (key.startsWith(`${ref.name}\u0000`)) this.versionCache.delete(key);
+    for (const key of this.aliasCache.keys()) if (key.startsWith(`${ref.name}\u0000`)) this.aliasCache.delete(key);
     this.deps.engine.retire(ref.name);
     this.deps.engine.setReservedConcurrency(ref.name, undefined);
     if (!existed) throw functionNotFound(this.arn(ref.name));
@@ -385,8 +388,18 @@ export class FunctionService {
   }
 
   /** An alias of a function, if it has one of that name. */
-  alias(functionName: string, name: string): Promise<AliasRecord | undefined> {
-    return this.deps.store.aliases.get(functionName, name);
+  async alias(functionName: string, name: string): Promise<AliasRecord | undefined> {
+    const key = versionKey(functionName, name);
+    const cached = this.aliasCache.get(key);
+    if (cached) return cached;
+    const alias = await this.deps.store.aliases.get(functionName, name);
+    if (alias) this.aliasCache.set(key, alias);
+    return alias;
+  }
+
+  /** Drops a cached alias (after it was updated or deleted). */
+  forgetAlias(functionName: string, name: string): void {
+    this.aliasCache.delete(versionKey(functionName, name));
   }
 
   /**

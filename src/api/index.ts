@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics/index.js';
 import type { QueueService } from '../queues/index.js';
 import type { CodeSigning, SigningProfiles } from '../signing/index.js';
 import type { LogRepo } from '../store/index.js';
+import type { FunctionUrls, UrlGateway } from '../urls/index.js';
 import { CodeLinks } from './code-links.js';
 import { accountRoutes } from './routes/account.js';
 import { aliasRoutes } from './routes/aliases.js';
@@ -20,6 +21,7 @@ import { policyRoutes } from './routes/policy.js';
 import { signingRoutes } from './routes/signing.js';
 import { queueAdminRoutes, sqsApi } from './routes/sqs.js';
 import { tagRoutes } from './routes/tags.js';
+import { urlRoutes } from './routes/urls.js';
 import { createHttpServer, type ServerLog } from './server.js';
 
 export interface ApiDeps {
@@ -36,6 +38,9 @@ export interface ApiDeps {
   code: CodeStore;
   logs: LogRepo;
   queues: QueueService;
+  /** Function URLs' configurations, and the gateway that serves them on the same port. */
+  urls: FunctionUrls;
+  urlGateway: UrlGateway;
   /** Secret for signing code download links. */
   secret: Buffer;
   log: ServerLog;
@@ -56,10 +61,11 @@ export function createApi(deps: ApiDeps): http.Server {
     ...policyRoutes(deps.policies),
     ...tagRoutes(deps.tags),
     ...signingRoutes(deps.signing, deps.profiles),
+    ...urlRoutes(deps.urls),
   ];
   const logs = logsTargets(deps.logs, deps.options);
   const sqs = sqsApi(deps.queues);
-  return createHttpServer(routes, (target, req) => logs(target, req) ?? sqs.target(target, req), deps.log, sqs.query);
+  return createHttpServer(routes, (target, req) => logs(target, req) ?? sqs.target(target, req), deps.log, sqs.query, deps.urlGateway);
 }
 
 export { CodeLinks } from './code-links.js';

@@ -18,13 +18,29 @@ export type TargetHandler = (target: string, req: ApiRequest) => Promise<ApiResp
 /** Handles AWS query-protocol requests (form-encoded `Action=...`): SQS's older protocol. */
 export type QueryHandler = (req: ApiRequest) => Promise<ApiResponse>;
 
+/** Serves function URL requests (src/urls), which share the API's port. */
+export interface FunctionUrlHandler {
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void;
+}
+
 /**
  * Kumo's HTTP server: node:http with a small segment router, no framework, because Invoke goes
  * through here. Every response carries `x-amzn-RequestId`; every error goes through `errorResponse`.
  */
-export function createHttpServer(routes: readonly Route[], targets: TargetHandler, log: ServerLog, queryApi?: QueryHandler): http.Server {
+export function createHttpServer(
+  routes: readonly Route[],
+  targets: TargetHandler,
+  log: ServerLog,
+  queryApi?: QueryHandler,
+  functionUrls?: FunctionUrlHandler,
+): http.Server {
   const router = new Router(routes);
   const server = http.createServer({ keepAlive: true, noDelay: true, requestTimeout: 0 }, (req, res) => {
+    // Function URLs first: a Host of `<id>.lambda-url.<region>.localhost`, or a `/_kumo/url/` path.
+    if (functionUrls && isFunctionUrlRequest(req)) {
+      functionUrls.handle(req, res);
+      return;
+    }
     const requestId = crypto.randomUUID();
     handle(router, targets, queryApi, log, req, res, requestId).then(
       (response) => send(res, requestId, response),
@@ -39,6 +55,12 @@ export function createHttpServer(routes: readonly Route[], targets: TargetHandle
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   return server;
+}
+
+/** One substring test per request: the API's hot path stays as it was. */
+function isFunctionUrlRequest(req: http.IncomingMessage): boolean {
+  const host = req.headers.host;
+  return (host !== undefined && host.includes('.lambda-url.')) || (req.url?.startsWith('/_kumo/url/') ?? false);
 }
 
 async function handle(

@@ -20,7 +20,11 @@ export interface KumoOptions {
   concurrencyLimit?: number;
   /** Concurrency that reservations must leave to unreserved functions (Lambda: 100). @default 100, at most the limit */
   unreservedConcurrencyMinimum?: number;
-  /** Credentials handed to functions as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. @default 'test' / 'test' */
+  /**
+   * Kumo's credentials: handed to functions as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, and the
+   * key a request to a function URL with AuthType AWS_IAM must be signed with (SigV4).
+   * @default 'test' / 'test' (what the AWS CLI and SDK examples use)
+   */
   accessKeyId?: string;
   secretAccessKey?: string;
   /**
@@ -113,6 +117,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): KumoOption
     dataDir: env.KUMO_DATA_DIR || undefined,
     region: env.KUMO_REGION || undefined,
     accountId: env.KUMO_ACCOUNT_ID || undefined,
+    accessKeyId: env.KUMO_ACCESS_KEY_ID || undefined,
+    secretAccessKey: env.KUMO_SECRET_ACCESS_KEY || undefined,
     idleTimeoutMs: num(env.KUMO_IDLE_TIMEOUT_MS),
     maxEnvironmentLifetimeMs: num(env.KUMO_MAX_ENV_LIFETIME_MS),
     concurrencyLimit: num(env.KUMO_CONCURRENCY_LIMIT),

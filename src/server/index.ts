@@ -16,6 +16,7 @@ import { QueueService } from '../queues/index.js';
 import { Isolation } from '../sandbox/index.js';
 import { CodeSigning, SigningProfiles } from '../signing/index.js';
 import { openStore, type Store } from '../store/index.js';
+import { FunctionUrls, UrlGateway } from '../urls/index.js';
 
 /**
  * A running Kumo: the composition root that wires store, code, engine, functions and API together.
@@ -82,6 +83,16 @@ export class Kumo {
     });
     functions.useDeploymentCheck(signing);
     tags.registerTaggable('code-signing-config', (arn) => signing.tagKey(arn));
+    const urls = new FunctionUrls({ functions, repo: store.urls, region: options.region });
+    const urlGateway = new UrlGateway({
+      urls,
+      functions,
+      policies: store.policies,
+      credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+      region: options.region,
+      accountId: options.accountId,
+      log: logger,
+    });
     const server = createApi({
       options,
       functions,
@@ -95,6 +106,8 @@ export class Kumo {
       code,
       logs: store.logs,
       queues,
+      urls,
+      urlGateway,
       secret: serverSecret(options.dataDir),
       log: logger,
     });

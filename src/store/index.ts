@@ -29,6 +29,7 @@ export type {
 } from './types.js';
 export type { PolicyRepo, RevisionChange, TagRepo } from './types.js';
 export type { CodeSigningConfigRecord, SigningProfileRecord, SigningRepo } from './types.js';
+export type { FunctionUrlRecord, UrlCors, UrlRepo } from './types.js';
 
 /** Opens the embedded store in `dataDir` (SQLite file `kumo.db`), or in memory for ':memory:'. */
 export function openStore(dataDir: string): Store {

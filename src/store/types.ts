@@ -376,6 +376,48 @@ export interface SigningRepo {
   functionsUsing(id: string): Promise<string[]>;
 }
 
+/** A function URL's CORS settings, as CreateFunctionUrlConfig takes them (only the members given). */
+export interface UrlCors {
+  AllowCredentials?: boolean;
+  AllowHeaders?: string[];
+  AllowMethods?: string[];
+  AllowOrigins?: string[];
+  ExposeHeaders?: string[];
+  MaxAge?: number;
+}
+
+/** A function URL: the HTTP endpoint of a function's `$LATEST` or of one of its aliases. */
+export interface FunctionUrlRecord {
+  /** 32 lowercase alphanumerics, the first label of the URL's host. */
+  urlId: string;
+  functionName: string;
+  /** '$LATEST' or an alias name. */
+  qualifier: string;
+  authType: 'NONE' | 'AWS_IAM';
+  invokeMode: 'BUFFERED' | 'RESPONSE_STREAM';
+  cors: UrlCors | undefined;
+  /** Epoch ms. */
+  createdAt: number;
+  lastModified: number;
+}
+
+export interface UrlRepo {
+  /** The URL with this id (serving looks every request up here). */
+  byId(urlId: string): Promise<FunctionUrlRecord | undefined>;
+  get(functionName: string, qualifier: string): Promise<FunctionUrlRecord | undefined>;
+  /** A function's URLs, oldest first. */
+  list(functionName: string): Promise<FunctionUrlRecord[]>;
+  /**
+   * Stores a new URL when its function (and, for an alias, the alias) exists and has no URL for
+   * that qualifier yet; false (nothing written) otherwise.
+   */
+  create(record: FunctionUrlRecord): Promise<boolean>;
+  /** Replaces the settings of an existing URL (same id); false when it no longer exists. */
+  update(record: FunctionUrlRecord): Promise<boolean>;
+  /** False when there was none. */
+  delete(functionName: string, qualifier: string): Promise<boolean>;
+}
+
 export interface Store {
   readonly functions: FunctionRepo;
   readonly aliases: AliasRepo;
@@ -386,5 +428,6 @@ export interface Store {
   readonly policies: PolicyRepo;
   readonly tags: TagRepo;
   readonly signing: SigningRepo;
+  readonly urls: UrlRepo;
   close(): Promise<void>;
 }

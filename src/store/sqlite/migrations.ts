@@ -183,4 +183,26 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM function_policies WHERE name = OLD.name AND qualifier = OLD.alias;
   END;
   `,
+  /* 7: reserved for layers (branch 'layers'); this placeholder is replaced by that entry at merge */ ``,
+  /* 8: function URLs (src/urls): one per function and qualifier ('$LATEST' or an alias), found by url id */ `
+  CREATE TABLE function_urls (
+    url_id            TEXT PRIMARY KEY,        -- 32 lowercase alphanumerics: the host's first label
+    name              TEXT NOT NULL,           -- function name
+    qualifier         TEXT NOT NULL,           -- '$LATEST' or an alias name
+    auth_type         TEXT NOT NULL,           -- NONE | AWS_IAM
+    invoke_mode       TEXT NOT NULL,           -- BUFFERED | RESPONSE_STREAM
+    cors              TEXT,                    -- JSON Cors as configured; NULL when none
+    created_at        INTEGER NOT NULL,
+    last_modified     INTEGER NOT NULL,
+    UNIQUE (name, qualifier)
+  ) WITHOUT ROWID;
+
+  -- A URL goes with its function (its $LATEST row) and with its alias.
+  CREATE TRIGGER function_versions_delete_urls AFTER DELETE ON function_versions WHEN OLD.version = '$LATEST' BEGIN
+    DELETE FROM function_urls WHERE name = OLD.name;
+  END;
+  CREATE TRIGGER function_aliases_delete_url AFTER DELETE ON function_aliases BEGIN
+    DELETE FROM function_urls WHERE name = OLD.name AND qualifier = OLD.alias;
+  END;
+  `,
 ];

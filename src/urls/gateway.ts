@@ -1,0 +1,183 @@
+import crypto from 'node:crypto';
+import type http from 'node:http';
+import { isKumoError } from '../errors/index.js';
+import { MAX_SYNC_PAYLOAD, type FunctionService } from '../functions/index.js';
+import type { FunctionUrlRecord, PolicyRepo } from '../store/index.js';
+import { allowsPublicUrlAccess } from './access.js';
+import { isPreflight, preflightResponse, withCorsHeaders } from './cors.js';
+import { buildEvent, joinHeaders, type IamCaller, type UrlRequest } from './event.js';
+import { mapResponse, type UrlResponse } from './response.js';
+import type { FunctionUrls } from './service.js';
+import { verifySigV4, type Credentials } from './sigv4.js';
+
+export interface UrlGatewayDeps {
+  urls: FunctionUrls;
+  functions: FunctionService;
+  /** Resource-based policies, for AuthType NONE's check. */
+  policies: PolicyRepo;
+  /** What AWS_IAM requests must be signed with. */
+  credentials: Credentials;
+  region: string;
+  accountId: string;
+  log: { error(obj: object, msg: string): void };
+  now?: () => number;
+}
+
+const HOST_RE = /^([a-z0-9]{32})\.lambda-url\.([a-z0-9-]+)\.localhost\.?(?::\d+)?$/;
+const PATH_RE = /^\/_kumo\/url\/([a-z0-9]{32})(\/.*)?$/;
+
+/**
+ * Serves function URLs on Kumo's own port. A request is a function URL request when its Host is
+ * `<url-id>.lambda-url.<region>.localhost` (any port) or, for clients that cannot set Host, when
+ * its path is `/_kumo/url/<url-id>/<path>`. It is answered as Lambda answers: CORS preflights by
+ * Kumo, then AuthType (a SigV4 signature for AWS_IAM, the resource policy for NONE), then the
+ * function invoked with the payload format 2.0 event and its result mapped to the response.
+ */
+export class UrlGateway {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: UrlGatewayDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const requestId = crypto.randomUUID();
+    this.serve(req, requestId).then(
+      (answer) => send(res, requestId, answer),
+      (err: unknown) => {
+        this.deps.log.error({ err, url: req.url }, 'function URL request failed');
+        send(res, requestId, message(500, 'Internal Server Error'));
+      },
+    );
+  }
+
+  private async serve(req: http.IncomingMessage, requestId: string): Promise<UrlResponse> {
+    const located = this.locate(req);
+    const url = located && (await this.deps.urls.byId(located.urlId));
+    if (!located || !url) {
+      req.resume();
+      return FORBIDDEN;
+    }
+    const headers = joinHeaders(req.rawHeaders);
+    const method = req.method ?? 'GET';
+    if (url.cors && isPreflight(method, headers)) {
+      req.resume();
+      return preflightResponse(url.cors, headers);
+    }
+    const body = await readBody(req, MAX_SYNC_PAYLOAD);
+    if (!body) return message(413, `Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`);
+    const request: UrlRequest = {
+      method,
+      rawPath: located.rawPath,
+      rawQuery: located.rawQuery,
+      rawHeaders: req.rawHeaders,
+      body,
+      sourceIp: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+      protocol: `HTTP/${req.httpVersion}`,
+      localPort: req.socket.localPort ?? 0,
+    };
+    const now = this.now();
+    let caller: IamCaller | undefined;
+    if (url.authType === 'AWS_IAM') {
+      const signed = { ...request, rawPath: located.signedPath };
+      const verdict = await verifySigV4(signed, headers, { credentials: this.deps.credentials, region: this.deps.region, now });
+      if (!verdict.ok) return message(403, verdict.message);
+      caller = { accessKey: verdict.accessKeyId, accountId: this.deps.accountId };
+    } else {
+      const policy = await this.deps.policies.get(url.functionName, url.qualifier);
+      if (!allowsPublicUrlAccess(policy, this.deps.urls.functionArn(url), url.authType)) return FORBIDDEN;
+    }
+    const event = buildEvent(request, url, { domainName: this.deps.urls.domain(url.urlId), requestId, now, caller });
+    const answer = await serveInvoke(this.deps.functions, url, Buffer.from(JSON.stringify(event)), requestId);
+    return url.cors ? withCorsHeaders(answer, url.cors, headers.origin) : answer;
+  }
+
+  /** The URL id and the path after the URL's root; `signedPath` is the path as the client sent (and signed) it. */
+  private locate(req: http.IncomingMessage): { urlId: string; rawPath: string; signedPath: string; rawQuery: string } | undefined {
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    const rawQuery = q < 0 ? '' : rawUrl.slice(q + 1);
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (host.includes('.lambda-url.')) {
+      const m = HOST_RE.exec(host);
+      if (!m?.[1] || m[2] !== this.deps.region) return undefined;
+      return { urlId: m[1], rawPath: path, signedPath: path, rawQuery };
+    }
+    const m = PATH_RE.exec(path);
+    if (!m?.[1]) return undefined;
+    return { urlId: m[1], rawPath: m[2] ?? '/', signedPath: path, rawQuery };
+  }
+}
+
+/**
+ * Runs a function URL's invocation and maps its result to the HTTP answer. THE place where the
+ * URL's InvokeMode matters: BUFFERED invokes through FunctionService.invoke (so versions,
+ * aliases, concurrency and logs behave as for Invoke); RESPONSE_STREAM does the same for now, and
+ * is where streaming (InvokeWithResponseStream) plugs in.
+ */
+export async function serveInvoke(
+  functions: FunctionService,
+  url: FunctionUrlRecord,
+  payload: Buffer,
+  requestId: string,
+): Promise<UrlResponse> {
+  try {
+    const result = await functions.invoke({
+      functionName: url.functionName,
+      qualifier: url.qualifier === '$LATEST' ? undefined : url.qualifier,
+      payload,
+      invocationType: 'RequestResponse',
+      wantTail: false,
+      requestId,
+    });
+    const outcome = result.outcome;
+    if (!outcome || outcome.functionError) return BAD_GATEWAY;
+    return mapResponse(outcome.payload) ?? BAD_GATEWAY;
+  } catch (err) {
+    if (!isKumoError(err)) throw err;
+    if (err.code === 'TooManyRequestsException') return message(429, 'Rate Exceeded.');
+    if (err.code === 'RequestEntityTooLargeException') return message(413, err.message);
+    if (err.code === 'ResourceNotFoundException') return FORBIDDEN;
+    return BAD_GATEWAY;
+  }
+}
+
+/** Lambda's answers of its own: `{"Message": ...}`, as JSON. */
+function message(status: number, text: string): UrlResponse {
+  return { status, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ Message: text })) };
+}
+
+const FORBIDDEN = message(403, 'Forbidden');
+/** A function error, or a result that is not a response: Lambda answers 502 with this text. */
+const BAD_GATEWAY: UrlResponse = {
+  status: 502,
+  headers: [['content-type', 'application/json']],
+  body: Buffer.from('Internal Server Error'),
+};
+
+function send(res: http.ServerResponse, requestId: string, answer: UrlResponse): void {
+  const flat: string[] = [];
+  for (const [name, value] of answer.headers) flat.push(name, value);
+  flat.push('x-amzn-RequestId', requestId, 'content-length', String(answer.body.length));
+  res.writeHead(answer.status, flat);
+  res.end(answer.body);
+}
+
+/** The request body, or undefined when it is larger than `limit` (the rest is drained). */
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  if (Number(req.headers['content-length'] ?? 0) > limit) {
+    req.resume();
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.once('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
+}

@@ -1,0 +1,52 @@
+/** An HTTP answer of a function URL: headers as ordered name/value pairs (Set-Cookie may repeat). */
+export interface UrlResponse {
+  status: number;
+  headers: Array<[string, string]>;
+  body: Buffer;
+}
+
+/**
+ * Maps a function's result to the HTTP response, as Lambda does for function URLs (payload format
+ * 2.0): a JSON object with `statusCode` gives the status, `headers`, `cookies` (one `Set-Cookie`
+ * each) and `body` (base64-decoded when `isBase64Encoded`), with `content-type: application/json`
+ * unless the function set one; any other JSON (a string, a number, an object without
+ * `statusCode`) is the body of a 200 as is, `content-type: application/json`. Undefined when the
+ * result is not a well-formed response (Lambda answers 502).
+ */
+export function mapResponse(payload: Buffer): UrlResponse | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(value) || !('statusCode' in value)) {
+    return { status: 200, headers: [['content-type', 'application/json']], body: payload };
+  }
+  const status = typeof value.statusCode === 'string' ? Number(value.statusCode) : value.statusCode;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) return undefined;
+  const headers: Array<[string, string]> = [];
+  if (value.headers !== undefined && value.headers !== null) {
+    if (!isRecord(value.headers)) return undefined;
+    for (const [name, v] of Object.entries(value.headers)) {
+      if (v === null || v === undefined) continue;
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return undefined;
+      headers.push([name, String(v)]);
+    }
+  }
+  if (!headers.some(([name]) => name.toLowerCase() === 'content-type')) headers.unshift(['content-type', 'application/json']);
+  if (value.cookies !== undefined && value.cookies !== null) {
+    if (!Array.isArray(value.cookies)) return undefined;
+    for (const cookie of value.cookies as unknown[]) headers.push(['set-cookie', String(cookie)]);
+  }
+  let body: Buffer;
+  const raw = value.body;
+  if (raw === undefined || raw === null) body = Buffer.alloc(0);
+  else if (typeof raw === 'string') body = value.isBase64Encoded === true ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  else body = Buffer.from(JSON.stringify(raw), 'utf8');
+  return { status, headers, body };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

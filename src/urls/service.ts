@@ -1,0 +1,206 @@
+import crypto from 'node:crypto';
+import { KumoError, validationError } from '../errors/index.js';
+import type { FunctionService } from '../functions/index.js';
+import type { FunctionUrlRecord, UrlCors, UrlRepo } from '../store/index.js';
+import { checkAuthType, checkCors, checkInvokeMode, checkUrlQualifier, type UrlSettingsInput } from './settings.js';
+
+/** FunctionUrlConfig as Lambda renders it. */
+export interface FunctionUrlConfigView {
+  FunctionUrl: string;
+  FunctionArn: string;
+  AuthType: string;
+  Cors?: UrlCors;
+  CreationTime: string;
+  LastModifiedTime?: string;
+  InvokeMode: string;
+}
+
+const URL_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const URL_ID_LENGTH = 32;
+
+/**
+ * Function URLs' configurations: CreateFunctionUrlConfig, GetFunctionUrlConfig,
+ * UpdateFunctionUrlConfig, DeleteFunctionUrlConfig, ListFunctionUrlConfigs. A URL belongs to a
+ * function's `$LATEST` (no qualifier) or to one of its aliases, never to a version; it goes when
+ * they go (the store's delete triggers).
+ */
+export class FunctionUrls {
+  constructor(
+    private readonly deps: {
+      functions: FunctionService;
+      repo: UrlRepo;
+      region: string;
+      now?: () => number;
+    },
+  ) {}
+
+  async create(functionName: string, qualifier: string | undefined, input: UrlSettingsInput): Promise<FunctionUrlRecord> {
+    const target = this.target(functionName, qualifier);
+    const authType = checkAuthType(input.AuthType, true) ?? 'NONE';
+    const invokeMode = checkInvokeMode(input.InvokeMode) ?? 'BUFFERED';
+    const cors = checkCors(input.Cors);
+    await this.requireFunction(target.name, 'Function does not exist');
+    const existing = await this.deps.repo.get(target.name, target.qualifier);
+    if (existing) {
+      throw new KumoError(
+        'ResourceConflictException',
+        `Failed to create function url config for [functionArn = ${this.functionArn(existing)}]. Error message:  FunctionUrlConfig exists for this Lambda function`,
+      );
+    }
+    await this.requireAlias(target.name, target.qualifier);
+    const now = this.now();
+    const record: FunctionUrlRecord = {
+      urlId: newUrlId(),
+      functionName: target.name,
+      qualifier: target.qualifier,
+      authType,
+      invokeMode,
+      cors,
+      createdAt: now,
+      lastModified: now,
+    };
+    if (!(await this.deps.repo.create(record))) {
+      // A concurrent create of the same URL won, or the function or alias went meanwhile.
+      return this.create(functionName, qualifier, input);
+    }
+    return record;
+  }
+
+  async get(functionName: string, qualifier: string | undefined): Promise<FunctionUrlRecord> {
+    const target = this.target(functionName, qualifier);
+    await this.requireFunction(target.name, NOT_FOUND);
+    const record = await this.deps.repo.get(target.name, target.qualifier);
+    if (!record) throw new KumoError('ResourceNotFoundException', NOT_FOUND);
+    return record;
+  }
+
+  async update(functionName: string, qualifier: string | undefined, input: UrlSettingsInput): Promise<FunctionUrlRecord> {
+    const target = this.target(functionName, qualifier);
+    const authType = checkAuthType(input.AuthType, false);
+    const invokeMode = checkInvokeMode(input.InvokeMode);
+    const cors = checkCors(input.Cors);
+    await this.requireFunction(target.name, 'Function does not exist');
+    await this.requireAlias(target.name, target.qualifier);
+    const current = await this.deps.repo.get(target.name, target.qualifier);
+    if (!current) throw new KumoError('ResourceNotFoundException', NOT_FOUND);
+    const next: FunctionUrlRecord = {
+      ...current,
+      authType: authType ?? current.authType,
+      invokeMode: invokeMode ?? current.invokeMode,
+      cors: cors ?? current.cors,
+      lastModified: Math.max(this.now(), current.lastModified),
+    };
+    if (!(await this.deps.repo.update(next))) throw new KumoError('ResourceNotFoundException', NOT_FOUND);
+    return next;
+  }
+
+  async delete(functionName: string, qualifier: string | undefined): Promise<void> {
+    const target = this.target(functionName, qualifier);
+    await this.requireFunction(target.name, NOT_FOUND);
+    if (!(await this.deps.repo.delete(target.name, target.qualifier))) throw new KumoError('ResourceNotFoundException', NOT_FOUND);
+  }
+
+  /** ListFunctionUrlConfigs: the function's URLs ($LATEST's and its aliases'), oldest first, 50 a page at most. */
+  async list(
+    functionName: string,
+    marker: string | undefined,
+    maxItems: number | undefined,
+  ): Promise<{ urls: FunctionUrlRecord[]; nextMarker: string | undefined }> {
+    if (maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 50)) {
+      throw validationError(
+        'maxItems',
+        maxItems,
+        maxItems < 1 ? 'Member must have value greater than or equal to 1' : 'Member must have value less than or equal to 50',
+      );
+    }
+    const name = this.deps.functions.ref(functionName).name;
+    await this.requireFunction(name, 'Function does not exist');
+    const all = await this.deps.repo.list(name);
+    let start = 0;
+    if (marker !== undefined && marker !== '') {
+      const after = Buffer.from(marker, 'base64url').toString('utf8');
+      start = all.findIndex((u) => u.urlId === after) + 1;
+      if (start === 0) throw new KumoError('InvalidParameterValueException', 'Invalid marker');
+    }
+    const limit = maxItems ?? 50;
+    const urls = all.slice(start, start + limit);
+    const last = urls.at(-1);
+    return { urls, nextMarker: start + limit < all.length && last ? Buffer.from(last.urlId, 'utf8').toString('base64url') : undefined };
+  }
+
+  /** The URL with this id, for serving. */
+  byId(urlId: string): Promise<FunctionUrlRecord | undefined> {
+    return this.deps.repo.byId(urlId);
+  }
+
+  /** `http://<url-id>.lambda-url.<region>.localhost:<port>/`: the port is the one the caller reached Kumo on. */
+  functionUrl(record: FunctionUrlRecord, port: string): string {
+    return `http://${this.domain(record.urlId)}${port === '' ? '' : `:${port}`}/`;
+  }
+
+  /** The URL's host name, without a port. */
+  domain(urlId: string): string {
+    return `${urlId}.lambda-url.${this.deps.region}.localhost`;
+  }
+
+  /** The ARN of what the URL invokes: the function, or its alias. */
+  functionArn(record: FunctionUrlRecord): string {
+    return this.deps.functions.arn(record.functionName, record.qualifier === '$LATEST' ? undefined : record.qualifier);
+  }
+
+  /** FunctionUrlConfig as Lambda renders it; Create's answer has no LastModifiedTime. */
+  view(record: FunctionUrlRecord, port: string, withLastModified = true): FunctionUrlConfigView {
+    const out: FunctionUrlConfigView = {
+      FunctionUrl: this.functionUrl(record, port),
+      FunctionArn: this.functionArn(record),
+      AuthType: record.authType,
+      ...(record.cors ? { Cors: record.cors } : {}),
+      CreationTime: urlTimestamp(record.createdAt),
+      ...(withLastModified ? { LastModifiedTime: urlTimestamp(record.lastModified) } : {}),
+      InvokeMode: record.invokeMode,
+    };
+    return out;
+  }
+
+  private target(functionName: string, qualifier: string | undefined): { name: string; qualifier: string } {
+    const ref = this.deps.functions.ref(functionName, qualifier);
+    checkUrlQualifier(ref.qualifier);
+    return { name: ref.name, qualifier: ref.qualifier ?? '$LATEST' };
+  }
+
+  private async requireFunction(name: string, message: string): Promise<void> {
+    try {
+      await this.deps.functions.get(name);
+    } catch (err) {
+      if (err instanceof KumoError && err.code === 'ResourceNotFoundException') throw new KumoError('ResourceNotFoundException', message);
+      throw err;
+    }
+  }
+
+  private async requireAlias(name: string, qualifier: string): Promise<void> {
+    if (qualifier === '$LATEST') return;
+    if (!(await this.deps.functions.alias(name, qualifier))) throw new KumoError('ResourceNotFoundException', 'Function does not exist');
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+}
+
+const NOT_FOUND = 'The resource you requested does not exist.';
+
+/** 32 lowercase alphanumerics, uniformly drawn (rejection sampling keeps the draw unbiased). */
+export function newUrlId(): string {
+  let id = '';
+  while (id.length < URL_ID_LENGTH) {
+    for (const byte of crypto.randomBytes(URL_ID_LENGTH)) {
+      if (byte < 252 && id.length < URL_ID_LENGTH) id += URL_ID_ALPHABET[byte % 36];
+    }
+  }
+  return id;
+}
+
+/** Function URL timestamps: ISO-8601 with microseconds, `2021-10-27T20:46:34.207000Z`. */
+export function urlTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace('Z', '000Z');
+}

@@ -50,7 +50,12 @@ export function checkUrlQualifier(qualifier: string | undefined): void {
 
 export function checkAuthType(value: string | undefined, required: boolean): FunctionUrlRecord['authType'] | undefined {
   if (value === undefined) {
-    if (required) throw validationError('authType', null, 'Member must not be null');
+    if (required) {
+      throw new KumoError(
+        'ValidationException',
+        "1 validation error detected: Value null at 'authType' failed to satisfy constraint: Member must not be null",
+      );
+    }
     return undefined;
   }
   if (!(AUTH_TYPES as readonly string[]).includes(value)) {

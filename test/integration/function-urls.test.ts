@@ -629,3 +629,27 @@ describe('AuthType AWS_IAM', () => {
     assert.equal(tampered.status, 403);
   });
 });
+
+describe('persistence', () => {
+  test('a URL and its settings survive a restart, with the same id', async () => {
+    const first = await startKumo({ stemCells: 0 });
+    let second: TestKumo | undefined;
+    try {
+      await first.lambda.send(new CreateFunctionCommand({ FunctionName: 'url-kept', Runtime: 'nodejs20.x', Handler: 'index.handler', Role: ROLE, Code: { ZipFile: zip } }));
+      const created = await first.lambda.send(
+        new CreateFunctionUrlConfigCommand({ FunctionName: 'url-kept', AuthType: 'AWS_IAM', Cors: { AllowOrigins: ['*'] }, InvokeMode: 'RESPONSE_STREAM' }),
+      );
+      await first.close({ keepData: true });
+      second = await startKumo({ stemCells: 0, dataDir: first.dataDir });
+      const got = await second.lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: 'url-kept' }));
+      assert.equal(got.FunctionUrl?.replace(/:\d+\/$/, ''), created.FunctionUrl?.replace(/:\d+\/$/, ''));
+      assert.equal(got.FunctionUrl, `http://${/^http:\/\/([^:]+)/.exec(created.FunctionUrl ?? '')?.[1] ?? ''}:${second.kumo.port}/`);
+      assert.equal(got.AuthType, 'AWS_IAM');
+      assert.equal(got.InvokeMode, 'RESPONSE_STREAM');
+      assert.deepEqual(got.Cors, { AllowOrigins: ['*'] });
+      assert.equal(got.CreationTime, created.CreationTime);
+    } finally {
+      await (second ?? first).close();
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { KumoError, functionNotFound, invalidParameter, validationError } from '../errors/index.js';
 import type { FunctionRecord, PolicyRepo } from '../store/index.js';
-import { functionArn } from './names.js';
+import { checkQualifier, functionArn } from './names.js';
 import { checkRevision, type FunctionService } from './service.js';
 
 /** AddPermission's parameters, shape-checked at the edge. */
@@ -121,13 +121,6 @@ export class FunctionPolicies {
 
 function document(statements: readonly PolicyStatement[]): string {
   return JSON.stringify({ Version: '2012-10-17', Id: 'default', Statement: statements });
-}
-
-function checkQualifier(qualifier: string): void {
-  if (qualifier.length > 128) throw validationError('qualifier', qualifier, 'Member must have length less than or equal to 128');
-  if (!/^[a-zA-Z0-9$_-]+$/.test(qualifier)) {
-    throw validationError('qualifier', qualifier, 'Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)');
-  }
 }
 
 /** AddPermission's parameters against the patterns of Lambda's model. */

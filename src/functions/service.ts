@@ -90,6 +90,8 @@ export class FunctionService {
   /** Serializes publishing, so that two concurrent PublishVersion calls on an unchanged function answer one version. */
   private readonly publishLock = new Serial();
   private deploymentCheck: DeploymentCheck | undefined;
+  /** Told when a function, one of its versions or one of its aliases changes or goes (see `watch`). */
+  private readonly watchers: Array<(functionName: string) => void> = [];
   readonly partition: Partition;
 
   constructor(private readonly deps: { options: CompiledOptions; store: Store; code: CodeStore; engine: Engine }) {
@@ -99,6 +101,19 @@ export class FunctionService {
   /** Loads what the engine needs from the store (reserved concurrency). Call once at start. */
   async load(): Promise<void> {
     for (const [name, value] of await this.deps.store.functions.reservedConcurrency()) this.deps.engine.setReservedConcurrency(name, value);
+  }
+
+  /**
+   * Calls `watcher` after a function is deleted, one of its versions is deleted, or one of its
+   * aliases is updated or deleted: what hangs on them (provisioned concurrency) follows.
+   */
+  watch(watcher: (functionName: string) => void): void {
+    this.watchers.push(watcher);
+  }
+
+  /** Tells the watchers that something of `functionName` changed (the alias API calls it too). */
+  changed(functionName: string): void {
+    for (const watcher of this.watchers) watcher(functionName);
   }
 
   /** Installs the check every CreateFunction and UpdateFunctionCode passes (code signing). */
@@ -273,6 +288,7 @@ export class FunctionService {
       }
       this.versionCache.delete(versionKey(version.name, version.version));
       this.deps.engine.retire(version.name, version.version);
+      this.changed(version.name);
       await this.collectCode();
       return;
     }
@@ -284,6 +300,7 @@ export class FunctionService {
     this.deps.engine.retire(ref.name);
     this.deps.engine.setReservedConcurrency(ref.name, undefined);
     if (!existed) throw functionNotFound(this.arn(ref.name));
+    this.changed(ref.name);
     await this.collectCode();
   }
 
@@ -330,7 +347,14 @@ export class FunctionService {
     }
     const fn = await this.latest({ name: ref.name, qualifier: undefined });
     if (ref.qualifier !== undefined) throw invalidParameter('Reserved concurrency is set on the function, not on a version or alias.');
-    const current = this.deps.engine.reservedConcurrency(fn.name) ?? 0;
+    const provisioned = this.deps.engine.provisionedConcurrency(fn.name);
+    if (value < provisioned) {
+      // Lambda provisions within a reservation; Kumo's wording (Lambda's is not documented).
+      throw invalidParameter(
+        `Specified ReservedConcurrentExecutions for function is less than the function's provisioned concurrency [${provisioned}].`,
+      );
+    }
+    const current = this.deps.engine.claimedConcurrency(fn.name);
     const minimum = this.deps.options.unreservedConcurrencyMinimum;
     if (this.deps.engine.unreservedConcurrency - (value - current) < minimum) {
       throw invalidParameter(
@@ -375,16 +399,6 @@ export class FunctionService {
     const record: FunctionRecord = { ...current, revisionId };
     cache.set(key, record);
     return record;
-  }
-
-  /**
-   * Keeps `count` environments of a function initialised and warm (provisioned concurrency; the
-   * engine's side of PutProvisionedConcurrencyConfig, whose API comes with versions and aliases).
-   * Resolves once they are ready.
-   */
-  async provision(input: string, count: number): Promise<void> {
-    const fn = await this.latest(this.ref(input));
-    await this.deps.engine.provision(fn, count);
   }
 
   /** An alias of a function, if it has one of that name. */

@@ -28,6 +28,7 @@ export type {
   StoredAttributeValue,
 } from './types.js';
 export type { PolicyRepo, RevisionChange, TagRepo } from './types.js';
+export type { ProvisionedConcurrencyRecord, ProvisionedConcurrencyRepo } from './types.js';
 export type { CodeSigningConfigRecord, SigningProfileRecord, SigningRepo } from './types.js';
 
 /** Opens the embedded store in `dataDir` (SQLite file `kumo.db`), or in memory for ':memory:'. */

@@ -310,6 +310,28 @@ export interface QueueRepo {
   peek(queue: string, limit: number): Promise<QueueMessage[]>;
 }
 
+/**
+ * PutProvisionedConcurrencyConfig's setting for one published version or alias of a function. Its
+ * status (IN_PROGRESS, READY, FAILED) is the engine's, not stored: after a restart the environments
+ * are initialised again.
+ */
+export interface ProvisionedConcurrencyRecord {
+  functionName: string;
+  /** A version number or an alias name. */
+  qualifier: string;
+  requested: number;
+  /** Epoch ms. */
+  lastModified: number;
+}
+
+export interface ProvisionedConcurrencyRepo {
+  /** The configs of one function (by qualifier), or of every function (by function, then qualifier). */
+  list(functionName?: string): Promise<ProvisionedConcurrencyRecord[]>;
+  put(record: ProvisionedConcurrencyRecord): Promise<void>;
+  /** False when there was none. */
+  delete(functionName: string, qualifier: string): Promise<boolean>;
+}
+
 /** A change of a function version's RevisionId, applied only when the stored one is `expected`. */
 export interface RevisionChange {
   expected: string;
@@ -386,5 +408,6 @@ export interface Store {
   readonly policies: PolicyRepo;
   readonly tags: TagRepo;
   readonly signing: SigningRepo;
+  readonly provisioned: ProvisionedConcurrencyRepo;
   close(): Promise<void>;
 }

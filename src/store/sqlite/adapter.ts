@@ -10,6 +10,7 @@ import { sqlitePolicyRepo, sqliteTagRepo } from './policy.js';
 import { sqliteQueueRepo } from './queues.js';
 import { sqliteAliasRepo } from './aliases.js';
 import { sqliteSigningRepo } from './signing.js';
+import { sqliteProvisionedRepo } from './provisioned.js';
 
 interface FunctionRow {
   name: string;
@@ -65,6 +66,7 @@ export function openSqliteStore(file: string): Store {
     policies: sqlitePolicyRepo(db),
     tags: sqliteTagRepo(db),
     signing: sqliteSigningRepo(db),
+    provisioned: sqliteProvisionedRepo(db),
     asyncEvents,
     eventInvokeConfigs: eventInvokeConfigRepo(db),
     close: async () => {

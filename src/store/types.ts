@@ -20,6 +20,8 @@ export interface FunctionConfig {
   logGroup: string;
   /** DeadLetterConfig.TargetArn: where failed asynchronous events go (an SQS queue ARN). */
   deadLetterTargetArn?: string | undefined;
+  /** KMSKeyArn as given (Kumo seals variables with its own key; it keeps and returns this one). */
+  kmsKeyArn?: string | undefined;
 }
 
 export interface FunctionRecord {

@@ -384,6 +384,8 @@ export function toFunctionConfiguration(
   } else if (view === 'get') {
     Object.assign(out, { State: 'Active', LastUpdateStatus: 'Successful' });
   }
+  if (c.signingProfileVersionArn) out.SigningProfileVersionArn = c.signingProfileVersionArn;
+  if (c.signingJobArn) out.SigningJobArn = c.signingJobArn;
   out.PackageType = c.packageType;
   out.Architectures = [...c.architectures];
   out.EphemeralStorage = { Size: c.ephemeralStorage };

@@ -10,6 +10,7 @@ export {
   type InvokeResult,
   type AccountUsage,
   type DeploymentCheck,
+  type CodeSignature,
 } from './service.js';
 export { toFunctionConfiguration, lambdaTimestamp, isQueueArn, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
 export { checkQualifier, functionArn, parseFunctionRef, type Partition, type FunctionRef } from './names.js';

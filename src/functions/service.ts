@@ -3,7 +3,7 @@ import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
 import { RUNTIMES, type Engine, type InvokeOutcome } from '../engine/index.js';
 import { KumoError, functionNotFound, invalidParameter, validationError } from '../errors/index.js';
-import type { AliasRecord, FunctionRecord, Store } from '../store/index.js';
+import type { AliasRecord, FunctionConfig, FunctionRecord, Store } from '../store/index.js';
 import { buildConfig, type ConfigInput } from './config.js';
 import { checkTags } from './tags.js';
 import { functionArn, parseFunctionRef, parseNewFunctionName, type FunctionRef, type Partition } from './names.js';
@@ -25,10 +25,19 @@ export interface CreateFunctionInput extends ConfigInput {
  * so that the functions subsystem does not depend on who implements it.
  */
 export interface DeploymentCheck {
-  /** Throws to refuse `zip` for the function (checked against `configArn` when given on create). */
-  verify(functionName: string, zip: Buffer, configArn?: string): Promise<void>;
+  /**
+   * Throws to refuse `zip` for the function (checked against `configArn` when given on create).
+   * Resolves with who signed it when its signature is valid, for the function's configuration.
+   */
+  verify(functionName: string, zip: Buffer, configArn?: string): Promise<CodeSignature | undefined>;
   /** Records the code signing configuration CreateFunction named, once the function exists. */
   attachOnCreate(functionName: string, configArn: string): Promise<void>;
+}
+
+/** Who signed a deployment: Lambda's SigningProfileVersionArn and SigningJobArn. */
+export interface CodeSignature {
+  profileVersionArn: string;
+  jobArn: string;
 }
 
 export interface UpdateCodeInput {
@@ -140,10 +149,10 @@ export class FunctionService {
         throw invalidParameter('Kumo runs .zip deployment packages; container images (PackageType Image) are not supported.');
       throw validationError('packageType', input.PackageType, 'Member must satisfy enum value set: [Image, Zip]');
     }
-    const config = buildConfig(this.partition, name, input, undefined, SUPPORTED_RUNTIMES);
+    const built = buildConfig(this.partition, name, input, undefined, SUPPORTED_RUNTIMES);
     const tags = input.Tags === undefined ? undefined : checkTags(input.Tags, {});
     if (await this.deps.store.functions.get(name)) throw conflictExists(name);
-    if (this.deploymentCheck) await this.deploymentCheck.verify(name, input.zip, input.CodeSigningConfigArn);
+    const config = signedBy(built, await this.deploymentCheck?.verify(name, input.zip, input.CodeSigningConfigArn));
     return this.codeLock
       .run(async () => {
         const code = await this.deps.code.put(input.zip);
@@ -248,11 +257,12 @@ export class FunctionService {
     const ref = this.ref(input);
     const current = await this.latest(ref);
     checkRevision(current, update.RevisionId);
-    if (this.deploymentCheck) await this.deploymentCheck.verify(current.name, update.zip);
+    const signature = await this.deploymentCheck?.verify(current.name, update.zip);
     const record = await this.codeLock.run(async () => {
       const code = await this.deps.code.put(update.zip);
       return this.replace(current, {
         ...current,
+        config: signedBy(current.config, signature),
         codeSha256Hex: code.sha256Hex,
         codeSize: code.size,
         codeUnzippedSize: code.unzippedSize,
@@ -512,6 +522,12 @@ export class FunctionService {
 }
 
 const EMPTY_EVENT = Buffer.from('{}');
+
+/** A configuration whose code was signed by `signature` (or was not signed, when undefined). */
+function signedBy(config: FunctionConfig, signature: CodeSignature | undefined): FunctionConfig {
+  const { signingProfileVersionArn: _profile, signingJobArn: _job, ...rest } = config;
+  return signature ? { ...rest, signingProfileVersionArn: signature.profileVersionArn, signingJobArn: signature.jobArn } : rest;
+}
 
 /** Runs async tasks one at a time, in the order given; a failed task does not stop the next. */
 class Serial {

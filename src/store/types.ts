@@ -22,6 +22,9 @@ export interface FunctionConfig {
   deadLetterTargetArn?: string | undefined;
   /** KMSKeyArn as given (Kumo seals variables with its own key; it keeps and returns this one). */
   kmsKeyArn?: string | undefined;
+  /** When the code was verified against a code signing configuration and signed: who signed it. */
+  signingProfileVersionArn?: string | undefined;
+  signingJobArn?: string | undefined;
 }
 
 export interface FunctionRecord {

@@ -348,11 +348,17 @@ export interface PolicyRepo {
   /** The statements of `qualifier`'s policy (undefined when it has none). */
   get(name: string, qualifier: string): Promise<Array<Record<string, unknown>> | undefined>;
   /**
-   * Stores the statements (an empty list deletes the policy) and gives the version `qualifier` of
-   * the function the revision `revision.next`, in one transaction; false (and nothing written)
-   * when its revision is not `revision.expected`.
+   * Stores the statements (an empty list deletes the policy) and gives what holds the policy (the
+   * version `qualifier` of the function, or its alias `qualifier`) the revision `revision.next`, in
+   * one transaction; false (and nothing written) when its revision is not `revision.expected`.
    */
-  put(name: string, qualifier: string, statements: ReadonlyArray<Record<string, unknown>>, revision: RevisionChange): Promise<boolean>;
+  put(
+    name: string,
+    qualifier: string,
+    statements: ReadonlyArray<Record<string, unknown>>,
+    revision: RevisionChange,
+    holder: 'version' | 'alias',
+  ): Promise<boolean>;
 }
 
 /** Tags of functions. */

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { AsyncService } from '../async/index.js';
 import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
-import type { FunctionAliases, FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
+import type { FunctionAliases, FunctionPolicies, FunctionProvisioning, FunctionService, FunctionTags } from '../functions/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { QueueService } from '../queues/index.js';
 import type { CodeSigning, SigningProfiles } from '../signing/index.js';
@@ -18,6 +18,7 @@ import { invokeRoutes } from './routes/invoke.js';
 import { kumoRoutes } from './routes/kumo.js';
 import { logsTargets } from './routes/logs.js';
 import { policyRoutes } from './routes/policy.js';
+import { provisionedRoutes } from './routes/provisioned.js';
 import { signingRoutes } from './routes/signing.js';
 import { queueAdminRoutes, sqsApi } from './routes/sqs.js';
 import { tagRoutes } from './routes/tags.js';
@@ -28,6 +29,7 @@ export interface ApiDeps {
   options: CompiledOptions;
   functions: FunctionService;
   aliases: FunctionAliases;
+  provisioning: FunctionProvisioning;
   policies: FunctionPolicies;
   tags: FunctionTags;
   signing: CodeSigning;
@@ -55,6 +57,7 @@ export function createApi(deps: ApiDeps): http.Server {
     ...invokeRoutes(deps.functions, deps.events),
     ...aliasRoutes(deps.aliases),
     ...concurrencyRoutes(deps.functions),
+    ...provisionedRoutes(deps.provisioning),
     ...eventInvokeConfigRoutes(deps.events),
     ...kumoRoutes(deps.events, deps.metrics),
     ...queueAdminRoutes(deps.queues),

@@ -208,13 +208,14 @@ export class AsyncService {
   }
 
   /**
-   * The function (and qualifier, `$LATEST` until versions exist) a config call is about. A missing
-   * function is "doesn't exist" for writes and "has no EventInvokeConfig" for reads, as Lambda says.
+   * The function and qualifier (`$LATEST`, a version or an alias, each with a config of its own) a
+   * config call is about. A missing function, version or alias is "doesn't exist" for writes and
+   * "has no EventInvokeConfig" for reads, as Lambda says.
    */
   private async target(functionName: string, qualifier: string | undefined, use: 'read' | 'write'): Promise<{ name: string; q: string }> {
     const ref = this.deps.functions.ref(functionName, qualifier);
     const q = ref.qualifier ?? '$LATEST';
-    if (q !== '$LATEST' || !(await this.exists(ref.name))) {
+    if (!(await this.exists(ref.name, q))) {
       if (use === 'read') throw noEventInvokeConfig(this.deps.functions.arn(ref.name, q));
       throw new KumoError('ResourceNotFoundException', "The function doesn't exist.");
     }
@@ -226,9 +227,9 @@ export class AsyncService {
     return name;
   }
 
-  private async exists(name: string): Promise<boolean> {
+  private async exists(name: string, qualifier?: string): Promise<boolean> {
     try {
-      await this.deps.functions.get(name);
+      await this.deps.functions.get(name, qualifier);
       return true;
     } catch (err) {
       if (isKumoError(err) && err.code === 'ResourceNotFoundException') return false;

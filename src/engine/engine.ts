@@ -135,6 +135,25 @@ export class Engine {
     pool.release(env, this.deps.options.maxEnvironmentLifetimeMs);
   }
 
+  /** Provisioned environments of this function version that are initialised and ready. */
+  provisionedReady(fn: FunctionRecord): number {
+    return this.pools.get(poolKey(fn))?.provisioned.size ?? 0;
+  }
+
+  /** A function's provisioned concurrency, every version and alias summed: counted against the account like Lambda (see ConcurrencyLimiter). */
+  setProvisionedConcurrency(functionName: string, total: number): void {
+    this.concurrency.setProvisioned(functionName, total);
+  }
+
+  provisionedConcurrency(functionName: string): number {
+    return this.concurrency.provisionedFor(functionName);
+  }
+
+  /** What a function holds of the account's concurrency outside the shared pool: its reservation, else its provisioned concurrency. */
+  claimedConcurrency(functionName: string): number {
+    return this.concurrency.claimedBy(functionName);
+  }
+
   /** Reserved concurrency of a function (`undefined`: it shares the unreserved pool). */
   setReservedConcurrency(functionName: string, value: number | undefined): void {
     this.concurrency.setReserved(functionName, value);
@@ -218,7 +237,7 @@ export class Engine {
   }
 
   private poolFor(fn: FunctionRecord): EnvironmentPool {
-    const key = `${fn.name}\u0000${fn.version}\u0000${fn.revisionId}`;
+    const key = poolKey(fn);
     let pool = this.pools.get(key);
     if (!pool) {
       pool = new EnvironmentPool(key, fn.name, fn.codeSha256Hex);
@@ -351,4 +370,14 @@ export class Engine {
     for (const pool of this.retiring) if (pool.size === 0) this.retiring.delete(pool);
     this.stems?.sweep(idleTimeoutMs, now);
   }
+}
+
+/**
+ * The pool of a function version. `$LATEST` changes in place, so its pools are per revision (an
+ * invocation that read the record before an update never lands in the new code's pool). A
+ * published version's code and configuration never change, only its RevisionId (when its policy
+ * does), so its pool, and its provisioned environments, outlive that.
+ */
+function poolKey(fn: FunctionRecord): string {
+  return fn.version === '$LATEST' ? `${fn.name}\u0000${fn.version}\u0000${fn.revisionId}` : `${fn.name}\u0000${fn.version}\u0000`;
 }

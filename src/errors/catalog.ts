@@ -19,6 +19,7 @@ export const ERROR_CATALOG = {
   ResourceConflictException: { status: 409, fault: 'User', body: 'message' },
   PreconditionFailedException: { status: 412, fault: 'User', body: 'message' },
   PolicyLengthExceededException: { status: 400, fault: 'User', body: 'message' },
+  ProvisionedConcurrencyConfigNotFoundException: { status: 404, fault: 'User', body: 'message' },
   CodeSigningConfigNotFoundException: { status: 404, fault: 'User', body: 'Message' },
   CodeVerificationFailedException: { status: 400, fault: 'User', body: 'Message' },
   InvalidCodeSignatureException: { status: 400, fault: 'User', body: 'Message' },

@@ -72,6 +72,7 @@ export class FunctionAliases {
         `The operation cannot be performed at this time. An update is in progress for resource: ${this.functions.arn(current.functionName, name)}`,
       );
     }
+    this.functions.changed(current.functionName);
     return next;
   }
 
@@ -79,7 +80,7 @@ export class FunctionAliases {
   async delete(functionName: string, name: string): Promise<void> {
     const fn = await this.functions.get(this.functions.ref(functionName).name);
     this.functions.forgetAlias(fn.name, name);
-    await this.repo.delete(fn.name, name);
+    if (await this.repo.delete(fn.name, name)) this.functions.changed(fn.name);
   }
 
   async list(

@@ -219,11 +219,23 @@ export function buildConfig(
     checkDeadLetterTarget(target);
     config.deadLetterTargetArn = target === '' ? undefined : target;
   }
+  if (input.KMSKeyArn !== undefined) {
+    if (input.KMSKeyArn !== '' && !KMS_KEY_ARN_RE.test(input.KMSKeyArn)) {
+      throw validationError(
+        'kMSKeyArn',
+        input.KMSKeyArn,
+        'Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()',
+      );
+    }
+    config.kmsKeyArn = input.KMSKeyArn === '' ? undefined : input.KMSKeyArn;
+  }
   if (input.Layers !== undefined && input.Layers.length > 0) {
     throw invalidParameter('Layers are not supported by this Kumo version yet.');
   }
   return config;
 }
+
+const KMS_KEY_ARN_RE = /^arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*$/;
 
 const QUEUE_ARN_RE = /^arn:aws[a-zA-Z-]*:sqs:[a-z]{2}(?:-gov)?-[a-z]+-\d:\d{12}:[a-zA-Z0-9_-]{1,80}(?:\.fifo)?$/;
 
@@ -357,6 +369,7 @@ export function toFunctionConfiguration(
   };
   if (c.deadLetterTargetArn) out.DeadLetterConfig = { TargetArn: c.deadLetterTargetArn };
   if (Object.keys(c.environment).length > 0) out.Environment = { Variables: { ...c.environment } };
+  if (c.kmsKeyArn) out.KMSKeyArn = c.kmsKeyArn;
   out.TracingConfig = { Mode: c.tracingMode };
   out.RevisionId = r.revisionId;
   if (view === 'create') {
@@ -371,6 +384,8 @@ export function toFunctionConfiguration(
   } else if (view === 'get') {
     Object.assign(out, { State: 'Active', LastUpdateStatus: 'Successful' });
   }
+  if (c.signingProfileVersionArn) out.SigningProfileVersionArn = c.signingProfileVersionArn;
+  if (c.signingJobArn) out.SigningJobArn = c.signingJobArn;
   out.PackageType = c.packageType;
   out.Architectures = [...c.architectures];
   out.EphemeralStorage = { Size: c.ephemeralStorage };

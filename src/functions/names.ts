@@ -70,3 +70,11 @@ export function parseNewFunctionName(p: Partition, input: unknown): string {
 function accessDenied(input: string): Error {
   return invalidParameter(`The function ${input} belongs to another account`);
 }
+
+/** A `Qualifier` parameter against Lambda's model (length 1-128, `(|[a-zA-Z0-9$_-]+)`). */
+export function checkQualifier(qualifier: string): void {
+  if (qualifier.length > 128) throw validationError('qualifier', qualifier, 'Member must have length less than or equal to 128');
+  if (!/^[a-zA-Z0-9$_-]+$/.test(qualifier)) {
+    throw validationError('qualifier', qualifier, 'Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)');
+  }
+}

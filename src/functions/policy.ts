@@ -1,7 +1,8 @@
-import { KumoError, functionNotFound, invalidParameter, validationError } from '../errors/index.js';
-import type { FunctionRecord, PolicyRepo } from '../store/index.js';
-import { functionArn } from './names.js';
-import { checkRevision, type FunctionService } from './service.js';
+import crypto from 'node:crypto';
+import { KumoError, invalidParameter, validationError } from '../errors/index.js';
+import type { PolicyRepo } from '../store/index.js';
+import { checkQualifier, functionArn } from './names.js';
+import { checkRevision, isAliasName, type FunctionService } from './service.js';
 
 /** AddPermission's parameters, shape-checked at the edge. */
 export interface AddPermissionInput {
@@ -25,11 +26,20 @@ export const MAX_POLICY_BYTES = 20_480;
 
 const SOURCE_ARN_PATTERN = 'arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}(-gov)?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)';
 
+/** What holds a policy: a function version (`$LATEST` or published) or an alias, with its RevisionId. */
+interface PolicyHolder {
+  kind: 'version' | 'alias';
+  /** The policy's qualifier in the store: the version, or the alias name. */
+  key: string;
+  revisionId: string;
+}
+
 /**
  * Resource-based policies of functions: AddPermission, RemovePermission, GetPolicy. Statements
  * are stored as Lambda renders them, so GetPolicy returns the document exactly as Lambda does:
- * `{"Version":"2012-10-17","Id":"default","Statement":[...]}`. A change gives the function version
- * a new RevisionId; GetPolicy's RevisionId is the version's.
+ * `{"Version":"2012-10-17","Id":"default","Statement":[...]}`. Each version and each alias has a
+ * policy of its own (`Qualifier`); a change gives what holds it a new RevisionId, and GetPolicy's
+ * RevisionId is the version's or the alias's. A statement's Resource is the qualified ARN.
  */
 export class FunctionPolicies {
   constructor(
@@ -43,18 +53,17 @@ export class FunctionPolicies {
     if (ref.qualifier !== undefined) checkQualifier(ref.qualifier);
     if (ref.qualifier === '$LATEST') throw invalidParameter('We currently do not support adding policies for $LATEST.');
     checkStatementInput(input);
-    await this.version(ref.name, ref.qualifier);
     let added: PolicyStatement | undefined;
-    await this.functions.revise(ref, async (fn, next) => {
-      checkRevision(fn, input.RevisionId);
-      const statements = (await this.repo.get(fn.name, fn.version)) ?? [];
+    await this.change(ref.name, ref.qualifier, async (holder, next) => {
+      checkRevision(holder, input.RevisionId);
+      const statements = (await this.repo.get(ref.name, holder.key)) ?? [];
       if (statements.some((s) => s.Sid === input.StatementId)) {
         throw new KumoError(
           'ResourceConflictException',
           `The statement id (${input.StatementId}) provided already exists. Please provide a new statement id, or remove the existing statement.`,
         );
       }
-      added = buildStatement(this.resourceArn(fn, ref.qualifier), input);
+      added = buildStatement(functionArn(this.functions.partition, ref.name, ref.qualifier), input);
       const all = [...statements, added];
       const size = Buffer.byteLength(document(all));
       if (size > MAX_POLICY_BYTES) {
@@ -63,7 +72,7 @@ export class FunctionPolicies {
           `The final policy size (${size}) is bigger than the limit (${MAX_POLICY_BYTES}).`,
         );
       }
-      return this.repo.put(fn.name, fn.version, all, { expected: fn.revisionId, next });
+      return this.repo.put(ref.name, holder.key, all, { expected: holder.revisionId, next }, holder.kind);
     });
     return JSON.stringify(added);
   }
@@ -80,54 +89,70 @@ export class FunctionPolicies {
       }
       throw err;
     }
-    await this.version(ref.name, ref.qualifier);
-    await this.functions.revise(ref, async (fn, next) => {
-      const statements = await this.repo.get(fn.name, fn.version);
+    await this.change(ref.name, ref.qualifier, async (holder, next) => {
+      const statements = await this.repo.get(ref.name, holder.key);
       if (!statements) throw new KumoError('ResourceNotFoundException', 'No policy is associated with the given resource.');
       const kept = statements.filter((s) => s.Sid !== statementId);
       if (kept.length === statements.length) {
         throw new KumoError('ResourceNotFoundException', `Statement ${statementId} is not found in resource policy.`);
       }
-      checkRevision(fn, revisionId);
-      return this.repo.put(fn.name, fn.version, kept, { expected: fn.revisionId, next });
+      checkRevision(holder, revisionId);
+      return this.repo.put(ref.name, holder.key, kept, { expected: holder.revisionId, next }, holder.kind);
     });
   }
 
-  /** GetPolicy: the policy document as a JSON string, and the version's RevisionId. */
+  /** GetPolicy: the policy document as a JSON string, and the RevisionId of its version or alias. */
   async get(functionName: string, qualifier: string | undefined): Promise<{ policy: string; revisionId: string }> {
     const ref = this.functions.ref(functionName, qualifier);
     if (ref.qualifier !== undefined) checkQualifier(ref.qualifier);
-    const fn = await this.version(ref.name, ref.qualifier);
-    const statements = await this.repo.get(fn.name, fn.version);
+    const holder = await this.holder(ref.name, ref.qualifier);
+    const statements = await this.repo.get(ref.name, holder.key);
     if (!statements) throw new KumoError('ResourceNotFoundException', 'The resource you requested does not exist.');
-    return { policy: document(statements), revisionId: fn.revisionId };
+    return { policy: document(statements), revisionId: holder.revisionId };
   }
 
-  /** The version `qualifier` names; Lambda's not-found errors for versions and aliases Kumo does not have yet. */
-  private async version(name: string, qualifier: string | undefined): Promise<FunctionRecord> {
-    if (qualifier !== undefined && qualifier !== '$LATEST') {
-      await this.functions.get(name); // an unknown function is reported as such first
-      const arn = this.functions.arn(name, qualifier);
-      if (/^\d+$/.test(qualifier)) throw functionNotFound(arn);
-      throw new KumoError('ResourceNotFoundException', `Cannot find alias arn: ${arn}`);
+  /** What `qualifier` names: `$LATEST` (none), a published version or an alias; Lambda's not-found errors otherwise. */
+  private async holder(name: string, qualifier: string | undefined): Promise<PolicyHolder> {
+    const fn = await this.functions.get(name); // an unknown function is reported as such first
+    if (!isAliasName(qualifier)) {
+      const version = qualifier === undefined ? fn : await this.functions.get(name, qualifier);
+      return { kind: 'version', key: version.version, revisionId: version.revisionId };
     }
-    return this.functions.get(name);
+    const alias = await this.functions.alias(name, qualifier);
+    if (!alias) throw new KumoError('ResourceNotFoundException', `Cannot find alias arn: ${this.functions.arn(name, qualifier)}`);
+    return { kind: 'alias', key: alias.name, revisionId: alias.revisionId };
   }
 
-  private resourceArn(fn: FunctionRecord, qualifier: string | undefined): string {
-    return functionArn(this.functions.partition, fn.name, qualifier);
+  /**
+   * Runs `write` against the policy's holder with a new RevisionId for it; `write` stores both
+   * (false: the stored revision moved on meanwhile, a conflict). A version goes through
+   * FunctionService.revise (its cached record follows); an alias's cached record is dropped.
+   */
+  private async change(
+    name: string,
+    qualifier: string | undefined,
+    write: (holder: PolicyHolder, nextRevisionId: string) => Promise<boolean>,
+  ): Promise<void> {
+    const holder = await this.holder(name, qualifier);
+    if (holder.kind === 'version') {
+      await this.functions.revise({ name, qualifier: holder.key }, (fn, next) =>
+        write({ kind: 'version', key: fn.version, revisionId: fn.revisionId }, next),
+      );
+      return;
+    }
+    const written = await write(holder, crypto.randomUUID());
+    this.functions.forgetAlias(name, holder.key);
+    if (!written) {
+      throw new KumoError(
+        'ResourceConflictException',
+        `The operation cannot be performed at this time. An update is in progress for resource: ${this.functions.arn(name, holder.key)}`,
+      );
+    }
   }
 }
 
 function document(statements: readonly PolicyStatement[]): string {
   return JSON.stringify({ Version: '2012-10-17', Id: 'default', Statement: statements });
-}
-
-function checkQualifier(qualifier: string): void {
-  if (qualifier.length > 128) throw validationError('qualifier', qualifier, 'Member must have length less than or equal to 128');
-  if (!/^[a-zA-Z0-9$_-]+$/.test(qualifier)) {
-    throw validationError('qualifier', qualifier, 'Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)');
-  }
 }
 
 /** AddPermission's parameters against the patterns of Lambda's model. */

@@ -3,7 +3,7 @@ import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
 import { RUNTIMES, type Engine, type InvokeOutcome } from '../engine/index.js';
 import { KumoError, functionNotFound, invalidParameter, validationError } from '../errors/index.js';
-import type { AliasRecord, FunctionRecord, Store } from '../store/index.js';
+import type { AliasRecord, FunctionConfig, FunctionRecord, Store } from '../store/index.js';
 import { buildConfig, type ConfigInput } from './config.js';
 import { checkTags } from './tags.js';
 import { functionArn, parseFunctionRef, parseNewFunctionName, type FunctionRef, type Partition } from './names.js';
@@ -25,10 +25,19 @@ export interface CreateFunctionInput extends ConfigInput {
  * so that the functions subsystem does not depend on who implements it.
  */
 export interface DeploymentCheck {
-  /** Throws to refuse `zip` for the function (checked against `configArn` when given on create). */
-  verify(functionName: string, zip: Buffer, configArn?: string): Promise<void>;
+  /**
+   * Throws to refuse `zip` for the function (checked against `configArn` when given on create).
+   * Resolves with who signed it when its signature is valid, for the function's configuration.
+   */
+  verify(functionName: string, zip: Buffer, configArn?: string): Promise<CodeSignature | undefined>;
   /** Records the code signing configuration CreateFunction named, once the function exists. */
   attachOnCreate(functionName: string, configArn: string): Promise<void>;
+}
+
+/** Who signed a deployment: Lambda's SigningProfileVersionArn and SigningJobArn. */
+export interface CodeSignature {
+  profileVersionArn: string;
+  jobArn: string;
 }
 
 export interface UpdateCodeInput {
@@ -90,6 +99,8 @@ export class FunctionService {
   /** Serializes publishing, so that two concurrent PublishVersion calls on an unchanged function answer one version. */
   private readonly publishLock = new Serial();
   private deploymentCheck: DeploymentCheck | undefined;
+  /** Told when a function, one of its versions or one of its aliases changes or goes (see `watch`). */
+  private readonly watchers: Array<(functionName: string) => void> = [];
   readonly partition: Partition;
 
   constructor(private readonly deps: { options: CompiledOptions; store: Store; code: CodeStore; engine: Engine }) {
@@ -99,6 +110,19 @@ export class FunctionService {
   /** Loads what the engine needs from the store (reserved concurrency). Call once at start. */
   async load(): Promise<void> {
     for (const [name, value] of await this.deps.store.functions.reservedConcurrency()) this.deps.engine.setReservedConcurrency(name, value);
+  }
+
+  /**
+   * Calls `watcher` after a function is deleted, one of its versions is deleted, or one of its
+   * aliases is updated or deleted: what hangs on them (provisioned concurrency) follows.
+   */
+  watch(watcher: (functionName: string) => void): void {
+    this.watchers.push(watcher);
+  }
+
+  /** Tells the watchers that something of `functionName` changed (the alias API calls it too). */
+  changed(functionName: string): void {
+    for (const watcher of this.watchers) watcher(functionName);
   }
 
   /** Installs the check every CreateFunction and UpdateFunctionCode passes (code signing). */
@@ -125,10 +149,10 @@ export class FunctionService {
         throw invalidParameter('Kumo runs .zip deployment packages; container images (PackageType Image) are not supported.');
       throw validationError('packageType', input.PackageType, 'Member must satisfy enum value set: [Image, Zip]');
     }
-    const config = buildConfig(this.partition, name, input, undefined, SUPPORTED_RUNTIMES);
+    const built = buildConfig(this.partition, name, input, undefined, SUPPORTED_RUNTIMES);
     const tags = input.Tags === undefined ? undefined : checkTags(input.Tags, {});
     if (await this.deps.store.functions.get(name)) throw conflictExists(name);
-    if (this.deploymentCheck) await this.deploymentCheck.verify(name, input.zip, input.CodeSigningConfigArn);
+    const config = signedBy(built, await this.deploymentCheck?.verify(name, input.zip, input.CodeSigningConfigArn));
     return this.codeLock
       .run(async () => {
         const code = await this.deps.code.put(input.zip);
@@ -233,11 +257,12 @@ export class FunctionService {
     const ref = this.ref(input);
     const current = await this.latest(ref);
     checkRevision(current, update.RevisionId);
-    if (this.deploymentCheck) await this.deploymentCheck.verify(current.name, update.zip);
+    const signature = await this.deploymentCheck?.verify(current.name, update.zip);
     const record = await this.codeLock.run(async () => {
       const code = await this.deps.code.put(update.zip);
       return this.replace(current, {
         ...current,
+        config: signedBy(current.config, signature),
         codeSha256Hex: code.sha256Hex,
         codeSize: code.size,
         codeUnzippedSize: code.unzippedSize,
@@ -273,6 +298,7 @@ export class FunctionService {
       }
       this.versionCache.delete(versionKey(version.name, version.version));
       this.deps.engine.retire(version.name, version.version);
+      this.changed(version.name);
       await this.collectCode();
       return;
     }
@@ -284,6 +310,7 @@ export class FunctionService {
     this.deps.engine.retire(ref.name);
     this.deps.engine.setReservedConcurrency(ref.name, undefined);
     if (!existed) throw functionNotFound(this.arn(ref.name));
+    this.changed(ref.name);
     await this.collectCode();
   }
 
@@ -330,7 +357,14 @@ export class FunctionService {
     }
     const fn = await this.latest({ name: ref.name, qualifier: undefined });
     if (ref.qualifier !== undefined) throw invalidParameter('Reserved concurrency is set on the function, not on a version or alias.');
-    const current = this.deps.engine.reservedConcurrency(fn.name) ?? 0;
+    const provisioned = this.deps.engine.provisionedConcurrency(fn.name);
+    if (value < provisioned) {
+      // Lambda provisions within a reservation; Kumo's wording (Lambda's is not documented).
+      throw invalidParameter(
+        `Specified ReservedConcurrentExecutions for function is less than the function's provisioned concurrency [${provisioned}].`,
+      );
+    }
+    const current = this.deps.engine.claimedConcurrency(fn.name);
     const minimum = this.deps.options.unreservedConcurrencyMinimum;
     if (this.deps.engine.unreservedConcurrency - (value - current) < minimum) {
       throw invalidParameter(
@@ -375,16 +409,6 @@ export class FunctionService {
     const record: FunctionRecord = { ...current, revisionId };
     cache.set(key, record);
     return record;
-  }
-
-  /**
-   * Keeps `count` environments of a function initialised and warm (provisioned concurrency; the
-   * engine's side of PutProvisionedConcurrencyConfig, whose API comes with versions and aliases).
-   * Resolves once they are ready.
-   */
-  async provision(input: string, count: number): Promise<void> {
-    const fn = await this.latest(this.ref(input));
-    await this.deps.engine.provision(fn, count);
   }
 
   /** An alias of a function, if it has one of that name. */
@@ -498,6 +522,12 @@ export class FunctionService {
 }
 
 const EMPTY_EVENT = Buffer.from('{}');
+
+/** A configuration whose code was signed by `signature` (or was not signed, when undefined). */
+function signedBy(config: FunctionConfig, signature: CodeSignature | undefined): FunctionConfig {
+  const { signingProfileVersionArn: _profile, signingJobArn: _job, ...rest } = config;
+  return signature ? { ...rest, signingProfileVersionArn: signature.profileVersionArn, signingJobArn: signature.jobArn } : rest;
+}
 
 /** Runs async tasks one at a time, in the order given; a failed task does not stop the next. */
 class Serial {

@@ -9,7 +9,7 @@ import { AsyncService } from '../async/index.js';
 import { CodeStore } from '../code/index.js';
 import { compileOptions, type CompiledOptions, type KumoOptions } from '../config/index.js';
 import { Engine, type EngineStats } from '../engine/index.js';
-import { FunctionAliases, FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
+import { FunctionAliases, FunctionPolicies, FunctionProvisioning, FunctionService, FunctionTags } from '../functions/index.js';
 import { LogWriter } from '../logs/index.js';
 import { Metrics } from '../metrics/index.js';
 import { QueueService } from '../queues/index.js';
@@ -55,6 +55,11 @@ export class Kumo {
     });
     const functions = new FunctionService({ options, store, code, engine });
     await functions.load();
+    const provisioning = new FunctionProvisioning(functions, store.provisioned, engine, {
+      unreservedMinimum: options.unreservedConcurrencyMinimum,
+      onError: (err, msg) => logger.warn({ err }, msg),
+    });
+    await provisioning.load();
     const metrics = new Metrics();
     const queues = new QueueService({ repo: store.queues, region: options.region, accountId: options.accountId });
     const events = new AsyncService({
@@ -97,6 +102,7 @@ export class Kumo {
       options,
       functions,
       aliases,
+      provisioning,
       events,
       metrics,
       policies,

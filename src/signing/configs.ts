@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { digestZip } from '../code/index.js';
 import { KumoError, invalidParameter, validationError } from '../errors/index.js';
-import { checkTags, type FunctionService } from '../functions/index.js';
+import { checkTags, type CodeSignature, type FunctionService } from '../functions/index.js';
 import type { CodeSigningConfigRecord, SigningRepo, TagRepo } from '../store/index.js';
 import type { SigningProfiles } from './profiles.js';
 import { SIGNATURE_PATH, manifestDigest, parseSignature, signedPayload } from './signature.js';
@@ -160,13 +160,14 @@ export class CodeSigning {
    * The check of a deployment (CreateFunction, UpdateFunctionCode): against `configArn` when
    * given (CreateFunction's CodeSigningConfigArn), else the function's own configuration, if any.
    */
-  async verify(functionName: string, zip: Buffer, configArn?: string): Promise<void> {
+  async verify(functionName: string, zip: Buffer, configArn?: string): Promise<CodeSignature | undefined> {
     const id = configArn !== undefined ? await this.existing(configArn) : await this.deps.repo.functionConfig(functionName);
-    if (id === undefined) return;
+    if (id === undefined) return undefined;
     const config = await this.deps.repo.config(id);
-    if (!config) return;
+    if (!config) return undefined;
     const target = this.deps.functions.arn(functionName);
-    const untrusted = (reason: string): void => {
+    /** Refuses under Enforce; under Warn logs and lets the code deploy (as unsigned: undefined). */
+    const untrusted = (reason: string): undefined => {
       if (config.untrustedArtifactOnDeployment === 'Enforce') {
         throw new KumoError('CodeVerificationFailedException', `${VERIFICATION_FAILED} ${target}. (${reason})`);
       }
@@ -174,6 +175,7 @@ export class CodeSigning {
         { function: functionName, codeSigningConfig: this.arn(id), reason },
         `code signing: deploying untrusted code (${reason})`,
       );
+      return undefined;
     };
     const { entries, kept } = await digestZip(zip, (name) => name === SIGNATURE_PATH);
     const raw = kept.get(SIGNATURE_PATH);
@@ -191,10 +193,12 @@ export class CodeSigning {
     if (!valid || doc.digest !== manifestDigest(entries)) {
       throw new KumoError('InvalidCodeSignatureException', `${INTEGRITY_FAILED} (the code package was modified after it was signed)`);
     }
-    if (profile.status === 'Revoked') return untrusted(`the signing profile ${doc.profileVersionArn} is revoked`);
-    if (!config.allowedPublishers.includes(doc.profileVersionArn)) {
-      return untrusted(`the signing profile ${doc.profileVersionArn} is not an allowed publisher of ${this.arn(id)}`);
+    if (profile.status === 'Revoked') untrusted(`the signing profile ${doc.profileVersionArn} is revoked`);
+    else if (!config.allowedPublishers.includes(doc.profileVersionArn)) {
+      untrusted(`the signing profile ${doc.profileVersionArn} is not an allowed publisher of ${this.arn(id)}`);
     }
+    // Signed, and the signature holds (the code deploys, trusted or under Warn): Lambda names the signer.
+    return { profileVersionArn: doc.profileVersionArn, jobArn: signingJobArn(doc.profileVersionArn, doc.signature) };
   }
 
   /** Records the configuration given to CreateFunction (after the function exists). */
@@ -221,6 +225,18 @@ export class CodeSigning {
     }
     return id;
   }
+}
+
+/**
+ * The signing job that made a signature, in AWS Signer's ARN form
+ * (`arn:aws:signer:<region>:<account>:/signing-jobs/<job id>`). Kumo signs without jobs, so the id
+ * is derived from the signature: the same signed zip always names the same job.
+ */
+function signingJobArn(profileVersionArn: string, signature: string): string {
+  const prefix = profileVersionArn.slice(0, Math.max(0, profileVersionArn.indexOf(':/signing-profiles/')));
+  const h = crypto.createHash('sha256').update(signature).digest('hex');
+  const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  return `${prefix}:/signing-jobs/${id}`;
 }
 
 function tagKey(id: string): string {

@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { SecretBox } from './sqlite/secrets.js';
 import type { Store } from './types.js';
 import { openSqliteStore } from './sqlite/adapter.js';
 
@@ -28,12 +30,21 @@ export type {
   StoredAttributeValue,
 } from './types.js';
 export type { PolicyRepo, RevisionChange, TagRepo } from './types.js';
+export type { ProvisionedConcurrencyRecord, ProvisionedConcurrencyRepo } from './types.js';
 export type { CodeSigningConfigRecord, SigningProfileRecord, SigningRepo } from './types.js';
 export type { FunctionUrlRecord, UrlCors, UrlRepo } from './types.js';
 
-/** Opens the embedded store in `dataDir` (SQLite file `kumo.db`), or in memory for ':memory:'. */
+/**
+ * Opens the embedded store in `dataDir` (SQLite file `kumo.db`, its secrets sealed with the key in
+ * `secrets.key`), or in memory for ':memory:'.
+ */
 export function openStore(dataDir: string): Store {
-  return openSqliteStore(dataDir === ':memory:' ? ':memory:' : path.join(dataDir, 'kumo.db'));
+  if (dataDir === ':memory:') return openSqliteStore(':memory:');
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return openSqliteStore(path.join(dataDir, 'kumo.db'), SecretBox.fromKeyFile(path.join(dataDir, SECRETS_KEY_FILE)));
 }
+
+/** The file in the data directory that holds the key of secrets at rest. */
+export const SECRETS_KEY_FILE = 'secrets.key';
 
 export { openSqliteStore };

@@ -20,6 +20,11 @@ export interface FunctionConfig {
   logGroup: string;
   /** DeadLetterConfig.TargetArn: where failed asynchronous events go (an SQS queue ARN). */
   deadLetterTargetArn?: string | undefined;
+  /** KMSKeyArn as given (Kumo seals variables with its own key; it keeps and returns this one). */
+  kmsKeyArn?: string | undefined;
+  /** When the code was verified against a code signing configuration and signed: who signed it. */
+  signingProfileVersionArn?: string | undefined;
+  signingJobArn?: string | undefined;
 }
 
 export interface FunctionRecord {
@@ -310,6 +315,28 @@ export interface QueueRepo {
   peek(queue: string, limit: number): Promise<QueueMessage[]>;
 }
 
+/**
+ * PutProvisionedConcurrencyConfig's setting for one published version or alias of a function. Its
+ * status (IN_PROGRESS, READY, FAILED) is the engine's, not stored: after a restart the environments
+ * are initialised again.
+ */
+export interface ProvisionedConcurrencyRecord {
+  functionName: string;
+  /** A version number or an alias name. */
+  qualifier: string;
+  requested: number;
+  /** Epoch ms. */
+  lastModified: number;
+}
+
+export interface ProvisionedConcurrencyRepo {
+  /** The configs of one function (by qualifier), or of every function (by function, then qualifier). */
+  list(functionName?: string): Promise<ProvisionedConcurrencyRecord[]>;
+  put(record: ProvisionedConcurrencyRecord): Promise<void>;
+  /** False when there was none. */
+  delete(functionName: string, qualifier: string): Promise<boolean>;
+}
+
 /** A change of a function version's RevisionId, applied only when the stored one is `expected`. */
 export interface RevisionChange {
   expected: string;
@@ -321,11 +348,17 @@ export interface PolicyRepo {
   /** The statements of `qualifier`'s policy (undefined when it has none). */
   get(name: string, qualifier: string): Promise<Array<Record<string, unknown>> | undefined>;
   /**
-   * Stores the statements (an empty list deletes the policy) and gives the version `qualifier` of
-   * the function the revision `revision.next`, in one transaction; false (and nothing written)
-   * when its revision is not `revision.expected`.
+   * Stores the statements (an empty list deletes the policy) and gives what holds the policy (the
+   * version `qualifier` of the function, or its alias `qualifier`) the revision `revision.next`, in
+   * one transaction; false (and nothing written) when its revision is not `revision.expected`.
    */
-  put(name: string, qualifier: string, statements: ReadonlyArray<Record<string, unknown>>, revision: RevisionChange): Promise<boolean>;
+  put(
+    name: string,
+    qualifier: string,
+    statements: ReadonlyArray<Record<string, unknown>>,
+    revision: RevisionChange,
+    holder: 'version' | 'alias',
+  ): Promise<boolean>;
 }
 
 /** Tags of functions. */
@@ -429,5 +462,6 @@ export interface Store {
   readonly tags: TagRepo;
   readonly signing: SigningRepo;
   readonly urls: UrlRepo;
+  readonly provisioned: ProvisionedConcurrencyRepo;
   close(): Promise<void>;
 }

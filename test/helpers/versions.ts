@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { CreateFunctionCommand, InvokeCommand, UpdateFunctionCodeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
 
 /** A function's ARN in the test server's region and account, with an optional qualifier. */
@@ -34,4 +34,19 @@ export async function invokeTagged(lambda: LambdaClient, name: string, qualifier
   const text = Buffer.from(out.Payload ?? []).toString();
   assert.equal(out.FunctionError, undefined, text);
   return { version: out.ExecutedVersion ?? '?', ...(JSON.parse(text) as Omit<TaggedAnswer, 'version'>) };
+}
+
+/** Creates a Node.js function with version 1 running `first` and version 2 (and `$LATEST`) running `second`. */
+export async function createTwoVersions(lambda: LambdaClient, name: string, role: string, first: Buffer, second: Buffer): Promise<void> {
+  await lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: 'nodejs20.x',
+      Handler: 'index.handler',
+      Role: role,
+      Code: { ZipFile: first },
+      Publish: true,
+    }),
+  );
+  await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ZipFile: second, Publish: true }));
 }

@@ -24,7 +24,7 @@ import {
 import { AWS_CLI_MISSING, runAwsCli } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
-import { invokeTagged, qualifiedArn, taggedCode, type TaggedAnswer } from '../helpers/versions.js';
+import { createTwoVersions, invokeTagged, qualifiedArn, taggedCode, type TaggedAnswer } from '../helpers/versions.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/aliases-test';
 const ARN = qualifiedArn;
@@ -33,17 +33,7 @@ let k: TestKumo;
 
 /** Creates a function with versions 1 (code 'v1') and 2 (code 'v2'); $LATEST runs 'v2'. */
 async function withTwoVersions(name: string): Promise<void> {
-  await k.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: ROLE,
-      Code: { ZipFile: await taggedCode('v1') },
-      Publish: true,
-    }),
-  );
-  await k.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ZipFile: await taggedCode('v2'), Publish: true }));
+  await createTwoVersions(k.lambda, name, ROLE, await taggedCode('v1'), await taggedCode('v2'));
 }
 
 function invoke(name: string, qualifier?: string): Promise<TaggedAnswer> {

@@ -20,6 +20,7 @@ import {
   GetCodeSigningConfigCommand,
   GetFunctionCodeSigningConfigCommand,
   GetFunctionCommand,
+  GetFunctionConfigurationCommand,
   InvokeCommand,
   ListFunctionsByCodeSigningConfigCommand,
   ListTagsCommand,
@@ -303,6 +304,14 @@ describe('deployments to a function with a code signing configuration', () => {
     assert.equal(doc.profileVersionArn, allowed.profileVersionArn);
     const created = await createFn(lambda, 'signed-ok', signed, enforce);
     assert.equal(created.FunctionName, 'signed-ok');
+    // Lambda names who signed the code in the function's configuration.
+    assert.equal(created.SigningProfileVersionArn, allowed.profileVersionArn);
+    assert.match(
+      created.SigningJobArn ?? '',
+      /^arn:aws:signer:us-east-1:000000000000:\/signing-jobs\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
+    const read = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'signed-ok' }));
+    assert.deepEqual([read.SigningProfileVersionArn, read.SigningJobArn], [created.SigningProfileVersionArn, created.SigningJobArn]);
     assert.equal((await lambda.send(new GetFunctionCodeSigningConfigCommand({ FunctionName: 'signed-ok' }))).CodeSigningConfigArn, enforce);
     const invoked = await lambda.send(new InvokeCommand({ FunctionName: 'signed-ok', Payload: Buffer.from('{"name":"Kumo"}') }));
     assert.equal(invoked.FunctionError, undefined);
@@ -355,15 +364,22 @@ describe('deployments to a function with a code signing configuration', () => {
     assert.equal(now.Configuration?.RevisionId, first.RevisionId);
     const v2 = await zipEntries([{ name: 'index.mjs', content: 'export const handler = async () => ({ v: 2 });\n' }]);
     const updated = await lambda.send(
-      new UpdateFunctionCodeCommand({ FunctionName: 'update-checked', ZipFile: await sign(url, v2, 'allowed') }),
+      new UpdateFunctionCodeCommand({ FunctionName: 'update-checked', ZipFile: await sign(url, v2, 'allowed'), Publish: true }),
     );
     assert.notEqual(updated.CodeSha256, first.CodeSha256);
+    // The new code's signing job; the published version keeps it.
+    assert.equal(updated.Version, '1');
+    assert.equal(updated.SigningProfileVersionArn, allowed.profileVersionArn);
+    assert.ok(updated.SigningJobArn);
+    assert.notEqual(updated.SigningJobArn, first.SigningJobArn);
   });
 
   test('Warn deploys untrusted code and logs a warning; a tampered zip is refused even so', async () => {
     const before = logLines.length;
     const created = await createFn(lambda, 'warn-unsigned', plain, warn);
     assert.equal(created.FunctionName, 'warn-unsigned');
+    assert.equal(created.SigningProfileVersionArn, undefined, 'unsigned code names no signer');
+    assert.equal(created.SigningJobArn, undefined);
     const warning = logLines.slice(before).join('');
     assert.match(warning, /code signing: deploying untrusted code \(the code package is not signed/);
     assert.match(warning, /"function":"warn-unsigned"/);
@@ -371,7 +387,8 @@ describe('deployments to a function with a code signing configuration', () => {
       createFn(lambda, 'warn-tampered', await tamper(await sign(url, plain, 'allowed')), warn),
       'InvalidCodeSignatureException',
     );
-    await createFn(lambda, 'warn-other', await sign(url, plain, 'other'), warn);
+    const untrusted = await createFn(lambda, 'warn-other', await sign(url, plain, 'other'), warn);
+    assert.equal(untrusted.SigningProfileVersionArn, other.profileVersionArn, 'signed, though not by an allowed publisher');
   });
 
   test('an unknown CodeSigningConfigArn on CreateFunction is CodeSigningConfigNotFoundException', async () => {

@@ -7,7 +7,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import {
+  CreateAliasCommand,
   CreateFunctionCommand,
+  DeleteAliasCommand,
   DeleteFunctionCommand,
   DeleteFunctionEventInvokeConfigCommand,
   GetFunctionCommand,
@@ -21,6 +23,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
+import { createTwoVersions } from '../helpers/versions.js';
 
 const ARN = 'arn:aws:lambda:us-east-1:000000000000:function:';
 const QUEUE = 'arn:aws:sqs:us-east-1:000000000000:failures';
@@ -163,6 +166,53 @@ describe('event invoke config through the SDK', () => {
       404,
       "The function doesn't exist.",
     );
+  });
+
+  test('each version and alias has a config of its own, with its qualified ARN; it goes with its version or alias', async () => {
+    const code = (n: number) => zipEntries([{ name: 'index.mjs', content: `export const handler = async () => ${n};` }]);
+    await createTwoVersions(k.lambda, 'qual', 'arn:aws:iam::000000000000:role/eic', await code(1), await code(2));
+    await k.lambda.send(new CreateAliasCommand({ FunctionName: 'qual', Name: 'live', FunctionVersion: '1' }));
+    const v1 = await k.lambda.send(
+      new PutFunctionEventInvokeConfigCommand({ FunctionName: 'qual', Qualifier: '1', MaximumRetryAttempts: 0 }),
+    );
+    assert.equal(v1.FunctionArn, `${ARN}qual:1`);
+    const live = await k.lambda.send(
+      new PutFunctionEventInvokeConfigCommand({ FunctionName: `${ARN}qual:live`, MaximumEventAgeInSeconds: 120 }),
+    );
+    assert.equal(live.FunctionArn, `${ARN}qual:live`);
+    const updated = await k.lambda.send(
+      new UpdateFunctionEventInvokeConfigCommand({ FunctionName: 'qual', Qualifier: 'live', MaximumRetryAttempts: 1 }),
+    );
+    assert.deepEqual([updated.MaximumRetryAttempts, updated.MaximumEventAgeInSeconds], [1, 120]);
+    const got = await k.lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: 'qual', Qualifier: '1' }));
+    assert.deepEqual([got.FunctionArn, got.MaximumRetryAttempts, got.MaximumEventAgeInSeconds], [`${ARN}qual:1`, 0, undefined]);
+    await rejectsWith(
+      k.lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: 'qual' })),
+      'ResourceNotFoundException',
+      404,
+      `The function ${ARN}qual:$LATEST doesn't have an EventInvokeConfig`,
+    );
+    const listed = await k.lambda.send(new ListFunctionEventInvokeConfigsCommand({ FunctionName: 'qual' }));
+    assert.deepEqual(
+      listed.FunctionEventInvokeConfigs?.map((c) => c.FunctionArn),
+      [`${ARN}qual:1`, `${ARN}qual:live`],
+    );
+    await rejectsWith(
+      k.lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'qual', Qualifier: 'nope', MaximumRetryAttempts: 1 })),
+      'ResourceNotFoundException',
+      404,
+      "The function doesn't exist.",
+    );
+    await rejectsWith(
+      k.lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: 'qual', Qualifier: '2' })),
+      'ResourceNotFoundException',
+      404,
+      `The function ${ARN}qual:2 doesn't have an EventInvokeConfig`,
+    );
+    await k.lambda.send(new DeleteFunctionEventInvokeConfigCommand({ FunctionName: 'qual', Qualifier: '1' }));
+    await k.lambda.send(new DeleteAliasCommand({ FunctionName: 'qual', Name: 'live' }));
+    const after = await k.lambda.send(new ListFunctionEventInvokeConfigsCommand({ FunctionName: 'qual' }));
+    assert.deepEqual(after.FunctionEventInvokeConfigs, [], "the alias's config went with it");
   });
 
   test('ranges and empty settings are refused and change nothing', async () => {

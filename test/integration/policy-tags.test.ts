@@ -8,20 +8,27 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   AddPermissionCommand,
+  CreateAliasCommand,
   CreateFunctionCommand,
+  DeleteAliasCommand,
   DeleteFunctionCommand,
+  GetAliasCommand,
   GetFunctionCommand,
+  GetFunctionConfigurationCommand,
   GetPolicyCommand,
+  InvokeCommand,
   ListTagsCommand,
   RemovePermissionCommand,
   TagResourceCommand,
   UntagResourceCommand,
+  type AddPermissionCommandInput,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { zipDirectory } from '../../src/code/index.js';
+import { zipDirectory, zipEntries } from '../../src/code/index.js';
 import { AWS_CLI_MISSING, runAwsCli } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
 import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
+import { createTwoVersions } from '../helpers/versions.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/policy-test';
 const ARN = (name: string, qualifier?: string): string =>
@@ -294,6 +301,76 @@ describe('permissions with the SDK', () => {
       'The resource you requested does not exist.',
     );
   });
+
+  test('a version and an alias each have a policy of their own: their own RevisionId, their qualified ARN in statements', async () => {
+    const name = 'perm-qualified';
+    await createTwoVersions(
+      k.lambda,
+      name,
+      ROLE,
+      zip,
+      await zipEntries([{ name: 'index.js', content: 'exports.handler = async () => 2;' }]),
+    );
+    await k.lambda.send(new CreateAliasCommand({ FunctionName: name, Name: 'live', FunctionVersion: '1' }));
+    const v1Before = (await k.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name, Qualifier: '1' }))).RevisionId;
+    const aliasBefore = (await k.lambda.send(new GetAliasCommand({ FunctionName: name, Name: 'live' }))).RevisionId;
+    const permit = (sid: string, extra: Partial<AddPermissionCommandInput>) =>
+      k.lambda.send(
+        new AddPermissionCommand({
+          FunctionName: name,
+          StatementId: sid,
+          Action: 'lambda:InvokeFunction',
+          Principal: 's3.amazonaws.com',
+          ...extra,
+        }),
+      );
+
+    const onVersion = await permit('v1', { Qualifier: '1' });
+    assert.equal(statement(onVersion.Statement).Resource, ARN(name, '1'));
+    const v1Policy = await k.lambda.send(new GetPolicyCommand({ FunctionName: name, Qualifier: '1' }));
+    const v1After = (await k.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name, Qualifier: '1' }))).RevisionId;
+    assert.equal(v1Policy.RevisionId, v1After, "GetPolicy's RevisionId is the version's");
+    assert.notEqual(v1After, v1Before, 'the version has a new RevisionId');
+
+    await rejectsWith(permit('stale', { Qualifier: 'live', RevisionId: v1After }), 'PreconditionFailedException');
+    const onAlias = await permit('live', { FunctionName: ARN(name, 'live'), RevisionId: aliasBefore });
+    assert.equal(statement(onAlias.Statement).Resource, ARN(name, 'live'));
+    const aliasPolicy = await k.lambda.send(new GetPolicyCommand({ FunctionName: name, Qualifier: 'live' }));
+    const aliasAfter = (await k.lambda.send(new GetAliasCommand({ FunctionName: name, Name: 'live' }))).RevisionId;
+    assert.equal(aliasPolicy.RevisionId, aliasAfter, "GetPolicy's RevisionId is the alias's");
+    assert.notEqual(aliasAfter, aliasBefore, 'the alias has a new RevisionId');
+    assert.deepEqual(
+      (JSON.parse(aliasPolicy.Policy ?? '{}') as { Statement: Array<{ Sid: string }> }).Statement.map((x) => x.Sid),
+      ['live'],
+      "the alias policy is its own, not its version's",
+    );
+    await rejectsWith(
+      k.lambda.send(new GetPolicyCommand({ FunctionName: name })),
+      'ResourceNotFoundException',
+      'The resource you requested does not exist.',
+    );
+    // The alias still routes invocations after its revision moved.
+    const invoked = await k.lambda.send(new InvokeCommand({ FunctionName: name, Qualifier: 'live', Payload: Buffer.from('{}') }));
+    assert.equal(invoked.ExecutedVersion, '1');
+
+    await k.lambda.send(
+      new RemovePermissionCommand({ FunctionName: name, Qualifier: 'live', StatementId: 'live', RevisionId: aliasAfter }),
+    );
+    await rejectsWith(
+      k.lambda.send(new GetPolicyCommand({ FunctionName: name, Qualifier: 'live' })),
+      'ResourceNotFoundException',
+      'The resource you requested does not exist.',
+    );
+    // A policy goes with its alias: an alias made again under the name has none.
+    await permit('again', { Qualifier: 'live' });
+    await k.lambda.send(new DeleteAliasCommand({ FunctionName: name, Name: 'live' }));
+    await k.lambda.send(new CreateAliasCommand({ FunctionName: name, Name: 'live', FunctionVersion: '2' }));
+    await rejectsWith(
+      k.lambda.send(new GetPolicyCommand({ FunctionName: name, Qualifier: 'live' })),
+      'ResourceNotFoundException',
+      'The resource you requested does not exist.',
+    );
+  });
 });
 
 describe('tags with the SDK', () => {
@@ -546,5 +623,41 @@ describe('permissions and tags with the AWS CLI', { skip: AWS_CLI_MISSING }, () 
     assert.deepEqual(fn.Tags, { owner: 'ops', stage: 'prod' });
     await cliFails('ValidationException', 'list-tags', '--resource', 'cli-perm');
     await cliFails('InvalidParameterValueException', 'tag-resource', '--resource', ARN('cli-perm'), '--tags', 'aws:x=y');
+  });
+
+  test('add-permission and get-policy with --qualifier on an alias', async () => {
+    await createTwoVersions(
+      k.lambda,
+      'cli-qualified',
+      ROLE,
+      zip,
+      await zipEntries([{ name: 'index.js', content: 'exports.handler = async () => 2;' }]),
+    );
+    await cliJson('create-alias', '--function-name', 'cli-qualified', '--name', 'live', '--function-version', '2');
+    const added = await cliJson<{ Statement: string }>(
+      'add-permission',
+      '--function-name',
+      'cli-qualified',
+      '--qualifier',
+      'live',
+      '--statement-id',
+      'events',
+      '--action',
+      'lambda:InvokeFunction',
+      '--principal',
+      'events.amazonaws.com',
+    );
+    assert.equal(statement(added.Statement).Resource, ARN('cli-qualified', 'live'));
+    const got = await cliJson<{ Policy: string; RevisionId: string }>(
+      'get-policy',
+      '--function-name',
+      'cli-qualified',
+      '--qualifier',
+      'live',
+    );
+    const alias = await cliJson<{ RevisionId: string }>('get-alias', '--function-name', 'cli-qualified', '--name', 'live');
+    assert.equal(got.RevisionId, alias.RevisionId);
+    await cliFails('ResourceNotFoundException', 'get-policy', '--function-name', 'cli-qualified', '--qualifier', '1');
+    await cliFails('ResourceNotFoundException', 'get-policy', '--function-name', 'cli-qualified', '--qualifier', 'nope');
   });
 });

@@ -1,11 +1,16 @@
 /**
  * Provisioned concurrency, the engine's side: environments initialised ahead of demand and kept
- * warm. (PutProvisionedConcurrencyConfig comes with versions and aliases; this drives the engine
- * through FunctionService.provision, the door that API will use.)
+ * warm, asked for through PutProvisionedConcurrencyConfig on a published version (the API itself
+ * is tested in provisioned-api.test.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CreateFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
+import {
+  CreateFunctionCommand,
+  GetProvisionedConcurrencyConfigCommand,
+  InvokeCommand,
+  PutProvisionedConcurrencyConfigCommand,
+} from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
@@ -26,13 +31,16 @@ before(async () => {
       Handler: 'index.handler',
       Role: 'arn:aws:iam::000000000000:role/test',
       Code: { ZipFile: await zipEntries([{ name: 'index.js', content: HANDLER }]) },
+      Publish: true,
     }),
   );
 });
 after(() => k.close());
 
 async function invoke(event: object): Promise<{ body: { type: string; api: string }; log: string }> {
-  const out = await k.lambda.send(new InvokeCommand({ FunctionName: 'pc', Payload: Buffer.from(JSON.stringify(event)), LogType: 'Tail' }));
+  const out = await k.lambda.send(
+    new InvokeCommand({ FunctionName: 'pc', Qualifier: '1', Payload: Buffer.from(JSON.stringify(event)), LogType: 'Tail' }),
+  );
   assert.equal(out.FunctionError, undefined);
   return {
     body: JSON.parse(Buffer.from(out.Payload ?? []).toString()) as { type: string; api: string },
@@ -41,7 +49,14 @@ async function invoke(event: object): Promise<{ body: { type: string; api: strin
 }
 
 test('invocations within the provisioned count see no cold start; the next one spills over to an on-demand environment', async () => {
-  await k.kumo.functions.provision('pc', 2);
+  await k.lambda.send(
+    new PutProvisionedConcurrencyConfigCommand({ FunctionName: 'pc', Qualifier: '1', ProvisionedConcurrentExecutions: 2 }),
+  );
+  await eventually(
+    async () =>
+      (await k.lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: 'pc', Qualifier: '1' }))).Status === 'READY',
+    'the provisioned environments to be ready',
+  );
   assert.equal(k.kumo.engineStats().provisionedEnvironments, 2);
   const within = await Promise.all([invoke({ sleepMs: 400 }), invoke({ sleepMs: 400 })]);
   for (const r of within) {

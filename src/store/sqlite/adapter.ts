@@ -11,6 +11,8 @@ import { sqliteQueueRepo } from './queues.js';
 import { sqliteAliasRepo } from './aliases.js';
 import { sqliteSigningRepo } from './signing.js';
 import { sqliteUrlRepo } from './urls.js';
+import { sqliteProvisionedRepo } from './provisioned.js';
+import { SecretBox, isSealed, sealPlaintextRows } from './secrets.js';
 
 interface FunctionRow {
   name: string;
@@ -42,8 +44,11 @@ interface LogStreamRow {
   stored_bytes: number;
 }
 
-/** Opens (creating if needed) the SQLite database at `file` (':memory:' for tests) and migrates it. */
-export function openSqliteStore(file: string): Store {
+/**
+ * Opens (creating if needed) the SQLite database at `file` (':memory:' for tests) and migrates it.
+ * `secrets` seals functions' environment variables (an in-memory store gets a key of its own).
+ */
+export function openSqliteStore(file: string, secrets: SecretBox = SecretBox.ephemeral()): Store {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -51,10 +56,11 @@ export function openSqliteStore(file: string): Store {
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrate(db);
+  sealPlaintextRows(db, (config, name, version) => sealConfig(openConfig(config, name, version, secrets), name, version, secrets));
   // WAL checkpoints run in a worker thread, not at commit time on the event loop.
   const checkpointer = file === ':memory:' ? undefined : Checkpointer.start(file);
   if (checkpointer) db.pragma('wal_autocheckpoint = 0');
-  const functions = functionRepo(db);
+  const functions = functionRepo(db, secrets);
   const logs = logRepo(db);
   const asyncEvents = openAsyncEvents(file, db);
   const queues = sqliteQueueRepo(db);
@@ -67,6 +73,7 @@ export function openSqliteStore(file: string): Store {
     tags: sqliteTagRepo(db),
     signing: sqliteSigningRepo(db),
     urls: sqliteUrlRepo(db),
+    provisioned: sqliteProvisionedRepo(db),
     asyncEvents,
     eventInvokeConfigs: eventInvokeConfigRepo(db),
     close: async () => {
@@ -94,11 +101,35 @@ function versionOrder(version: string): number {
   return version === '$LATEST' ? 0 : Number(version);
 }
 
-function toRecord(row: FunctionRow): FunctionRecord {
+/** A function version's configuration as stored: its environment variables sealed (see secrets.ts). */
+type StoredConfig = Omit<FunctionConfig, 'environment'> & { environment: string | Record<string, string> };
+
+/** The row a sealed value belongs to (its additional authenticated data). */
+function secretContext(name: string, version: string): string {
+  return `function_versions:${name}:${version}:environment`;
+}
+
+/** Reads a stored configuration; rows from before encryption hold their variables in plaintext, and still read. */
+function openConfig(json: string, name: string, version: string, box: SecretBox): FunctionConfig {
+  const stored = JSON.parse(json) as StoredConfig;
+  const environment = isSealed(stored.environment)
+    ? (JSON.parse(box.open(stored.environment, secretContext(name, version))) as Record<string, string>)
+    : typeof stored.environment === 'object'
+      ? stored.environment
+      : {};
+  return { ...stored, environment };
+}
+
+function sealConfig(config: FunctionConfig, name: string, version: string, box: SecretBox): string {
+  const stored: StoredConfig = { ...config, environment: box.seal(JSON.stringify(config.environment), secretContext(name, version)) };
+  return JSON.stringify(stored);
+}
+
+function rowToRecord(row: FunctionRow, box: SecretBox): FunctionRecord {
   return {
     name: row.name,
     version: row.version,
-    config: JSON.parse(row.config) as FunctionConfig,
+    config: openConfig(row.config, row.name, row.version, box),
     codeSha256Hex: row.code_sha256,
     codeSize: row.code_size,
     codeUnzippedSize: row.code_unzipped,
@@ -108,11 +139,11 @@ function toRecord(row: FunctionRow): FunctionRecord {
   };
 }
 
-function toRow(r: FunctionRecord): FunctionRow {
+function recordToRow(r: FunctionRecord, box: SecretBox): FunctionRow {
   return {
     name: r.name,
     version: r.version,
-    config: JSON.stringify(r.config),
+    config: sealConfig(r.config, r.name, r.version, box),
     code_sha256: r.codeSha256Hex,
     code_size: r.codeSize,
     code_unzipped: r.codeUnzippedSize,
@@ -122,7 +153,9 @@ function toRow(r: FunctionRecord): FunctionRow {
   };
 }
 
-function functionRepo(db: Database.Database): FunctionRepo {
+function functionRepo(db: Database.Database, box: SecretBox): FunctionRepo {
+  const toRecord = (row: FunctionRow): FunctionRecord => rowToRecord(row, box);
+  const toRow = (r: FunctionRecord): FunctionRow => recordToRow(r, box);
   const s = {
     get: db.prepare<[string, string], FunctionRow>('SELECT * FROM function_versions WHERE name = ? AND version = ?'),
     list: db.prepare<[string, number], FunctionRow>(

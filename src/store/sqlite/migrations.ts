@@ -205,4 +205,25 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM function_urls WHERE name = OLD.name AND qualifier = OLD.alias;
   END;
   `,
+  /* 9: provisioned concurrency configs (src/functions/provisioned.ts); what goes with a version or alias */ `
+  CREATE TABLE provisioned_concurrency (
+    name              TEXT NOT NULL,           -- function name
+    qualifier         TEXT NOT NULL,           -- a version number or an alias name (never $LATEST)
+    requested         INTEGER NOT NULL,        -- ProvisionedConcurrentExecutions
+    last_modified     INTEGER NOT NULL,
+    PRIMARY KEY (name, qualifier)
+  ) WITHOUT ROWID;
+
+  -- A version's or an alias's provisioned concurrency and event invoke config go with it; the
+  -- function's all go with its $LATEST row (event invoke configs of $LATEST are deleted with the
+  -- function by the repository, as before).
+  CREATE TRIGGER function_versions_delete_qualified AFTER DELETE ON function_versions BEGIN
+    DELETE FROM provisioned_concurrency WHERE name = OLD.name AND (qualifier = OLD.version OR OLD.version = '$LATEST');
+    DELETE FROM event_invoke_configs WHERE function_name = OLD.name AND qualifier = OLD.version AND OLD.version <> '$LATEST';
+  END;
+  CREATE TRIGGER function_aliases_delete_qualified AFTER DELETE ON function_aliases BEGIN
+    DELETE FROM provisioned_concurrency WHERE name = OLD.name AND qualifier = OLD.alias;
+    DELETE FROM event_invoke_configs WHERE function_name = OLD.name AND qualifier = OLD.alias;
+  END;
+  `,
 ];

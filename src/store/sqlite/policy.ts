@@ -4,14 +4,17 @@ import type { PolicyRepo, RevisionChange, TagRepo } from '../types.js';
 
 /**
  * SQLite persistence of functions' resource-based policies and tags (tables of migration 5). Lambda
- * gives a function version a new RevisionId when its policy or tags change, so each write moves
- * the version's revision in the same transaction, and only from the revision the caller saw.
+ * gives a function version (or alias) a new RevisionId when its policy or tags change, so each
+ * write moves that revision in the same transaction, and only from the revision the caller saw.
  */
 
 function statements(db: Database.Database) {
   return {
     revise: db.prepare<{ name: string; version: string; expected: string; next: string }>(
       'UPDATE function_versions SET revision_id = @next WHERE name = @name AND version = @version AND revision_id = @expected',
+    ),
+    reviseAlias: db.prepare<{ name: string; version: string; expected: string; next: string }>(
+      'UPDATE function_aliases SET revision_id = @next WHERE name = @name AND alias = @version AND revision_id = @expected',
     ),
     getPolicy: db.prepare<[string, string], { statements: string }>(
       'SELECT statements FROM function_policies WHERE name = ? AND qualifier = ?',
@@ -33,8 +36,15 @@ export function sqlitePolicyRepo(db: Database.Database): PolicyRepo {
   const s = statements(db);
   const put = writeTransaction(
     db,
-    (name: string, qualifier: string, list: ReadonlyArray<Record<string, unknown>>, revision: RevisionChange): boolean => {
-      if (s.revise.run({ name, version: qualifier, ...revision }).changes !== 1) return false;
+    (
+      name: string,
+      qualifier: string,
+      list: ReadonlyArray<Record<string, unknown>>,
+      revision: RevisionChange,
+      holder: 'version' | 'alias',
+    ): boolean => {
+      const revise = holder === 'alias' ? s.reviseAlias : s.revise;
+      if (revise.run({ name, version: qualifier, ...revision }).changes !== 1) return false;
       if (list.length === 0) s.deletePolicy.run(name, qualifier);
       else s.putPolicy.run(name, qualifier, JSON.stringify(list));
       return true;
@@ -45,7 +55,7 @@ export function sqlitePolicyRepo(db: Database.Database): PolicyRepo {
       const row = s.getPolicy.get(name, qualifier);
       return Promise.resolve(row ? (JSON.parse(row.statements) as Array<Record<string, unknown>>) : undefined);
     },
-    put: (name, qualifier, list, revision) => Promise.resolve(put(name, qualifier, list, revision)),
+    put: (name, qualifier, list, revision, holder) => Promise.resolve(put(name, qualifier, list, revision, holder)),
   };
 }
 

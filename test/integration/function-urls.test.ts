@@ -358,6 +358,24 @@ describe('AuthType NONE and the resource policy', () => {
     assert.equal(allowed.status, 200, allowed.text);
   });
 
+  test("an alias URL with AuthType NONE is governed by the alias's own policy, not the function's", async () => {
+    await createFunction('url-alias-none');
+    await k.lambda.send(new PublishVersionCommand({ FunctionName: 'url-alias-none' }));
+    await k.lambda.send(new CreateAliasCommand({ FunctionName: 'url-alias-none', Name: 'live', FunctionVersion: '1' }));
+    await allowPublic('url-alias-none');
+    const out = await k.lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: 'url-alias-none', Qualifier: 'live', AuthType: 'NONE' }));
+    const id = idOf(out.FunctionUrl);
+    assert.equal((await request('/string', { host: hostOf(id) })).status, 403, "the unqualified function's statements do not open the alias URL");
+    for (const [StatementId, Action, extra] of [
+      ['alias-url', 'lambda:InvokeFunctionUrl', { FunctionUrlAuthType: 'NONE' as const }],
+      ['alias-invoke', 'lambda:InvokeFunction', { InvokedViaFunctionUrl: true }],
+    ] as const) {
+      await k.lambda.send(new AddPermissionCommand({ FunctionName: 'url-alias-none', Qualifier: 'live', StatementId, Action, Principal: '*', ...extra }));
+    }
+    const allowed = await request('/string', { host: hostOf(id) });
+    assert.equal(allowed.status, 200, allowed.text);
+  });
+
   test('an unknown URL id answers 403', async () => {
     const res = await request('/', { host: hostOf('a'.repeat(32)) });
     assert.equal(res.status, 403);

@@ -8,6 +8,8 @@ export {
   type InvokeInput,
   type PublishVersionInput,
   type InvokeResult,
+  type StreamInvokeInput,
+  type StreamInvokeResult,
   type AccountUsage,
   type DeploymentCheck,
 } from './service.js';
@@ -16,3 +18,12 @@ export { functionArn, parseFunctionRef, type Partition, type FunctionRef } from 
 export { FunctionPolicies, buildStatement, type AddPermissionInput, type PolicyStatement } from './policy.js';
 export { FunctionTags, checkTags, MAX_TAGS, type TaggableResolver } from './tags.js';
 export { FunctionAliases, type AliasInput } from './aliases.js';
+export {
+  readHttpPrelude,
+  HTTP_INTEGRATION_CONTENT_TYPE,
+  type ResponseStream,
+  type StreamCompletion,
+  type StreamError,
+  type HttpPrelude,
+  type HttpResponseStreamResult,
+} from './streaming.js';

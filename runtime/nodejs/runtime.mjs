@@ -223,7 +223,9 @@ export class Runtime {
     /** @type {unknown} */
     let result;
     try {
-      const handler = /** @type {(event: unknown, responseStream: unknown, context: unknown) => unknown} */ (/** @type {unknown} */ (loaded.handler));
+      const handler = /** @type {(event: unknown, responseStream: unknown, context: unknown) => unknown} */ (
+        /** @type {unknown} */ (loaded.handler)
+      );
       result = handler(JSON.parse(inv.body), stream, context);
     } catch (err) {
       fail(err);

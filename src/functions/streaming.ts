@@ -92,7 +92,11 @@ export class StreamCollector {
   fail(err: unknown): StreamCompletion {
     this.body.push(null);
     const message = err instanceof Error ? err.message : String(err);
-    return { error: { type: 'ServiceException', message, document: Buffer.from(JSON.stringify({ errorMessage: message })) }, logLines: undefined, durationMs: 0 };
+    return {
+      error: { type: 'ServiceException', message, document: Buffer.from(JSON.stringify({ errorMessage: message })) },
+      logLines: undefined,
+      durationMs: 0,
+    };
   }
 }
 
@@ -100,7 +104,8 @@ function streamError(type: string | undefined, document: Buffer): StreamError {
   let message = document.toString('utf8');
   try {
     const parsed: unknown = JSON.parse(message);
-    if (parsed && typeof parsed === 'object' && 'errorMessage' in parsed && typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
+    if (parsed && typeof parsed === 'object' && 'errorMessage' in parsed && typeof parsed.errorMessage === 'string')
+      message = parsed.errorMessage;
   } catch {
     /* not JSON: the whole document is the message */
   }
@@ -168,7 +173,8 @@ function parsePrelude(raw: Buffer): HttpPrelude | undefined {
   const v = value as { statusCode?: unknown; headers?: unknown; cookies?: unknown };
   const headers: Record<string, string> = {};
   if (v.headers && typeof v.headers === 'object') {
-    for (const [name, h] of Object.entries(v.headers)) if (typeof h === 'string' || typeof h === 'number') headers[name.toLowerCase()] = String(h);
+    for (const [name, h] of Object.entries(v.headers))
+      if (typeof h === 'string' || typeof h === 'number') headers[name.toLowerCase()] = String(h);
   }
   const cookies = Array.isArray(v.cookies) ? v.cookies.filter((c): c is string => typeof c === 'string') : [];
   const statusCode = typeof v.statusCode === 'number' && Number.isInteger(v.statusCode) ? v.statusCode : 200;

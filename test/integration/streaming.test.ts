@@ -81,36 +81,41 @@ async function signalServer(): Promise<{ url: string; requested: Promise<void>; 
 }
 
 describe('InvokeWithResponseStream (AWS SDK v3)', () => {
-  test('the first chunk reaches the caller before the handler finishes; then the rest and InvokeComplete', { timeout: 60_000 }, async () => {
-    const name = await deploy('chunks');
-    const signal = await signalServer();
-    try {
-      const res = await k.lambda.send(
-        new InvokeWithResponseStreamCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify({ signal: signal.url })) }),
-      );
-      assert.equal(res.StatusCode, 200);
-      assert.equal(res.ExecutedVersion, '$LATEST');
-      assert.equal(res.ResponseStreamContentType, 'application/octet-stream');
-      assert.ok(res.EventStream);
-      const iterator = res.EventStream[Symbol.asyncIterator]();
-      const first = await iterator.next();
-      assert.equal(Buffer.from(first.value?.PayloadChunk?.Payload ?? []).toString(), 'first\n');
-      // The handler is still running: it waits for this signal, which is only given now.
-      await signal.requested;
-      signal.release();
-      const rest: Event[] = [];
-      for (let r = await iterator.next(); !r.done; r = await iterator.next()) rest.push(r.value);
-      const body = rest.map((e) => Buffer.from(e.PayloadChunk?.Payload ?? []).toString()).join('');
-      assert.equal(body, 'last\n');
-      const complete = rest.at(-1)?.InvokeComplete;
-      assert.ok(complete, 'the stream ends with InvokeComplete');
-      assert.equal(complete.ErrorCode, undefined);
-      assert.equal(complete.LogResult, undefined);
-    } finally {
-      signal.release();
-      await signal.close();
-    }
-  });
+  test(
+    'the first chunk reaches the caller before the handler finishes; then the rest and InvokeComplete',
+    { timeout: 60_000 },
+    async () => {
+      const name = await deploy('chunks');
+      const signal = await signalServer();
+      try {
+        const res = await k.lambda.send(
+          new InvokeWithResponseStreamCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify({ signal: signal.url })) }),
+        );
+        assert.equal(res.StatusCode, 200);
+        assert.equal(res.ExecutedVersion, '$LATEST');
+        assert.equal(res.ResponseStreamContentType, 'application/octet-stream');
+        assert.ok(res.EventStream);
+        const iterator: AsyncIterator<Event> = res.EventStream[Symbol.asyncIterator]();
+        const first = await iterator.next();
+        assert.ok(!first.done);
+        assert.equal(Buffer.from(first.value.PayloadChunk?.Payload ?? []).toString(), 'first\n');
+        // The handler is still running: it waits for this signal, which is only given now.
+        await signal.requested;
+        signal.release();
+        const rest: Event[] = [];
+        for (let r = await iterator.next(); !r.done; r = await iterator.next()) rest.push(r.value);
+        const body = rest.map((e) => Buffer.from(e.PayloadChunk?.Payload ?? []).toString()).join('');
+        assert.equal(body, 'last\n');
+        const complete = rest.at(-1)?.InvokeComplete;
+        assert.ok(complete, 'the stream ends with InvokeComplete');
+        assert.equal(complete.ErrorCode, undefined);
+        assert.equal(complete.LogResult, undefined);
+      } finally {
+        signal.release();
+        await signal.close();
+      }
+    },
+  );
 
   test('an error thrown mid-stream: the chunks written before it, then InvokeComplete with ErrorCode and ErrorDetails', async () => {
     const name = await deploy('failing');
@@ -134,7 +139,9 @@ describe('InvokeWithResponseStream (AWS SDK v3)', () => {
 
   test('LogType Tail: the log tail in InvokeComplete.LogResult, with START, the handler output, END and REPORT', async () => {
     const name = await deploy('chunks');
-    const res = await k.lambda.send(new InvokeWithResponseStreamCommand({ FunctionName: name, LogType: 'Tail', Payload: Buffer.from('{}') }));
+    const res = await k.lambda.send(
+      new InvokeWithResponseStreamCommand({ FunctionName: name, LogType: 'Tail', Payload: Buffer.from('{}') }),
+    );
     const { body, events } = await collect(res.EventStream);
     assert.equal(body, 'first\nlast\n');
     const log = Buffer.from(events.at(-1)?.InvokeComplete?.LogResult ?? '', 'base64').toString('utf8');
@@ -183,7 +190,7 @@ describe('InvokeWithResponseStream (AWS SDK v3)', () => {
     const res = await k.lambda.send(new InvokeWithResponseStreamCommand({ FunctionName: name, Qualifier: 'live' }));
     assert.equal(res.ExecutedVersion, v.Version);
     const { body } = await collect(res.EventStream);
-    assert.equal(JSON.parse(body).hello, 'world');
+    assert.equal((JSON.parse(body) as { hello: string }).hello, 'world');
   });
 
   test('DryRun answers 204 without running the function', async () => {

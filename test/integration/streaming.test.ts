@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateFunctionCommand,
+  PutFunctionConcurrencyCommand,
+  TooManyRequestsException,
   InvokeCommand,
   InvokeWithResponseStreamCommand,
   PublishVersionCommand,
@@ -16,6 +18,7 @@ import {
   type InvokeWithResponseStreamResponseEvent,
 } from '@aws-sdk/client-lambda';
 import { zipDirectory } from '../../src/code/index.js';
+import { readHttpPrelude } from '../../src/functions/index.js';
 import { fixtureDir, startKumo, type TestKumo } from '../helpers/server.js';
 
 let k: TestKumo;
@@ -204,6 +207,97 @@ describe('InvokeWithResponseStream (AWS SDK v3)', () => {
       k.lambda.send(new InvokeWithResponseStreamCommand({ FunctionName: 'no-such-function' })),
       (err: unknown) => err instanceof ResourceNotFoundException,
     );
+  });
+});
+
+describe('limits: timeout, response size, concurrency', () => {
+  test('a timeout while streaming: the chunks sent so far, then InvokeComplete with Sandbox.Timedout', { timeout: 30_000 }, async () => {
+    const name = await deploy('stalled', 1);
+    const res = await k.lambda.send(new InvokeWithResponseStreamCommand({ FunctionName: name, LogType: 'Tail' }));
+    const { body, events } = await collect(res.EventStream);
+    assert.equal(body, 'started\n');
+    const complete = events.at(-1)?.InvokeComplete;
+    assert.equal(complete?.ErrorCode, 'Sandbox.Timedout');
+    assert.match(complete?.ErrorDetails ?? '', /Task timed out after 1\.00 seconds/);
+    assert.match(Buffer.from(complete?.LogResult ?? '', 'base64').toString(), /Status: timeout/);
+  });
+
+  test(
+    'a response streamed past 20 MiB ends with Function.ResponseSizeTooLarge; up to the limit it all arrives',
+    { timeout: 60_000 },
+    async () => {
+      const name = await deploy('large');
+      const ok = await k.lambda.send(new InvokeWithResponseStreamCommand({ FunctionName: name, Payload: Buffer.from('{"mb":8}') }));
+      let size = 0;
+      let last: Event | undefined;
+      for await (const event of ok.EventStream ?? []) {
+        size += event.PayloadChunk?.Payload?.length ?? 0;
+        last = event;
+      }
+      assert.equal(size, 8 * 1024 * 1024, 'more than the 6 MB of a buffered response');
+      assert.deepEqual(last?.InvokeComplete, {});
+      const tooLarge = await k.lambda.send(new InvokeWithResponseStreamCommand({ FunctionName: name, Payload: Buffer.from('{"mb":21}') }));
+      let sent = 0;
+      for await (const event of tooLarge.EventStream ?? []) {
+        sent += event.PayloadChunk?.Payload?.length ?? 0;
+        last = event;
+      }
+      assert.ok(sent <= 20 * 1024 * 1024, `at most 20 MiB sent (${sent})`);
+      assert.equal(last?.InvokeComplete?.ErrorCode, 'Function.ResponseSizeTooLarge');
+    },
+  );
+
+  test('reserved concurrency 0 throttles: TooManyRequestsException before any event', async () => {
+    const name = await deploy('plain');
+    await k.lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: name, ReservedConcurrentExecutions: 0 }));
+    await assert.rejects(
+      k.lambda.send(new InvokeWithResponseStreamCommand({ FunctionName: name })),
+      (err: unknown) => err instanceof TooManyRequestsException,
+    );
+  });
+});
+
+describe('FunctionService.invokeStream + readHttpPrelude (for function URLs)', () => {
+  test('the prelude of HttpResponseStream.from gives status, headers and cookies; the body follows', async () => {
+    const name = await deploy('http');
+    const result = await k.kumo.functions.invokeStream({
+      functionName: name,
+      payload: Buffer.from('{}'),
+      invocationType: 'RequestResponse',
+      wantTail: false,
+      requestId: 'url-1',
+    });
+    assert.ok(result.response);
+    const http = await readHttpPrelude(result.response);
+    assert.equal(http.statusCode, 201);
+    assert.deepEqual(http.headers, { 'content-type': 'text/plain', 'x-custom': 'yes' });
+    assert.deepEqual(http.cookies, ['a=b']);
+    const chunks: Buffer[] = [];
+    for await (const c of http.body) chunks.push(c as Buffer);
+    assert.equal(Buffer.concat(chunks).toString(), 'hello world');
+    assert.equal((await http.completion).error, undefined);
+  });
+
+  test('a stream without a prelude is a 200 of its own Content-Type; a failure shows in the completion', async () => {
+    const name = await deploy('failing');
+    const result = await k.kumo.functions.invokeStream({
+      functionName: name,
+      payload: Buffer.from('{}'),
+      invocationType: 'RequestResponse',
+      wantTail: false,
+      requestId: 'url-2',
+    });
+    assert.ok(result.response);
+    assert.equal(result.response.streaming, true);
+    const http = await readHttpPrelude(result.response);
+    assert.equal(http.statusCode, 200);
+    assert.deepEqual(http.headers, { 'content-type': 'application/octet-stream' });
+    const chunks: Buffer[] = [];
+    for await (const c of http.body) chunks.push(c as Buffer);
+    assert.equal(Buffer.concat(chunks).toString(), 'partial\n');
+    const { error } = await http.completion;
+    assert.equal(error?.type, 'TypeError');
+    assert.equal(error?.message, 'boom mid-stream');
   });
 });
 

@@ -17,11 +17,7 @@ export function invokeRoutes(functions: FunctionService, events: AsyncService): 
       method: 'POST',
       pattern: '/2015-03-31/functions/{FunctionName}/invocations',
       maxBody: MAX_SYNC_PAYLOAD,
-      tooLarge: () =>
-        new KumoError(
-          'RequestEntityTooLargeException',
-          `Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`,
-        ),
+      tooLarge: payloadTooLarge(MAX_SYNC_PAYLOAD, 'InvokeFunction'),
       handler: async (req): Promise<ApiResponse> => {
         const invocationType = invocationTypeOf(header(req, 'x-amz-invocation-type'));
         const logType = logTypeOf(req);
@@ -36,13 +32,9 @@ export function invokeRoutes(functions: FunctionService, events: AsyncService): 
           return { status: 202 };
         }
         const result = await functions.invoke({
-          functionName: req.params.FunctionName ?? '',
-          qualifier: req.query.get('Qualifier') ?? undefined,
-          payload: req.body,
+          ...syncInput(req),
           invocationType,
           wantTail: logType === 'Tail' && invocationType === 'RequestResponse',
-          clientContext: clientContext(header(req, 'x-amz-client-context')),
-          requestId: req.requestId,
         });
         const outcome = result.outcome;
         if (!outcome) return { status: 204, headers: { 'X-Amz-Executed-Version': result.executedVersion } };
@@ -61,23 +53,11 @@ export function invokeRoutes(functions: FunctionService, events: AsyncService): 
       method: 'POST',
       pattern: '/2021-11-15/functions/{FunctionName}/response-streaming-invocations',
       maxBody: MAX_SYNC_PAYLOAD,
-      tooLarge: () =>
-        new KumoError(
-          'RequestEntityTooLargeException',
-          `Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeWithResponseStream operation`,
-        ),
+      tooLarge: payloadTooLarge(MAX_SYNC_PAYLOAD, 'InvokeWithResponseStream'),
       handler: async (req): Promise<ApiResponse> => {
         const invocationType = streamInvocationTypeOf(header(req, 'x-amz-invocation-type'));
         const wantTail = logTypeOf(req) === 'Tail' && invocationType === 'RequestResponse';
-        const result = await functions.invokeStream({
-          functionName: req.params.FunctionName ?? '',
-          qualifier: req.query.get('Qualifier') ?? undefined,
-          payload: req.body,
-          invocationType,
-          wantTail,
-          clientContext: clientContext(header(req, 'x-amz-client-context')),
-          requestId: req.requestId,
-        });
+        const result = await functions.invokeStream({ ...syncInput(req), invocationType, wantTail });
         const response = result.response;
         if (!response) return { status: 204, headers: { 'X-Amz-Executed-Version': result.executedVersion } };
         return {
@@ -92,11 +72,7 @@ export function invokeRoutes(functions: FunctionService, events: AsyncService): 
       method: 'POST',
       pattern: '/2014-11-13/functions/{FunctionName}/invoke-async',
       maxBody: MAX_INVOKE_ASYNC_PAYLOAD,
-      tooLarge: () =>
-        new KumoError(
-          'RequestEntityTooLargeException',
-          `Request must be smaller than ${MAX_INVOKE_ASYNC_PAYLOAD} bytes for the InvokeAsync operation`,
-        ),
+      tooLarge: payloadTooLarge(MAX_INVOKE_ASYNC_PAYLOAD, 'InvokeAsync'),
       handler: async (req): Promise<ApiResponse> => {
         await events.accept({
           functionName: req.params.FunctionName ?? '',
@@ -109,6 +85,22 @@ export function invokeRoutes(functions: FunctionService, events: AsyncService): 
       },
     },
   ];
+}
+
+function payloadTooLarge(limit: number, operation: string): () => KumoError {
+  return () =>
+    new KumoError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes for the ${operation} operation`);
+}
+
+/** What Invoke and InvokeWithResponseStream read alike from a request. */
+function syncInput(req: ApiRequest): Omit<InvokeInput, 'invocationType' | 'wantTail'> {
+  return {
+    functionName: req.params.FunctionName ?? '',
+    qualifier: req.query.get('Qualifier') ?? undefined,
+    payload: req.body,
+    clientContext: clientContext(header(req, 'x-amz-client-context')),
+    requestId: req.requestId,
+  };
 }
 
 /** The event stream of a streamed invocation: its chunks as they come, then how it ended. */

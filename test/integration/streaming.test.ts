@@ -17,9 +17,11 @@ import {
   ResourceNotFoundException,
   type InvokeWithResponseStreamResponseEvent,
 } from '@aws-sdk/client-lambda';
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { zipDirectory } from '../../src/code/index.js';
 import { readHttpPrelude } from '../../src/functions/index.js';
-import { fixtureDir, startKumo, type TestKumo } from '../helpers/server.js';
+import { fixtureDir, startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
 
 let k: TestKumo;
 let zip: Buffer;
@@ -113,6 +115,52 @@ describe('InvokeWithResponseStream (AWS SDK v3)', () => {
         assert.ok(complete, 'the stream ends with InvokeComplete');
         assert.equal(complete.ErrorCode, undefined);
         assert.equal(complete.LogResult, undefined);
+      } finally {
+        signal.release();
+        await signal.close();
+      }
+    },
+  );
+
+  test(
+    'a caller that goes away mid-stream: the invocation runs to its end and the environment serves the next one',
+    { timeout: 60_000 },
+    async () => {
+      const name = await deploy('chunks');
+      const signal = await signalServer();
+      try {
+        const abort = new AbortController();
+        const res = await k.lambda.send(
+          new InvokeWithResponseStreamCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify({ signal: signal.url })) }),
+          { abortSignal: abort.signal },
+        );
+        assert.ok(res.EventStream);
+        const iterator: AsyncIterator<Event> = res.EventStream[Symbol.asyncIterator]();
+        assert.ok(!(await iterator.next()).done);
+        await signal.requested;
+        abort.abort();
+        await iterator.return?.();
+        signal.release();
+        // The function finishes although nobody reads its response any more: its REPORT is logged.
+        const logs = new CloudWatchLogsClient({
+          endpoint: k.url,
+          region: k.kumo.options.region,
+          credentials: TEST_CREDENTIALS,
+          maxAttempts: 1,
+        });
+        try {
+          await eventually(async () => {
+            const found = await logs.send(new FilterLogEventsCommand({ logGroupName: `/aws/lambda/${name}`, filterPattern: 'REPORT' }));
+            return (found.events ?? []).length === 1;
+          }, 'the first invocation to end');
+        } finally {
+          logs.destroy();
+        }
+        const again = await k.lambda.send(new InvokeWithResponseStreamCommand({ FunctionName: name, LogType: 'Tail' }));
+        const { body, events } = await collect(again.EventStream);
+        assert.equal(body, 'first\nlast\n');
+        // A warm environment: no Init Duration in this invocation's REPORT.
+        assert.doesNotMatch(Buffer.from(events.at(-1)?.InvokeComplete?.LogResult ?? '', 'base64').toString(), /Init Duration/);
       } finally {
         signal.release();
         await signal.close();

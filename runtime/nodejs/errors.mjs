@@ -23,6 +23,10 @@ export class ImportModuleError extends Error {}
 export class HandlerNotFound extends Error {}
 export class MalformedHandlerName extends Error {}
 export class UserCodeSyntaxError extends Error {}
+/** A streamed response used out of order (a Content-Type set after the first write). */
+export class InvalidStreamingOperation extends Error {}
+/** `Symbol.for('aws.lambda.runtime.handler.streaming')` holds something else than 'response'. */
+export class MalformedStreamingHandler extends Error {}
 /** An async handler's promise never settled and the event loop ran dry (Lambda's Node 18+ behaviour). */
 export class NodeJsExit extends Error {
   constructor() {
@@ -45,7 +49,16 @@ export class UnhandledPromiseRejection extends Error {
   }
 }
 
-for (const cls of [ImportModuleError, HandlerNotFound, MalformedHandlerName, UserCodeSyntaxError, NodeJsExit, UnhandledPromiseRejection]) {
+for (const cls of [
+  ImportModuleError,
+  HandlerNotFound,
+  MalformedHandlerName,
+  UserCodeSyntaxError,
+  InvalidStreamingOperation,
+  MalformedStreamingHandler,
+  NodeJsExit,
+  UnhandledPromiseRejection,
+]) {
   Object.defineProperty(cls.prototype, 'name', { value: `Runtime.${cls.name}`, writable: true, configurable: true });
 }
 

@@ -24,6 +24,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HandlerNotFound, ImportModuleError, MalformedHandlerName, UserCodeSyntaxError } from './errors.mjs';
+import { installAwsLambdaGlobal, streamingOf } from './streaming.mjs';
 
 /** @typedef {(event: unknown, context: object, callback: (err?: unknown, result?: unknown) => void) => unknown} Handler */
 
@@ -32,6 +33,14 @@ import { HandlerNotFound, ImportModuleError, MalformedHandlerName, UserCodeSynta
  * @property {Handler} handler
  * @property {boolean} isAsync declared `async`: when its promise never settles and the event loop
  *   empties, the invocation fails with Runtime.NodeJsExit instead of succeeding with null.
+ * @property {StreamingHandler | undefined} streaming set for a handler wrapped in
+ *   `awslambda.streamifyResponse`: it is called `(event, responseStream, context)`.
+ */
+
+/**
+ * @typedef {object} StreamingHandler
+ * @property {number | undefined} highWaterMark the response stream's buffer size, when the handler set one
+ * @property {typeof import('./response-stream.mjs').ResponseStream} ResponseStream
  */
 
 const FUNCTION_EXPR = /^([^.]*)\.(.*)$/;
@@ -60,11 +69,15 @@ export async function loadHandler(appRoot, fullHandlerString) {
   const moduleName = /** @type {string} */ (match[1]);
   const functionPath = /** @type {string} */ (match[2]);
 
+  installAwsLambdaGlobal(process.env);
   const userModule = await loadUserModule(appRoot, moduleRoot, moduleName, runtimeRequire);
   const handler = resolvePath(userModule, functionPath);
   if (!handler) throw new HandlerNotFound(`${fullHandlerString} is undefined or not exported`);
   if (typeof handler !== 'function') throw new HandlerNotFound(`${fullHandlerString} is not a function`);
-  return { handler: /** @type {Handler} */ (handler), isAsync: handler.constructor?.name === 'AsyncFunction' };
+  const stream = streamingOf(/** @type {Function & Record<symbol, unknown>} */ (handler));
+  // Only streaming functions pay for node:http (the response stream's transport).
+  const streaming = stream && { highWaterMark: stream.highWaterMark, ResponseStream: (await import('./response-stream.mjs')).ResponseStream };
+  return { handler: /** @type {Handler} */ (handler), isAsync: handler.constructor?.name === 'AsyncFunction', streaming };
 }
 
 /**

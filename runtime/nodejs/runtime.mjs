@@ -43,6 +43,9 @@ export class Runtime {
   /** @type {NodeJS.ProcessEnv} */
   #env;
   #envData;
+  /** AWS_LAMBDA_RUNTIME_API (streamed responses open connections of their own to it). */
+  /** @type {string} */
+  #api;
   /**
    * Bound once: these run on every invocation. The next GET goes out in the same write as the
    * previous result's POST (HTTP pipelining; the RIC waits for the POST's answer, then a
@@ -62,6 +65,7 @@ export class Runtime {
     const api = env['AWS_LAMBDA_RUNTIME_API'];
     if (!api) throw new Error('Missing Runtime API Server configuration.');
     this.#env = env;
+    this.#api = api;
     this.#envData = environmentData(env);
     this.#client = new RuntimeClient(api, (err) => this.#onTransportError(err));
   }
@@ -115,6 +119,10 @@ export class Runtime {
       return;
     }
     setCurrentRequestId(requestId);
+    if (loaded.streaming) {
+      this.#invokeStreaming(loaded, loaded.streaming, inv, requestId);
+      return;
+    }
 
     const client = this.#client;
     const onInvocation = this.#onInvocation;
@@ -143,10 +151,7 @@ export class Runtime {
           client.postResponseThenNext(null, requestId, onInvocation);
         }
       };
-      const traceId = /** @type {string | undefined} */ (headers['lambda-runtime-trace-id']);
-      if (traceId) this.#env['_X_AMZN_TRACE_ID'] = traceId;
-      else delete this.#env['_X_AMZN_TRACE_ID'];
-
+      this.#setTraceId(headers);
       const result = loaded.handler(JSON.parse(inv.body), buildContext(headers, requestId, this.#envData, controls), callback);
       if (isThenable(result)) {
         // Promise.resolve returns a native promise as is; it only adopts other thenables.
@@ -155,6 +160,99 @@ export class Runtime {
     } catch (err) {
       callback(err);
     }
+  }
+
+  /**
+   * A handler wrapped in `awslambda.streamifyResponse`: called `(event, responseStream, context)`,
+   * it must return a promise; the invocation ends when that promise has settled and the response
+   * stream has ended (the Runtime API answered it). A failure (a throw, a rejection, a handler that
+   * is not async) ends the response with error trailers after what was written. As in Lambda's
+   * runtime, the next event is asked for once the event loop is empty, unless the handler set
+   * `context.callbackWaitsForEmptyEventLoop = false`.
+   * @param {LoadedHandler} loaded
+   * @param {NonNullable<LoadedHandler['streaming']>} streaming
+   * @param {NextInvocation} inv
+   * @param {string} requestId
+   */
+  #invokeStreaming(loaded, streaming, inv, requestId) {
+    const headers = inv.headers;
+    this.#requestId = requestId;
+    this.#setTraceId(headers);
+    const stream = new streaming.ResponseStream({ hostPort: this.#api, requestId, highWaterMark: streaming.highWaterMark });
+    let waitForEmptyEventLoop = true;
+    let settled = false;
+    let failed = false;
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      if (waitForEmptyEventLoop) {
+        this.#beforeExit = () => {
+          this.#beforeExit = NO_OP;
+          setImmediate(this.#scheduleNext);
+        };
+      } else {
+        this.#beforeExit = NO_OP;
+        this.#scheduleNext();
+      }
+    };
+    /** @param {unknown} err */
+    const fail = (err) => {
+      if (failed || finished) return;
+      failed = true;
+      logError('Invoke Error', err);
+      void stream.fail(err).then(done);
+    };
+    // The event loop ran dry before the response ended: it never will.
+    this.#beforeExit = () => fail(settled ? new Error('Response stream is not finished.') : new NodeJsExit());
+    const context = /** @type {Record<string, unknown>} */ (
+      buildContext(headers, requestId, this.#envData, {
+        getWaitForEmptyEventLoop: () => waitForEmptyEventLoop,
+        setWaitForEmptyEventLoop: (value) => {
+          waitForEmptyEventLoop = value;
+        },
+        succeed: NO_OP,
+        fail: NO_OP,
+        done: NO_OP,
+      })
+    );
+    // A streaming handler's context has no succeed/fail/done (it answers through its stream).
+    delete context['succeed'];
+    delete context['fail'];
+    delete context['done'];
+    /** @type {unknown} */
+    let result;
+    try {
+      const handler = /** @type {(event: unknown, responseStream: unknown, context: unknown) => unknown} */ (
+        /** @type {unknown} */ (loaded.handler)
+      );
+      result = handler(JSON.parse(inv.body), stream, context);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    if (!isThenable(result)) {
+      fail(new Error('Streaming does not support non-async handlers.'));
+      return;
+    }
+    Promise.resolve(result).then(
+      (value) => {
+        settled = true;
+        if (value !== undefined) console.warn('Streaming handlers ignore return values.');
+        void stream.answered.then(() => (stream.writableFinished ? done() : fail(new Error('Response stream is not finished.'))));
+      },
+      (err) => {
+        settled = true;
+        fail(err);
+      },
+    );
+  }
+
+  /** @param {NextInvocation['headers']} headers */
+  #setTraceId(headers) {
+    const traceId = /** @type {string | undefined} */ (headers['lambda-runtime-trace-id']);
+    if (traceId) this.#env['_X_AMZN_TRACE_ID'] = traceId;
+    else delete this.#env['_X_AMZN_TRACE_ID'];
   }
 
   /**

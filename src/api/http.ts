@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import type { Readable } from 'node:stream';
 import { KumoError } from '../errors/index.js';
 
 /** A parsed API request as route handlers see it. */
@@ -23,6 +24,11 @@ export interface ApiResponse {
   headers?: Record<string, string | number>;
   /** A Buffer is sent as is; anything else as JSON; undefined sends no body. */
   body?: unknown;
+  /**
+   * A body sent as it is produced, each chunk as soon as it is read (chunked transfer coding, no
+   * Content-Length), instead of `body`. Destroyed when the client goes away before its end.
+   */
+  stream?: Readable;
 }
 
 export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
+import { pipeline } from 'node:stream';
 import { KumoError } from '../errors/index.js';
 import { errorResponse, type ErrorProtocol } from './errors.js';
 import type { ApiRequest, ApiResponse, Route } from './http.js';
@@ -140,6 +141,14 @@ function hangUpSignal(res: http.ServerResponse): AbortSignal {
 function send(res: http.ServerResponse, requestId: string, r: ApiResponse): void {
   let body: Buffer | undefined;
   const headers: Record<string, string | number> = { 'x-amzn-RequestId': requestId, ...r.headers };
+  if (r.stream) {
+    res.writeHead(r.status, headers);
+    // An error part-way can only cut the response short: its status and headers are gone.
+    pipeline(r.stream, res, (err) => {
+      if (err) res.destroy();
+    });
+    return;
+  }
   if (Buffer.isBuffer(r.body)) body = r.body;
   else if (r.body !== undefined) {
     body = Buffer.from(JSON.stringify(r.body));

@@ -5,7 +5,7 @@ import { KumoError } from '../errors/index.js';
 import { newLogStreamName, type LogWriter } from '../logs/index.js';
 import type { Isolation } from '../sandbox/index.js';
 import type { FunctionRecord } from '../store/index.js';
-import { Environment, type EnvironmentSpec, type InvokeOutcome } from './environment.js';
+import { Environment, type EnvironmentSpec, type InvocationStream, type InvokeOutcome } from './environment.js';
 import { ConcurrencyLimiter } from './concurrency.js';
 import { EnvironmentPool } from './pool.js';
 import { RUNTIMES, type RuntimeSpec } from './runtimes.js';
@@ -34,6 +34,8 @@ export interface EngineInvokeRequest {
   invokedFunctionArn: string;
   clientContext?: string | undefined;
   wantTail: boolean;
+  /** Where a streamed response goes as it arrives (see InvocationStream); without it, it is buffered. */
+  stream?: InvocationStream | undefined;
 }
 
 export interface EngineStats {

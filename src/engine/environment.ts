@@ -7,7 +7,15 @@ import { endLine, reportLine, startLine, timeoutLine, type LogWriter } from '../
 import { launchCommand, runtimeDir } from './runtimes.js';
 import type { Isolation, SandboxHandle } from '../sandbox/index.js';
 import { MB_PER_VCPU } from '../sandbox/index.js';
-import { MAX_RUNTIME_PAYLOAD, RuntimeApiServer, type RuntimeApiListener, type RuntimeResult } from './runtime-api.js';
+import {
+  ERROR_BODY_TRAILER,
+  ERROR_TYPE_TRAILER,
+  MAX_RUNTIME_PAYLOAD,
+  RuntimeApiServer,
+  type ResponseStreamSink,
+  type RuntimeApiListener,
+  type RuntimeResult,
+} from './runtime-api.js';
 import type { StemProcess } from './stems.js';
 import { lambdaVariables, type VariablesSpec } from './variables.js';
 
@@ -29,11 +37,36 @@ export interface InvokeRequest {
   clientContext?: string | undefined;
   /** Collect the invocation's log lines (for `X-Amz-Log-Type: Tail`). */
   wantTail: boolean;
+  /**
+   * Where a streamed response goes as the function writes it (InvokeWithResponseStream, function
+   * URLs in RESPONSE_STREAM mode). Without it, a function that streams has its response buffered,
+   * as Invoke does on Lambda (up to 6 MB).
+   */
+  stream?: InvocationStream | undefined;
 }
+
+/** The receiving end of a response the function streams. */
+export interface InvocationStream {
+  /** The function began streaming its response, of this Content-Type. Called once, before any chunk. */
+  start(contentType: string): void;
+  /** Response bytes, in order, as they arrive from the runtime. */
+  write(chunk: Buffer): void;
+}
+
+/** Lambda's limit on a streamed response (a soft limit on Lambda: 20 MiB). */
+export const MAX_STREAMED_RESPONSE = 20 * 1024 * 1024;
+/** What a streamed response is when the runtime does not say (the Node.js runtime's default too). */
+export const DEFAULT_STREAM_CONTENT_TYPE = 'application/octet-stream';
 
 /** A user function's result is data: success or a Lambda error document, never a host exception. */
 export interface InvokeOutcome {
+  /**
+   * The response, or the error document of a failure. When `streamed`, the response went to the
+   * request's `stream` as it came and this holds only the error document, if any (else it is empty).
+   */
   payload: Buffer;
+  /** Set when the function streamed its response to `InvokeRequest.stream`. */
+  streamed?: true;
   /** Set when the function failed (handled error document, timeout, crash, init failure). */
   functionError: 'Unhandled' | undefined;
   /** Lambda error type of a failure (`Runtime.ExitError`, `Sandbox.Timedout`, the runtime's type, ...). */
@@ -64,6 +97,8 @@ interface Pending {
   startedAt: number;
   timer: NodeJS.Timeout;
   resolve: (outcome: InvokeOutcome) => void;
+  /** The runtime began a streamed response to `req.stream` (once per invocation). */
+  streaming?: boolean;
 }
 
 interface InitFailure {
@@ -199,6 +234,7 @@ export class Environment {
     return {
       onNext: () => this.onNext(startedAt),
       onResult: (id, result) => this.onResult(id, result),
+      onResponseStream: (id, contentType) => this.onResponseStream(id, contentType),
       // Deferred a turn, like results, so the runtime's last output is logged before the failure.
       onInitError: (errorType, body) => setImmediate(() => this.failInit(errorType ?? 'Runtime.Unknown', () => body)),
     };
@@ -366,6 +402,53 @@ export class Environment {
     return true;
   }
 
+  /**
+   * A streamed response begins. With a stream to send it to, its bytes go there as they arrive (up
+   * to MAX_STREAMED_RESPONSE); without one they are kept, as a buffered response would be (up to
+   * MAX_RUNTIME_PAYLOAD). Its end completes the invocation; error trailers make it a failure.
+   */
+  private onResponseStream(requestId: string, contentType: string | undefined): ResponseStreamSink | undefined {
+    const p = this.pending;
+    if (!p || p.req.requestId !== requestId || p.streaming !== undefined) return undefined;
+    const target = p.req.stream;
+    p.streaming = target !== undefined;
+    const limit = target ? MAX_STREAMED_RESPONSE : MAX_RUNTIME_PAYLOAD;
+    const kept: Buffer[] = [];
+    let size = 0;
+    target?.start(contentType || DEFAULT_STREAM_CONTENT_TYPE);
+    return {
+      write: (data) => {
+        if (this.pending !== p) return; // timed out or crashed meanwhile: the rest is dropped
+        size += data.length;
+        if (size > limit) return;
+        if (target) target.write(data);
+        else kept.push(data);
+      },
+      end: (trailers) => {
+        // A turn later, like buffered results: output written before the end is logged first.
+        setImmediate(() => {
+          if (this.pending !== p) return;
+          const errorType = trailers.get(ERROR_TYPE_TRAILER);
+          const errorBody = trailers.get(ERROR_BODY_TRAILER);
+          if (size > limit) {
+            const body = jsonBody({
+              errorMessage: `Response payload size (${size} bytes) exceeded maximum allowed payload size (${limit} bytes).`,
+              errorType: 'Function.ResponseSizeTooLarge',
+            });
+            this.complete(p, body, 'Unhandled', 'Function.ResponseSizeTooLarge');
+          } else if (errorType !== undefined || errorBody !== undefined) {
+            const body = errorBody === undefined ? jsonBody({ errorType, errorMessage: errorType }) : Buffer.from(errorBody, 'base64');
+            this.complete(p, body, 'Unhandled', errorType ?? errorTypeOf(body) ?? 'Unhandled');
+          } else {
+            this.complete(p, target ? EMPTY : Buffer.concat(kept, size), undefined, undefined);
+          }
+        });
+      },
+      // The runtime's connection went away mid-stream: its exit, or the timeout, ends the invocation.
+      abort: () => undefined,
+    };
+  }
+
   private complete(
     p: Pending,
     payload: Buffer,
@@ -380,6 +463,7 @@ export class Environment {
       else this.state = 'finishing';
     }
     const outcome = this.finish(p.req, p.startedAt, payload, functionError === undefined ? undefined : errorType, status);
+    if (p.streaming === true) outcome.streamed = true;
     p.resolve(outcome);
   }
 
@@ -519,6 +603,8 @@ function isExecutableFile(file: string): boolean {
 function exitErrorBody(requestId: string, info: string, errorType = 'Runtime.ExitError'): Buffer {
   return jsonBody({ errorType, errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${info}` });
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function jsonBody(value: object): Buffer {
   return Buffer.from(JSON.stringify(value));

@@ -23,6 +23,22 @@ import type { AddressInfo } from 'node:net';
 /** Largest response or error body a runtime may post (Lambda: 6,291,556 bytes). */
 export const MAX_RUNTIME_PAYLOAD = 6_291_556;
 
+/** The request header that makes a `/response` post a streamed one (with `Transfer-Encoding: chunked`). */
+export const RESPONSE_MODE_HEADER = 'lambda-runtime-function-response-mode';
+/** Trailers of a streamed response that failed part-way: its error type, and its error document in base64. */
+export const ERROR_TYPE_TRAILER = 'lambda-runtime-function-error-type';
+export const ERROR_BODY_TRAILER = 'lambda-runtime-function-error-body';
+
+/** Where the body of a streamed response goes, as it arrives. */
+export interface ResponseStreamSink {
+  /** Body bytes, in order, as they come off the socket (not copied: the sink may keep them). */
+  write(data: Buffer): void;
+  /** The body is complete. `trailers` (lower-cased names) may hold ERROR_TYPE_TRAILER and ERROR_BODY_TRAILER. */
+  end(trailers: ReadonlyMap<string, string>): void;
+  /** The connection ended (or sent nonsense) before the body did. */
+  abort(): void;
+}
+
 export interface RuntimeInvocation {
   requestId: string;
   payload: Buffer;
@@ -43,11 +59,19 @@ export interface RuntimeApiListener {
   onResult(requestId: string, result: RuntimeResult): boolean;
   /** The runtime reported an init failure. */
   onInitError(errorType: string | undefined, body: Buffer): void;
+  /**
+   * A streamed response for `requestId` begins (`Lambda-Runtime-Function-Response-Mode: streaming`):
+   * its body goes to the sink as it arrives, and the post is answered once it ends. Return
+   * undefined when that id is not the invocation in flight: the post is then read like any other
+   * and refused through `onResult`. Without this method, streamed posts are buffered like others.
+   */
+  onResponseStream?(requestId: string, contentType: string | undefined): ResponseStreamSink | undefined;
 }
 
 const NEXT = '/2018-06-01/runtime/invocation/next';
 const INIT_ERROR = '/2018-06-01/runtime/init/error';
 const INVOCATION = '/2018-06-01/runtime/invocation/';
+const RESPONSE = '/response';
 /** Largest request line + header block accepted. */
 const MAX_HEAD = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
@@ -132,7 +156,11 @@ export class RuntimeApiServer {
   }
 
   private accept(socket: net.Socket): void {
-    const conn = new Connection(socket, (c, req, body) => this.handle(c, req, body));
+    const conn = new Connection(
+      socket,
+      (c, req, body) => this.handle(c, req, body),
+      (req) => this.openStream(req),
+    );
     this.connections.add(conn);
     socket.once('close', () => {
       this.connections.delete(conn);
@@ -168,12 +196,8 @@ export class RuntimeApiServer {
       const slash = rest.lastIndexOf('/');
       const action = rest.slice(slash + 1);
       if (slash > 0 && (action === 'response' || action === 'error')) {
-        let requestId: string;
-        try {
-          requestId = decodeURIComponent(rest.slice(0, slash));
-        } catch {
-          return response(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
-        }
+        const requestId = decodeRequestId(rest.slice(0, slash));
+        if (requestId === undefined) return response(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
         const result: RuntimeResult =
           typeof body === 'number'
             ? { kind: 'too-large', size: body }
@@ -193,6 +217,25 @@ export class RuntimeApiServer {
       }
     }
     return response(404, { errorMessage: `Unknown Runtime API route ${method} ${target}`, errorType: 'InvalidRequest' });
+  }
+
+  /** The sink for a streamed `/response` post, or undefined to read it like any other request. */
+  private openStream(req: Request): ResponseStreamSink | undefined {
+    if (req.method !== 'POST' || !this.listener.onResponseStream || !req.target.startsWith(INVOCATION) || !req.target.endsWith(RESPONSE)) {
+      return undefined;
+    }
+    if (req.headers.get(RESPONSE_MODE_HEADER)?.toLowerCase() !== 'streaming') return undefined;
+    const requestId = decodeRequestId(req.target.slice(INVOCATION.length, -RESPONSE.length));
+    return requestId === undefined ? undefined : this.listener.onResponseStream(requestId, req.headers.get('content-type'));
+  }
+}
+
+function decodeRequestId(encoded: string): string | undefined {
+  if (encoded === '' || encoded.includes('/')) return undefined;
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return undefined;
   }
 }
 
@@ -225,6 +268,9 @@ function headerSafe(value: string): string {
 }
 
 type Handler = (conn: Connection, req: Request, body: Buffer | number) => Buffer | undefined;
+type StreamOpener = (req: Request) => ResponseStreamSink | undefined;
+/** Most bytes of trailer fields a streamed post may end with (its error document travels there, in base64). */
+const MAX_TRAILERS = MAX_HEAD;
 
 const enum Phase {
   Head,
@@ -256,13 +302,23 @@ class Connection {
   private backlog: Array<{ req: Request; body: Buffer | number }> = [];
   private closing = false;
   private dead = false;
+  /** Where the body of the streamed response being read goes (then it is not kept, nor limited to 6 MB). */
+  private sink: ResponseStreamSink | undefined;
+  private trailers: Map<string, string> | undefined;
+  private trailerBytes = 0;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly handler: Handler,
+    private readonly openStream: StreamOpener,
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => this.destroy());
+    socket.on('close', () => {
+      const sink = this.sink;
+      this.sink = undefined;
+      sink?.abort();
+    });
     // The client is done sending: answer what it asked (unless it waits for an event it can no longer ask for), then close.
     socket.on('end', () => {
       if (this.waiting) this.destroy();
@@ -347,6 +403,10 @@ class Connection {
           // Only when nothing is owed before it (answers go in request order); a client that does
           // not get it sends the body after a short wait anyway.
           if (req.headers.get('expect')?.toLowerCase() === '100-continue' && this.out.length === 0 && !this.waiting) this.socket.write(CONTINUE);
+          // A streamed response: its body goes on as it arrives (never behind a waiting GET /next).
+          this.sink = this.waiting ? undefined : this.openStream(req);
+          this.trailers = undefined;
+          this.trailerBytes = 0;
           const te = req.headers.get('transfer-encoding');
           if (te !== undefined && /(?:^|,)\s*chunked\s*$/i.test(te)) {
             this.phase = Phase.ChunkSize;
@@ -395,10 +455,14 @@ class Connection {
         case Phase.Trailers: {
           const nl = this.buf.indexOf(10);
           if (nl < 0) {
-            if (this.buf.length > MAX_CHUNK_LINE) throw new Error('trailer too long');
+            if (this.trailerBytes + this.buf.length > MAX_TRAILERS) throw new Error('trailers too long');
             return;
           }
           const empty = nl === 0 || (nl === 1 && this.buf[0] === 13);
+          this.trailerBytes += nl + 1;
+          if (this.trailerBytes > MAX_TRAILERS) throw new Error('trailers too long');
+          // Trailer fields matter only to a streamed response (its error); others are skipped.
+          if (!empty && this.sink) this.addTrailer(this.buf.toString('latin1', 0, nl));
           this.buf = this.buf.subarray(nl + 1);
           if (empty) this.complete();
           break;
@@ -418,8 +482,20 @@ class Connection {
     return this.remaining === 0;
   }
 
-  /** Keeps up to MAX_RUNTIME_PAYLOAD of a body; past that only counts it. */
+  private addTrailer(line: string): void {
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new Error('bad trailer line');
+    const trailers = (this.trailers ??= new Map());
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (!trailers.has(name)) trailers.set(name, line.slice(colon + 1).trim());
+  }
+
+  /** Keeps up to MAX_RUNTIME_PAYLOAD of a body; past that only counts it. A streamed body goes on at once. */
   private addBody(part: Buffer): void {
+    if (this.sink) {
+      this.sink.write(part);
+      return;
+    }
     this.bodySize += part.length;
     if (this.bodySize <= MAX_RUNTIME_PAYLOAD) this.bodyParts.push(part);
     else this.bodyParts = [];
@@ -430,6 +506,16 @@ class Connection {
     if (!req) return;
     this.req = undefined;
     this.phase = Phase.Head;
+    const sink = this.sink;
+    if (sink) {
+      this.sink = undefined;
+      const trailers = this.trailers ?? NO_TRAILERS;
+      this.trailers = undefined;
+      sink.end(trailers);
+      this.out.push(ACCEPTED);
+      if (req.close) this.closing = true;
+      return;
+    }
     const parts = this.bodyParts;
     this.bodyParts = [];
     const body: Buffer | number =
@@ -444,6 +530,8 @@ class Connection {
     if (req.close) this.closing = true;
   }
 }
+
+const NO_TRAILERS: ReadonlyMap<string, string> = new Map();
 
 function parseHead(head: string): Request {
   const lines = head.split('\r\n');

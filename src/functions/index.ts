@@ -8,6 +8,8 @@ export {
   type InvokeInput,
   type PublishVersionInput,
   type InvokeResult,
+  type StreamInvokeInput,
+  type StreamInvokeResult,
   type AccountUsage,
   type DeploymentCheck,
   type CodeSignature,
@@ -18,3 +20,12 @@ export { FunctionPolicies, buildStatement, type AddPermissionInput, type PolicyS
 export { FunctionTags, checkTags, MAX_TAGS, type TaggableResolver } from './tags.js';
 export { FunctionAliases, type AliasInput } from './aliases.js';
 export { FunctionProvisioning, type ProvisioningEngine, type ProvisionedStatus } from './provisioned.js';
+export {
+  readHttpPrelude,
+  HTTP_INTEGRATION_CONTENT_TYPE,
+  type ResponseStream,
+  type StreamCompletion,
+  type StreamError,
+  type HttpPrelude,
+  type HttpResponseStreamResult,
+} from './streaming.js';

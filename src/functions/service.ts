@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
 import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
-import { RUNTIMES, type Engine, type InvokeOutcome } from '../engine/index.js';
+import { RUNTIMES, type Engine, type EngineInvokeRequest, type InvokeOutcome } from '../engine/index.js';
 import { KumoError, functionNotFound, invalidParameter, validationError } from '../errors/index.js';
 import type { AliasRecord, FunctionConfig, FunctionRecord, Store } from '../store/index.js';
 import { buildConfig, type ConfigInput } from './config.js';
+import { BUFFERED_CONTENT_TYPE, StreamCollector, type ResponseStream } from './streaming.js';
 import { checkTags } from './tags.js';
 import { functionArn, parseFunctionRef, parseNewFunctionName, type FunctionRef, type Partition } from './names.js';
 
@@ -66,6 +67,17 @@ export interface InvokeResult {
   executedVersion: string;
   /** Undefined for DryRun. */
   outcome: InvokeOutcome | undefined;
+}
+
+/** InvokeWithResponseStream's input: no Event invocations. */
+export interface StreamInvokeInput extends Omit<InvokeInput, 'invocationType'> {
+  invocationType: 'RequestResponse' | 'DryRun';
+}
+
+export interface StreamInvokeResult {
+  executedVersion: string;
+  /** Undefined for DryRun. */
+  response: ResponseStream | undefined;
 }
 
 export interface AccountUsage {
@@ -315,6 +327,40 @@ export class FunctionService {
   }
 
   async invoke(input: InvokeInput): Promise<InvokeResult> {
+    const { fn, request } = await this.prepareInvoke(input);
+    if (!request) return { executedVersion: fn.version, outcome: undefined };
+    const outcome = await this.deps.engine.invoke(fn, request);
+    return { executedVersion: fn.version, outcome };
+  }
+
+  /**
+   * Invokes and hands back the response as the function streams it (InvokeWithResponseStream,
+   * function URLs in RESPONSE_STREAM mode): resolves once the response begins, that is when the
+   * function starts streaming or, for a function that does not stream, when it has returned (its
+   * payload is then the one chunk). Versions, aliases, concurrency, timeouts and logs are Invoke's.
+   * Rejects, like `invoke`, when the invocation cannot start (unknown function, throttled, bad payload).
+   */
+  async invokeStream(input: StreamInvokeInput): Promise<StreamInvokeResult> {
+    const { fn, request } = await this.prepareInvoke(input);
+    if (!request) return { executedVersion: fn.version, response: undefined };
+    const collector = new StreamCollector();
+    const run = this.deps.engine.invoke(fn, { ...request, stream: collector.sink });
+    const first = await Promise.race([collector.begin, run]);
+    const completion = run.then(
+      (outcome) => collector.finish(outcome),
+      (err: unknown) => collector.fail(err),
+    );
+    const streaming = typeof first === 'string';
+    return {
+      executedVersion: fn.version,
+      response: { contentType: streaming ? first : BUFFERED_CONTENT_TYPE, streaming, body: collector.body, completion },
+    };
+  }
+
+  /** Resolves what an invocation runs and checks its payload; no engine request for DryRun. */
+  private async prepareInvoke(
+    input: Omit<InvokeInput, 'invocationType'> & { invocationType: InvokeInput['invocationType'] },
+  ): Promise<{ fn: FunctionRecord; request: EngineInvokeRequest | undefined }> {
     const ref = this.ref(input.functionName, input.qualifier);
     const fn = await this.resolve(await this.route(ref));
     if (input.payload.length > MAX_SYNC_PAYLOAD) {
@@ -327,17 +373,19 @@ export class FunctionService {
       // The API sends Event invocations to the async subsystem (src/async), which queues them durably.
       throw new KumoError('ServiceException', 'InvocationType Event is queued by AsyncService.accept, not run by FunctionService.invoke.');
     }
-    if (input.invocationType === 'DryRun') return { executedVersion: fn.version, outcome: undefined };
+    if (input.invocationType === 'DryRun') return { fn, request: undefined };
     const payload = input.payload.length === 0 ? EMPTY_EVENT : input.payload;
     checkJson(payload);
-    const outcome = await this.deps.engine.invoke(fn, {
-      requestId: input.requestId,
-      payload,
-      invokedFunctionArn: this.arn(fn.name, ref.qualifier),
-      clientContext: input.clientContext,
-      wantTail: input.wantTail,
-    });
-    return { executedVersion: fn.version, outcome };
+    return {
+      fn,
+      request: {
+        requestId: input.requestId,
+        payload,
+        invokedFunctionArn: this.arn(fn.name, ref.qualifier),
+        clientContext: input.clientContext,
+        wantTail: input.wantTail,
+      },
+    };
   }
 
   async usage(): Promise<AccountUsage> {

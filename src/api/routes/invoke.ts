@@ -1,7 +1,9 @@
+import { Readable } from 'node:stream';
 import { MAX_INVOKE_ASYNC_PAYLOAD, type AsyncService } from '../../async/index.js';
 import { KumoError, invalidParameter } from '../../errors/index.js';
-import { MAX_SYNC_PAYLOAD, type FunctionService, type InvokeInput } from '../../functions/index.js';
-import { header, type ApiResponse, type Route } from '../http.js';
+import { MAX_SYNC_PAYLOAD, type FunctionService, type InvokeInput, type ResponseStream } from '../../functions/index.js';
+import { invokeComplete, payloadChunk } from '../event-stream.js';
+import { header, type ApiRequest, type ApiResponse, type Route } from '../http.js';
 
 const TAIL_BYTES = 4096;
 
@@ -15,20 +17,10 @@ export function invokeRoutes(functions: FunctionService, events: AsyncService): 
       method: 'POST',
       pattern: '/2015-03-31/functions/{FunctionName}/invocations',
       maxBody: MAX_SYNC_PAYLOAD,
-      tooLarge: () =>
-        new KumoError(
-          'RequestEntityTooLargeException',
-          `Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`,
-        ),
+      tooLarge: payloadTooLarge(MAX_SYNC_PAYLOAD, 'InvokeFunction'),
       handler: async (req): Promise<ApiResponse> => {
         const invocationType = invocationTypeOf(header(req, 'x-amz-invocation-type'));
-        const logType = header(req, 'x-amz-log-type') ?? 'None';
-        if (logType !== 'None' && logType !== 'Tail') {
-          throw new KumoError(
-            'ValidationException',
-            `1 validation error detected: Value '${logType}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]`,
-          );
-        }
+        const logType = logTypeOf(req);
         if (invocationType === 'Event') {
           await events.accept({
             functionName: req.params.FunctionName ?? '',
@@ -40,13 +32,9 @@ export function invokeRoutes(functions: FunctionService, events: AsyncService): 
           return { status: 202 };
         }
         const result = await functions.invoke({
-          functionName: req.params.FunctionName ?? '',
-          qualifier: req.query.get('Qualifier') ?? undefined,
-          payload: req.body,
+          ...syncInput(req),
           invocationType,
           wantTail: logType === 'Tail' && invocationType === 'RequestResponse',
-          clientContext: clientContext(header(req, 'x-amz-client-context')),
-          requestId: req.requestId,
         });
         const outcome = result.outcome;
         if (!outcome) return { status: 204, headers: { 'X-Amz-Executed-Version': result.executedVersion } };
@@ -60,14 +48,31 @@ export function invokeRoutes(functions: FunctionService, events: AsyncService): 
       },
     },
     {
+      // InvokeWithResponseStream: the response as an event stream of PayloadChunk events, sent as
+      // the function writes them, then one InvokeComplete.
+      method: 'POST',
+      pattern: '/2021-11-15/functions/{FunctionName}/response-streaming-invocations',
+      maxBody: MAX_SYNC_PAYLOAD,
+      tooLarge: payloadTooLarge(MAX_SYNC_PAYLOAD, 'InvokeWithResponseStream'),
+      handler: async (req): Promise<ApiResponse> => {
+        const invocationType = streamInvocationTypeOf(header(req, 'x-amz-invocation-type'));
+        const wantTail = logTypeOf(req) === 'Tail' && invocationType === 'RequestResponse';
+        const result = await functions.invokeStream({ ...syncInput(req), invocationType, wantTail });
+        const response = result.response;
+        if (!response) return { status: 204, headers: { 'X-Amz-Executed-Version': result.executedVersion } };
+        return {
+          status: 200,
+          // Lambda passes the function's Content-Type on (the SDKs' ResponseStreamContentType).
+          headers: { 'Content-Type': response.contentType, 'X-Amz-Executed-Version': result.executedVersion },
+          stream: Readable.from(eventStream(response, wantTail), { objectMode: false }),
+        };
+      },
+    },
+    {
       method: 'POST',
       pattern: '/2014-11-13/functions/{FunctionName}/invoke-async',
       maxBody: MAX_INVOKE_ASYNC_PAYLOAD,
-      tooLarge: () =>
-        new KumoError(
-          'RequestEntityTooLargeException',
-          `Request must be smaller than ${MAX_INVOKE_ASYNC_PAYLOAD} bytes for the InvokeAsync operation`,
-        ),
+      tooLarge: payloadTooLarge(MAX_INVOKE_ASYNC_PAYLOAD, 'InvokeAsync'),
       handler: async (req): Promise<ApiResponse> => {
         await events.accept({
           functionName: req.params.FunctionName ?? '',
@@ -80,6 +85,52 @@ export function invokeRoutes(functions: FunctionService, events: AsyncService): 
       },
     },
   ];
+}
+
+function payloadTooLarge(limit: number, operation: string): () => KumoError {
+  return () =>
+    new KumoError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes for the ${operation} operation`);
+}
+
+/** What Invoke and InvokeWithResponseStream read alike from a request. */
+function syncInput(req: ApiRequest): Omit<InvokeInput, 'invocationType' | 'wantTail'> {
+  return {
+    functionName: req.params.FunctionName ?? '',
+    qualifier: req.query.get('Qualifier') ?? undefined,
+    payload: req.body,
+    clientContext: clientContext(header(req, 'x-amz-client-context')),
+    requestId: req.requestId,
+  };
+}
+
+/** The event stream of a streamed invocation: its chunks as they come, then how it ended. */
+async function* eventStream(response: ResponseStream, wantTail: boolean): AsyncGenerator<Buffer> {
+  for await (const chunk of response.body as AsyncIterable<Buffer>) yield payloadChunk(chunk);
+  const { error, logLines } = await response.completion;
+  yield invokeComplete({
+    ErrorCode: error?.type,
+    ErrorDetails: error?.message,
+    LogResult: wantTail && logLines ? tail(logLines) : undefined,
+  });
+}
+
+function logTypeOf(req: ApiRequest): 'None' | 'Tail' {
+  const logType = header(req, 'x-amz-log-type') ?? 'None';
+  if (logType !== 'None' && logType !== 'Tail') {
+    throw new KumoError(
+      'ValidationException',
+      `1 validation error detected: Value '${logType}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]`,
+    );
+  }
+  return logType;
+}
+
+function streamInvocationTypeOf(value: string | undefined): 'RequestResponse' | 'DryRun' {
+  if (value === undefined || value === 'RequestResponse' || value === 'DryRun') return value ?? 'RequestResponse';
+  throw new KumoError(
+    'ValidationException',
+    `1 validation error detected: Value '${value}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [RequestResponse, DryRun]`,
+  );
 }
 
 function invocationTypeOf(value: string | undefined): InvokeInput['invocationType'] {

@@ -1,7 +1,14 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import { isKumoError } from '../errors/index.js';
-import { MAX_SYNC_PAYLOAD, type FunctionService } from '../functions/index.js';
+import type { Readable } from 'node:stream';
+import {
+  MAX_SYNC_PAYLOAD,
+  readHttpPrelude,
+  type FunctionService,
+  type StreamCompletion,
+  type StreamInvokeResult,
+} from '../functions/index.js';
 import type { FunctionUrlRecord, PolicyRepo } from '../store/index.js';
 import { allowsPublicUrlAccess } from './access.js';
 import { isPreflight, preflightResponse, withCorsHeaders } from './cors.js';
@@ -112,9 +119,10 @@ export class UrlGateway {
 
 /**
  * Runs a function URL's invocation and maps its result to the HTTP answer. THE place where the
- * URL's InvokeMode matters: BUFFERED invokes through FunctionService.invoke (so versions,
- * aliases, concurrency and logs behave as for Invoke); RESPONSE_STREAM does the same for now, and
- * is where streaming (InvokeWithResponseStream) plugs in.
+ * URL's InvokeMode matters: both go through FunctionService (so versions, aliases, concurrency and
+ * logs behave as for Invoke). BUFFERED waits for the result and maps it as a payload 2.0 response;
+ * RESPONSE_STREAM sends the status and headers of the handler's `HttpResponseStream.from` prelude
+ * (or its Content-Type) as soon as it has written them, and then the body as it is written.
  */
 export async function serveInvoke(
   functions: FunctionService,
@@ -122,15 +130,17 @@ export async function serveInvoke(
   payload: Buffer,
   requestId: string,
 ): Promise<UrlResponse> {
+  const input = {
+    functionName: url.functionName,
+    qualifier: url.qualifier === '$LATEST' ? undefined : url.qualifier,
+    payload,
+    invocationType: 'RequestResponse' as const,
+    wantTail: false,
+    requestId,
+  };
   try {
-    const result = await functions.invoke({
-      functionName: url.functionName,
-      qualifier: url.qualifier === '$LATEST' ? undefined : url.qualifier,
-      payload,
-      invocationType: 'RequestResponse',
-      wantTail: false,
-      requestId,
-    });
+    if (url.invokeMode === 'RESPONSE_STREAM') return await serveStream(await functions.invokeStream(input));
+    const result = await functions.invoke(input);
     const outcome = result.outcome;
     if (!outcome || outcome.functionError) return BAD_GATEWAY;
     return mapResponse(outcome.payload) ?? BAD_GATEWAY;
@@ -141,6 +151,49 @@ export async function serveInvoke(
     if (err.code === 'ResourceNotFoundException') return FORBIDDEN;
     return BAD_GATEWAY;
   }
+}
+
+/**
+ * RESPONSE_STREAM. A function that does not stream answers as in BUFFERED mode, once it has
+ * returned. One that streams and fails before its first byte (or its prelude) answers 502; once
+ * the status is sent, a failure can only cut the body short.
+ */
+async function serveStream(result: StreamInvokeResult): Promise<UrlResponse> {
+  const response = result.response;
+  if (!response) return BAD_GATEWAY;
+  if (!response.streaming) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of response.body) chunks.push(chunk as Buffer);
+    if ((await response.completion).error) return BAD_GATEWAY;
+    return mapResponse(Buffer.concat(chunks)) ?? BAD_GATEWAY;
+  }
+  const prelude = await readHttpPrelude(response);
+  if (prelude.statusCode === 502 || !(await startsBeforeFailing(prelude.body, prelude.completion))) {
+    prelude.body.resume();
+    return BAD_GATEWAY;
+  }
+  const headers: Array<[string, string]> = Object.entries(prelude.headers);
+  if (!headers.some(([name]) => name === 'content-type')) headers.unshift(['content-type', 'application/octet-stream']);
+  for (const cookie of prelude.cookies) headers.push(['set-cookie', cookie]);
+  return { status: prelude.statusCode, headers, body: Buffer.alloc(0), stream: prelude.body };
+}
+
+/** Whether the body has a byte to send or ends without the invocation failing. */
+function startsBeforeFailing(body: Readable, completion: Promise<StreamCompletion>): Promise<boolean> {
+  if (body.readableLength > 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onReadable = (): void => {
+      if (body.readableLength === 0 && !body.readableEnded) return;
+      body.off('readable', onReadable);
+      if (body.readableLength > 0) resolve(true);
+      else void completion.then((c) => resolve(c.error === undefined));
+    };
+    body.on('readable', onReadable);
+    body.once('end', () => void completion.then((c) => resolve(c.error === undefined)));
+    void completion.then((c) => {
+      if (body.readableLength === 0 && c.error !== undefined) resolve(false);
+    });
+  });
 }
 
 /** Lambda's answers of its own: `{"Message": ...}`, as JSON. */
@@ -159,9 +212,25 @@ const BAD_GATEWAY: UrlResponse = {
 function send(res: http.ServerResponse, requestId: string, answer: UrlResponse): void {
   const flat: string[] = [];
   for (const [name, value] of answer.headers) flat.push(name, value);
-  flat.push('x-amzn-RequestId', requestId, 'content-length', String(answer.body.length));
+  flat.push('x-amzn-RequestId', requestId);
+  const stream = answer.stream;
+  if (!stream) {
+    res.writeHead(answer.status, [...flat, 'content-length', String(answer.body.length)]);
+    res.end(answer.body);
+    return;
+  }
   res.writeHead(answer.status, flat);
-  res.end(answer.body);
+  res.flushHeaders();
+  stream.on('data', (chunk: Buffer) => {
+    if (!res.write(chunk)) stream.pause();
+  });
+  res.on('drain', () => stream.resume());
+  stream.once('end', () => res.end());
+  stream.once('error', () => res.destroy());
+  res.once('close', () => {
+    if (!stream.readableEnded) stream.resume(); // the client left: the invocation runs on, unread
+  });
+  stream.resume();
 }
 
 /** The request body, or undefined when it is larger than `limit` (the rest is drained). */

@@ -1,8 +1,12 @@
+import type { Readable } from 'node:stream';
+
 /** An HTTP answer of a function URL: headers as ordered name/value pairs (Set-Cookie may repeat). */
 export interface UrlResponse {
   status: number;
   headers: Array<[string, string]>;
   body: Buffer;
+  /** RESPONSE_STREAM: the body as the function streams it, sent chunked after `body` (then empty). */
+  stream?: Readable;
 }
 
 /**

@@ -3,8 +3,6 @@
  * and @aws-sdk/client-lambda's InvokeWithResponseStreamCommand reading the event stream.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateFunctionCommand,
@@ -21,6 +19,7 @@ import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cl
 import { zipDirectory } from '../../src/code/index.js';
 import { readHttpPrelude } from '../../src/functions/index.js';
 import { fixtureDir, startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
+import { signalServer } from '../helpers/signal.js';
 import { eventually } from '../helpers/wait.js';
 
 let k: TestKumo;
@@ -59,30 +58,6 @@ async function collect(stream: AsyncIterable<Event> | undefined): Promise<{ body
     if (event.PayloadChunk?.Payload) body += Buffer.from(event.PayloadChunk.Payload).toString('utf8');
   }
   return { body, events };
-}
-
-/** A one-shot signal a handler waits for with an HTTP request; the test answers it by calling `release`. */
-async function signalServer(): Promise<{ url: string; requested: Promise<void>; release: () => void; close: () => Promise<void> }> {
-  let onRequest!: () => void;
-  const requested = new Promise<void>((resolve) => (onRequest = resolve));
-  const waiting: http.ServerResponse[] = [];
-  let released = false;
-  const server = http.createServer((_req, res) => {
-    onRequest();
-    if (released) res.end('go');
-    else waiting.push(res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/go`,
-    requested,
-    release: () => {
-      released = true;
-      for (const res of waiting.splice(0)) res.end('go');
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }
 
 describe('InvokeWithResponseStream (AWS SDK v3)', () => {

@@ -219,9 +219,7 @@ export function buildConfig(
     checkDeadLetterTarget(target);
     config.deadLetterTargetArn = target === '' ? undefined : target;
   }
-  if (input.Layers !== undefined && input.Layers.length > 0) {
-    throw invalidParameter('Layers are not supported by this Kumo version yet.');
-  }
+  // Layers are resolved by FunctionService (they need the store): see `withLayers`.
   return config;
 }
 
@@ -359,6 +357,7 @@ export function toFunctionConfiguration(
   if (Object.keys(c.environment).length > 0) out.Environment = { Variables: { ...c.environment } };
   out.TracingConfig = { Mode: c.tracingMode };
   out.RevisionId = r.revisionId;
+  if (c.layers && c.layers.length > 0) out.Layers = c.layers.map((l) => ({ Arn: l.arn, CodeSize: l.codeSize }));
   if (view === 'create') {
     Object.assign(out, { State: 'Pending', StateReason: 'The function is being created.', StateReasonCode: 'Creating' });
   } else if (view === 'update') {

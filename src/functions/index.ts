@@ -10,8 +10,9 @@ export {
   type InvokeResult,
   type AccountUsage,
   type DeploymentCheck,
+  type LayerResolver,
 } from './service.js';
-export { toFunctionConfiguration, lambdaTimestamp, isQueueArn, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
+export { LAMBDA_RUNTIME_ENUM, toFunctionConfiguration, lambdaTimestamp, isQueueArn, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
 export { functionArn, parseFunctionRef, type Partition, type FunctionRef } from './names.js';
 export { FunctionPolicies, buildStatement, type AddPermissionInput, type PolicyStatement } from './policy.js';
 export { FunctionTags, checkTags, MAX_TAGS, type TaggableResolver } from './tags.js';

@@ -10,6 +10,7 @@ import { sqlitePolicyRepo, sqliteTagRepo } from './policy.js';
 import { sqliteQueueRepo } from './queues.js';
 import { sqliteAliasRepo } from './aliases.js';
 import { sqliteSigningRepo } from './signing.js';
+import { sqliteLayerRepo } from './layers.js';
 
 interface FunctionRow {
   name: string;
@@ -65,6 +66,7 @@ export function openSqliteStore(file: string): Store {
     policies: sqlitePolicyRepo(db),
     tags: sqliteTagRepo(db),
     signing: sqliteSigningRepo(db),
+    layers: sqliteLayerRepo(db),
     asyncEvents,
     eventInvokeConfigs: eventInvokeConfigRepo(db),
     close: async () => {
@@ -153,7 +155,12 @@ function functionRepo(db: Database.Database): FunctionRepo {
     stats: db.prepare<[], { n: number; size: number | null }>(
       'SELECT COUNT(DISTINCT name) AS n, SUM(code_size) AS size FROM function_versions',
     ),
-    shas: db.prepare<[], { code_sha256: string }>('SELECT DISTINCT code_sha256 FROM function_versions'),
+    // A function's layers keep their code after the layer version is deleted (as on Lambda).
+    shas: db.prepare<[], { code_sha256: string }>(
+      `SELECT code_sha256 FROM function_versions
+       UNION SELECT json_extract(l.value, '$.codeSha256Hex') FROM function_versions, json_each(config, '$.layers') AS l
+       UNION SELECT code_sha256 FROM layer_versions`,
+    ),
     reserved: db.prepare<[], { name: string; reserved_concurrency: number }>(
       'SELECT name, reserved_concurrency FROM function_settings WHERE reserved_concurrency IS NOT NULL',
     ),

@@ -3,6 +3,7 @@ import type { AsyncService } from '../async/index.js';
 import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
 import type { FunctionAliases, FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
+import type { LayerService } from '../layers/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { QueueService } from '../queues/index.js';
 import type { CodeSigning, SigningProfiles } from '../signing/index.js';
@@ -15,6 +16,7 @@ import { eventInvokeConfigRoutes } from './routes/event-invoke-config.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { kumoRoutes } from './routes/kumo.js';
+import { layerRoutes } from './routes/layers.js';
 import { logsTargets } from './routes/logs.js';
 import { policyRoutes } from './routes/policy.js';
 import { signingRoutes } from './routes/signing.js';
@@ -28,6 +30,7 @@ export interface ApiDeps {
   aliases: FunctionAliases;
   policies: FunctionPolicies;
   tags: FunctionTags;
+  layers: LayerService;
   signing: CodeSigning;
   profiles: SigningProfiles;
   /** Asynchronous invocation and event invoke configs. */
@@ -56,6 +59,7 @@ export function createApi(deps: ApiDeps): http.Server {
     ...policyRoutes(deps.policies),
     ...tagRoutes(deps.tags),
     ...signingRoutes(deps.signing, deps.profiles),
+    ...layerRoutes(deps.layers, links),
   ];
   const logs = logsTargets(deps.logs, deps.options);
   const sqs = sqsApi(deps.queues);

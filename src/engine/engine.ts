@@ -8,6 +8,7 @@ import type { FunctionRecord } from '../store/index.js';
 import { Environment, type EnvironmentSpec, type InvokeOutcome } from './environment.js';
 import { ConcurrencyLimiter } from './concurrency.js';
 import { EnvironmentPool } from './pool.js';
+import { OptTrees } from './opt-trees.js';
 import { RUNTIMES, type RuntimeSpec } from './runtimes.js';
 import { StartGate } from './start-gate.js';
 import { StemCells, discardStem, stemKeyFor, type Stem, type StemKey } from './stems.js';
@@ -58,12 +59,15 @@ export class Engine {
   private readonly concurrency: ConcurrencyLimiter;
   private readonly sweeper: NodeJS.Timeout;
   private readonly stems: StemCells | undefined;
+  /** The layers' merged /opt trees. */
+  private readonly opt: OptTrees;
   /** At most 4 starts per CPU at once; the rest queue (see StartGate). */
   private readonly gate = new StartGate(Math.max(4, 4 * os.availableParallelism()), START_HOLD_MS);
   private closed = false;
 
   constructor(private readonly deps: EngineDeps) {
     this.concurrency = new ConcurrencyLimiter(deps.options.concurrencyLimit);
+    this.opt = new OptTrees(path.join(deps.options.dataDir, 'opt'), deps.codeDir);
     if (deps.options.stemCells > 0) {
       this.stems = new StemCells({
         isolation: deps.isolation,
@@ -170,11 +174,14 @@ export class Engine {
     }
   }
 
-  /** Code archives that live environments run from (they must not be garbage-collected). */
+  /** Code archives (function code and layers) that live environments run from (they must not be garbage-collected). */
   codeInUse(): Set<string> {
     const shas = new Set<string>();
-    for (const pool of this.pools.values()) if (pool.size > 0) shas.add(pool.codeSha256Hex);
-    for (const pool of this.retiring) if (pool.size > 0) shas.add(pool.codeSha256Hex);
+    for (const pool of [...this.pools.values(), ...this.retiring]) {
+      if (pool.size === 0) continue;
+      shas.add(pool.codeSha256Hex);
+      for (const sha of pool.layerShas) shas.add(sha);
+    }
     return shas;
   }
 
@@ -221,7 +228,7 @@ export class Engine {
     const key = `${fn.name}\u0000${fn.version}\u0000${fn.revisionId}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = new EnvironmentPool(key, fn.name, fn.codeSha256Hex);
+      pool = new EnvironmentPool(key, fn.name, fn.codeSha256Hex, (fn.config.layers ?? []).map((l) => l.codeSha256Hex));
       this.pools.set(key, pool);
     }
     return pool;
@@ -247,11 +254,20 @@ export class Engine {
     initializationType: EnvironmentSpec['initializationType'] = 'on-demand',
   ): Promise<Environment> {
     const codeDir = await this.deps.codeDir(fn.codeSha256Hex);
-    const key = this.stemKey(fn);
-    const stem = key && linkable(codeDir) ? await this.stems?.take(key) : undefined;
-    const env =
-      (stem && (await this.adopt(stem, fn, runtime, codeDir, initializationType))) ??
-      (await this.launch(fn, runtime, codeDir, initializationType));
+    const opt = await this.opt.acquire(fn.config.layers);
+    let env: Environment;
+    try {
+      const key = this.stemKey(fn);
+      const stem = key && linkable(codeDir) && linkable(opt.dir) ? await this.stems?.take(key) : undefined;
+      env =
+        (stem && (await this.adopt(stem, fn, runtime, codeDir, opt.dir, initializationType))) ??
+        (await this.launch(fn, runtime, codeDir, opt.dir, initializationType));
+    } catch (err) {
+      opt.release();
+      throw err;
+    }
+    // The tree is kept while an environment of it lives (and a while after: see sweep).
+    env.onDeath(opt.release);
     pool.add(env);
     return env;
   }
@@ -267,6 +283,7 @@ export class Engine {
     fn: FunctionRecord,
     runtime: RuntimeSpec,
     taskRoot: string,
+    optDir: string,
     scratchDir: string,
     workDir: string,
     initializationType: EnvironmentSpec['initializationType'],
@@ -280,6 +297,7 @@ export class Engine {
       memorySize: fn.config.memorySize,
       timeoutSeconds: fn.config.timeout,
       taskRoot,
+      optDir,
       variables: fn.config.environment,
       region: options.region,
       accessKeyId: options.accessKeyId,
@@ -299,6 +317,7 @@ export class Engine {
     fn: FunctionRecord,
     runtime: RuntimeSpec,
     codeDir: string,
+    optDir: string,
     initializationType: EnvironmentSpec['initializationType'],
   ): Promise<Environment> {
     const scratchDir = path.join(
@@ -307,7 +326,7 @@ export class Engine {
       `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
     );
     return Environment.start(
-      this.specFor(fn, runtime, codeDir, scratchDir, scratchDir, initializationType),
+      this.specFor(fn, runtime, codeDir, optDir, scratchDir, scratchDir, initializationType),
       this.deps.logs,
       this.deps.isolation,
     );
@@ -319,12 +338,15 @@ export class Engine {
     fn: FunctionRecord,
     runtime: RuntimeSpec,
     codeDir: string,
+    optDir: string,
     initializationType: EnvironmentSpec['initializationType'],
   ): Promise<Environment | undefined> {
     const proc = stem.take();
     if (!proc) return undefined;
     try {
       linkTree(codeDir, proc.taskDir);
+      // The layers go into the stem cell's /opt (bound read-only when it started, empty until now).
+      if (optDir !== this.opt.empty) linkTree(optDir, proc.optDir);
       // Python's stem cells start under the largest memory limit; Node.js's were made for this size.
       proc.handle.setMemoryLimit(fn.config.memorySize);
     } catch (err) {
@@ -334,7 +356,7 @@ export class Engine {
       return undefined;
     }
     return Environment.adopt(
-      this.specFor(fn, runtime, proc.taskDir, proc.scratchDir, proc.dir, initializationType),
+      this.specFor(fn, runtime, proc.taskDir, proc.optDir, proc.scratchDir, proc.dir, initializationType),
       this.deps.logs,
       this.deps.isolation,
       proc,
@@ -350,5 +372,6 @@ export class Engine {
     }
     for (const pool of this.retiring) if (pool.size === 0) this.retiring.delete(pool);
     this.stems?.sweep(idleTimeoutMs, now);
+    this.opt.sweep(idleTimeoutMs, now);
   }
 }

@@ -10,6 +10,7 @@ import { CodeStore } from '../code/index.js';
 import { compileOptions, type CompiledOptions, type KumoOptions } from '../config/index.js';
 import { Engine, type EngineStats } from '../engine/index.js';
 import { FunctionAliases, FunctionPolicies, FunctionService, FunctionTags } from '../functions/index.js';
+import { LayerService } from '../layers/index.js';
 import { LogWriter } from '../logs/index.js';
 import { Metrics } from '../metrics/index.js';
 import { QueueService } from '../queues/index.js';
@@ -81,6 +82,8 @@ export class Kumo {
       warn: (fields, msg) => logger.warn(fields, msg),
     });
     functions.useDeploymentCheck(signing);
+    const layers = new LayerService(store.layers, functions);
+    functions.useLayers(layers);
     tags.registerTaggable('code-signing-config', (arn) => signing.tagKey(arn));
     const server = createApi({
       options,
@@ -90,6 +93,7 @@ export class Kumo {
       metrics,
       policies,
       tags,
+      layers,
       signing,
       profiles,
       code,

@@ -228,7 +228,12 @@ export class Engine {
     const key = `${fn.name}\u0000${fn.version}\u0000${fn.revisionId}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = new EnvironmentPool(key, fn.name, fn.codeSha256Hex, (fn.config.layers ?? []).map((l) => l.codeSha256Hex));
+      pool = new EnvironmentPool(
+        key,
+        fn.name,
+        fn.codeSha256Hex,
+        (fn.config.layers ?? []).map((l) => l.codeSha256Hex),
+      );
       this.pools.set(key, pool);
     }
     return pool;

@@ -90,7 +90,7 @@ export class OptTrees {
       for (const [rel, entry] of merged) {
         const to = path.join(temp, rel);
         if (entry === 'dir') fs.mkdirSync(to, { mode: 0o755 });
-        else linkOrCopy(entry, to);
+        else linkOrCopy(entry.file, to);
       }
       fs.renameSync(temp, target);
     } catch (err) {
@@ -103,11 +103,11 @@ export class OptTrees {
 
 /**
  * What extracting `roots` one after the other into one directory leaves: relative path → 'dir', or
- * the file it is (a later root's file or directory replaces whatever an earlier one had there, with
+ * the file found there (a later root's file or directory replaces whatever an earlier one had there, with
  * everything below it). Parents come before their children.
  */
-export function mergeTrees(roots: readonly string[]): Map<string, 'dir' | string> {
-  const out = new Map<string, 'dir' | string>();
+export function mergeTrees(roots: readonly string[]): Map<string, 'dir' | { file: string }> {
+  const out = new Map<string, 'dir' | { file: string }>();
   const removeBelow = (rel: string): void => {
     const prefix = `${rel}/`;
     for (const key of out.keys()) if (key.startsWith(prefix)) out.delete(key);
@@ -125,7 +125,7 @@ export function mergeTrees(roots: readonly string[]): Map<string, 'dir' | string
       } else if (item.file) {
         if (previous === 'dir') removeBelow(item.rel);
         out.delete(item.rel); // re-inserted last: a file comes after its directory
-        out.set(item.rel, path.join(root, item.rel));
+        out.set(item.rel, { file: path.join(root, item.rel) });
       }
     }
   }

@@ -282,7 +282,10 @@ export class FunctionService {
     const ref = this.ref(input);
     const current = await this.latest(ref);
     checkRevision(current, patch.RevisionId);
-    const config = await this.withLayers(buildConfig(this.partition, current.name, patch, current.config, SUPPORTED_RUNTIMES), patch.Layers);
+    const config = await this.withLayers(
+      buildConfig(this.partition, current.name, patch, current.config, SUPPORTED_RUNTIMES),
+      patch.Layers,
+    );
     checkCombinedSize(current.codeUnzippedSize, config.layers);
     return this.replace(current, { ...current, config });
   }

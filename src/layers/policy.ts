@@ -20,7 +20,8 @@ export function checkLayerStatementInput(input: AddLayerPermissionInput): void {
       `Member must have length ${sid.length < 1 ? 'greater than or equal to 1' : 'less than or equal to 100'}`,
     );
   }
-  if (!/^[a-zA-Z0-9-_]+$/.test(sid)) throw validationError('statementId', sid, 'Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)');
+  if (!/^[a-zA-Z0-9-_]+$/.test(sid))
+    throw validationError('statementId', sid, 'Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)');
   if (input.Action !== 'lambda:GetLayerVersion') {
     throw validationError('action', input.Action, 'Member must satisfy regular expression pattern: lambda:GetLayerVersion');
   }
@@ -43,7 +44,8 @@ export function buildLayerStatement(resource: string, input: AddLayerPermissionI
   const statement: Record<string, unknown> = {
     Sid: input.StatementId,
     Effect: 'Allow',
-    Principal: input.Principal === '*' ? '*' : { AWS: /^\d{12}$/.test(input.Principal) ? `arn:aws:iam::${input.Principal}:root` : input.Principal },
+    Principal:
+      input.Principal === '*' ? '*' : { AWS: /^\d{12}$/.test(input.Principal) ? `arn:aws:iam::${input.Principal}:root` : input.Principal },
     Action: input.Action,
     Resource: resource,
   };

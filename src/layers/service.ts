@@ -131,13 +131,18 @@ export class LayerService implements LayerResolver {
   }
 
   /** ListLayerVersions: a layer's versions matching the filters, newest first (none for an unknown layer). */
-  async listVersions(layerName: string, query: LayerListQuery): Promise<{ versions: LayerVersionRecord[]; nextMarker: string | undefined }> {
+  async listVersions(
+    layerName: string,
+    query: LayerListQuery,
+  ): Promise<{ versions: LayerVersionRecord[]; nextMarker: string | undefined }> {
     checkFilters(query);
     const limit = pageSize(query.maxItems);
     const { name, local } = parseLayerName(this.partition, layerName);
     const before = query.marker === undefined || query.marker === '' ? undefined : Number(decodeMarker(query.marker));
     if (before !== undefined && !Number.isSafeInteger(before)) throw invalidParameter('Invalid marker');
-    const all = (local ? await this.repo.versions(name) : []).filter((v) => matches(v, query) && (before === undefined || v.version < before));
+    const all = (local ? await this.repo.versions(name) : []).filter(
+      (v) => matches(v, query) && (before === undefined || v.version < before),
+    );
     const versions = all.slice(0, limit);
     const last = versions.at(-1);
     return { versions, nextMarker: all.length > limit && last ? encodeMarker(String(last.version)) : undefined };
@@ -175,7 +180,10 @@ export class LayerService implements LayerResolver {
     const all = [...statements, added];
     const size = Buffer.byteLength(layerPolicyDocument(all));
     if (size > MAX_POLICY_BYTES) {
-      throw new KumoError('PolicyLengthExceededException', `The final policy size (${size}) is bigger than the limit (${MAX_POLICY_BYTES}).`);
+      throw new KumoError(
+        'PolicyLengthExceededException',
+        `The final policy size (${size}) is bigger than the limit (${MAX_POLICY_BYTES}).`,
+      );
     }
     const next = crypto.randomUUID();
     if (!(await this.repo.putPolicy(name, version, all, policy?.revisionId, next))) throw concurrentUpdate(this.versionArn(name, version));
@@ -216,7 +224,9 @@ export class LayerService implements LayerResolver {
     const out: LayerAttachment[] = [];
     for (const { arn, ref } of refs) {
       if (ref && ref.region !== this.partition.region) {
-        throw invalidParameter(`Layers are not in the same region as the function. Layers are expected to be in region ${this.partition.region}.`);
+        throw invalidParameter(
+          `Layers are not in the same region as the function. Layers are expected to be in region ${this.partition.region}.`,
+        );
       }
       const record = ref && this.isLocal(ref) ? await this.repo.get(ref.name, ref.version) : undefined;
       if (!ref || !record) throw invalidParameter(`Layer version ${arn} does not exist.`);
@@ -254,7 +264,10 @@ function notFound(): KumoError {
 }
 
 function concurrentUpdate(arn: string): KumoError {
-  return new KumoError('ResourceConflictException', `The operation cannot be performed at this time. An update is in progress for resource: ${arn}`);
+  return new KumoError(
+    'ResourceConflictException',
+    `The operation cannot be performed at this time. An update is in progress for resource: ${arn}`,
+  );
 }
 
 function checkPolicyRevision(current: string | undefined, given: string | undefined): void {
@@ -287,7 +300,12 @@ function checkRuntimes(field: string, runtimes: readonly string[], max: number, 
   }
 }
 
-function checkArchitectures(field: string, architectures: readonly string[], max: number, shown: unknown = `[${architectures.join(', ')}]`): void {
+function checkArchitectures(
+  field: string,
+  architectures: readonly string[],
+  max: number,
+  shown: unknown = `[${architectures.join(', ')}]`,
+): void {
   if (architectures.length > max) throw validationError(field, shown, `Member must have length less than or equal to ${max}`);
   if (architectures.some((a) => !(ARCHITECTURES as readonly string[]).includes(a))) {
     const set = `Member must satisfy enum value set: [${ARCHITECTURES.join(', ')}]`;
@@ -298,7 +316,8 @@ function checkArchitectures(field: string, architectures: readonly string[], max
 /** MaxItems of the layer listings: 1 to 50, 50 when not given. */
 function pageSize(maxItems: number | undefined): number {
   if (maxItems === undefined) return 50;
-  if (!Number.isInteger(maxItems) || maxItems < 1) throw validationError('maxItems', maxItems, 'Member must have value greater than or equal to 1');
+  if (!Number.isInteger(maxItems) || maxItems < 1)
+    throw validationError('maxItems', maxItems, 'Member must have value greater than or equal to 1');
   if (maxItems > 50) throw validationError('maxItems', maxItems, 'Member must have value less than or equal to 50');
   return maxItems;
 }

@@ -7,6 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   AddLayerVersionPermissionCommand,
@@ -30,6 +33,7 @@ import {
   type PublishLayerVersionCommandInput,
 } from '@aws-sdk/client-lambda';
 import { zipEntries, type ZipEntrySpec } from '../../src/code/index.js';
+import { AWS_CLI_MISSING, runAwsCli, type CliResult } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
 
@@ -186,7 +190,10 @@ describe('layer operations', () => {
 
     const node = await k.lambda.send(new ListLayersCommand({ CompatibleRuntime: 'nodejs20.x' }));
     const byName = new Map(node.Layers?.map((l) => [l.LayerName, l]));
-    assert.deepEqual([...byName.keys()].filter((n) => n?.startsWith('filter-')), ['filter-a', 'filter-b']);
+    assert.deepEqual(
+      [...byName.keys()].filter((n) => n?.startsWith('filter-')),
+      ['filter-a', 'filter-b'],
+    );
     // The newest version that matches, not the newest version.
     assert.equal(byName.get('filter-a')?.LatestMatchingVersion?.Version, 1);
     assert.equal(byName.get('filter-a')?.LayerArn, `arn:aws:lambda:${REGION_ACCOUNT}:layer:filter-a`);
@@ -194,7 +201,10 @@ describe('layer operations', () => {
     const x86 = await k.lambda.send(new ListLayersCommand({ CompatibleArchitecture: 'x86_64' }));
     assert.equal(x86.Layers?.find((l) => l.LayerName === 'filter-a')?.LatestMatchingVersion?.Version, 2);
     const both = await k.lambda.send(new ListLayersCommand({ CompatibleRuntime: 'python3.12', CompatibleArchitecture: 'arm64' }));
-    assert.equal(both.Layers?.some((l) => l.LayerName?.startsWith('filter-')), false);
+    assert.equal(
+      both.Layers?.some((l) => l.LayerName?.startsWith('filter-')),
+      false,
+    );
 
     const names: string[] = [];
     let marker: string | undefined;
@@ -244,7 +254,9 @@ describe('layer operations', () => {
     );
     const { craftZip } = await import('../helpers/zip.js');
     await rejectsWith(
-      k.lambda.send(new PublishLayerVersionCommand({ LayerName: 'escape', Content: { ZipFile: craftZip([{ name: '../../etc/evil', data: 'x' }]) } })),
+      k.lambda.send(
+        new PublishLayerVersionCommand({ LayerName: 'escape', Content: { ZipFile: craftZip([{ name: '../../etc/evil', data: 'x' }]) } }),
+      ),
       'InvalidParameterValueException',
       /escapes the function's root directory/,
     );
@@ -255,7 +267,10 @@ describe('layer operations', () => {
       'Unzipped size must be smaller than 262144000 bytes',
     );
     const listed = await k.lambda.send(new ListLayersCommand({}));
-    assert.equal(listed.Layers?.some((l) => ['from-s3', 'escape', 'huge'].includes(l.LayerName ?? '')), false);
+    assert.equal(
+      listed.Layers?.some((l) => ['from-s3', 'escape', 'huge'].includes(l.LayerName ?? '')),
+      false,
+    );
   });
 });
 
@@ -447,7 +462,11 @@ describe('functions with layers', () => {
   test('Lambda’s refusals: a sixth layer, an unknown layer version, the same layer twice, code and layers over 250 MB', async () => {
     const files = [NODE_REPORT];
     const six = Array.from({ length: 6 }, (_, i) => `arn:aws:lambda:${REGION_ACCOUNT}:layer:l${i}:1`);
-    await rejectsWith(createFunction('fn-six', files, { Layers: six }), 'InvalidParameterValueException', 'Cannot reference more than 5 layers.');
+    await rejectsWith(
+      createFunction('fn-six', files, { Layers: six }),
+      'InvalidParameterValueException',
+      'Cannot reference more than 5 layers.',
+    );
     const unknown = `arn:aws:lambda:${REGION_ACCOUNT}:layer:nope:1`;
     await rejectsWith(
       createFunction('fn-unknown', files, { Layers: [unknown] }),
@@ -483,7 +502,10 @@ describe('functions with layers', () => {
     );
     await rejectsWith(
       k.lambda.send(
-        new UpdateFunctionCodeCommand({ FunctionName: 'fn-big-once', ZipFile: await zipEntries([NODE_REPORT, { name: 'c.bin', content: Buffer.alloc(130_000_000) }]) }),
+        new UpdateFunctionCodeCommand({
+          FunctionName: 'fn-big-once',
+          ZipFile: await zipEntries([NODE_REPORT, { name: 'c.bin', content: Buffer.alloc(130_000_000) }]),
+        }),
       ),
       'InvalidParameterValueException',
       `Function code combined with layers exceeds the maximum allowed size of 262144000 bytes. The actual size is ${270_000_000 + code} bytes.`,
@@ -541,7 +563,10 @@ describe('functions with layers', () => {
       await publish('py-lib', [
         { name: 'python/layermod.py', content: "WHERE = 'python'\n" },
         // Every version's site-packages: the host's Python decides which one applies.
-        ...['3.11', '3.12', '3.13'].map((v) => ({ name: `python/lib/python${v}/site-packages/sitemod.py`, content: `WHERE = 'site-packages ${v}'\n` })),
+        ...['3.11', '3.12', '3.13'].map((v) => ({
+          name: `python/lib/python${v}/site-packages/sitemod.py`,
+          content: `WHERE = 'site-packages ${v}'\n`,
+        })),
       ])
     ).LayerVersionArn as string;
     const handler = `
@@ -553,7 +578,11 @@ def handler(event, context):
     return {'layermod': layermod.WHERE, 'sitemod': sitemod.WHERE, 'version': '%d.%d' % sys.version_info[:2],
             'fromStem': from_stem, 'optVariable': os.environ.get('KUMO_OPT_DIR'), 'opt': sorted(os.listdir('/opt'))}
 `;
-    await createFunction('fn-python', [{ name: 'app.py', content: handler }], { Runtime: 'python3.12', Handler: 'app.handler', Layers: [lib] });
+    await createFunction('fn-python', [{ name: 'app.py', content: handler }], {
+      Runtime: 'python3.12',
+      Handler: 'app.handler',
+      Layers: [lib],
+    });
     const out = (await invoke('fn-python')) as Record<string, unknown>;
     assert.equal(out.layermod, 'python');
     assert.equal(out.sitemod, `site-packages ${String(out.version)}`);
@@ -587,5 +616,126 @@ done
     const out = (await invoke('fn-custom', { hello: 'layer' })) as { bootstrap: string; event: unknown };
     assert.deepEqual(out.event, { hello: 'layer' });
     if (sandboxed()) assert.equal(out.bootstrap, '/opt/bootstrap');
+  });
+});
+
+describe('the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
+  let dir: string;
+  const aws = (...args: string[]): Promise<CliResult> => runAwsCli(['--endpoint-url', k.url, '--output', 'json', 'lambda', ...args]);
+  const ok = async (...args: string[]): Promise<Record<string, unknown>> => {
+    const out = await aws(...args);
+    assert.equal(out.code, 0, out.stderr);
+    return out.stdout.trim() === '' ? {} : (JSON.parse(out.stdout) as Record<string, unknown>);
+  };
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-layers-cli-'));
+    fs.writeFileSync(path.join(dir, 'layer.zip'), await zipEntries([nodeModule('which-layer', "module.exports = 'cli';")]));
+    fs.writeFileSync(path.join(dir, 'fn.zip'), await zipEntries([NODE_REPORT]));
+  });
+
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('publish-layer-version --zip-file, get/list/delete, layer permissions and create-function --layers', async () => {
+    const published = await ok(
+      'publish-layer-version',
+      '--layer-name',
+      'cli-layer',
+      '--description',
+      'from the CLI',
+      '--zip-file',
+      `fileb://${path.join(dir, 'layer.zip')}`,
+      '--compatible-runtimes',
+      'nodejs20.x',
+      'nodejs22.x',
+      '--compatible-architectures',
+      'x86_64',
+      '--license-info',
+      'MIT',
+    );
+    const arn = `arn:aws:lambda:${REGION_ACCOUNT}:layer:cli-layer:1`;
+    assert.equal(published.LayerVersionArn, arn);
+    assert.equal(published.Version, 1);
+    assert.deepEqual(published.CompatibleRuntimes, ['nodejs20.x', 'nodejs22.x']);
+    assert.equal((await ok('get-layer-version', '--layer-name', 'cli-layer', '--version-number', '1')).Description, 'from the CLI');
+    assert.equal((await ok('get-layer-version-by-arn', '--arn', arn)).LicenseInfo, 'MIT');
+    const layers = (await ok('list-layers', '--compatible-runtime', 'nodejs22.x')).Layers as Array<{ LayerName: string }>;
+    assert.ok(layers.some((l) => l.LayerName === 'cli-layer'));
+    const versions = (await ok('list-layer-versions', '--layer-name', 'cli-layer')).LayerVersions as Array<{ LayerVersionArn: string }>;
+    assert.deepEqual(
+      versions.map((v) => v.LayerVersionArn),
+      [arn],
+    );
+
+    const added = await ok(
+      'add-layer-version-permission',
+      '--layer-name',
+      'cli-layer',
+      '--version-number',
+      '1',
+      '--statement-id',
+      'everyone',
+      '--action',
+      'lambda:GetLayerVersion',
+      '--principal',
+      '*',
+    );
+    const policy = await ok('get-layer-version-policy', '--layer-name', 'cli-layer', '--version-number', '1');
+    assert.equal(policy.RevisionId, added.RevisionId);
+    assert.deepEqual((JSON.parse(policy.Policy as string) as { Statement: unknown[] }).Statement, [JSON.parse(added.Statement as string)]);
+    const stale = await aws(
+      'add-layer-version-permission',
+      '--layer-name',
+      'cli-layer',
+      '--version-number',
+      '1',
+      '--statement-id',
+      'again',
+      '--action',
+      'lambda:GetLayerVersion',
+      '--principal',
+      '*',
+      '--revision-id',
+      'not-the-revision',
+    );
+    assert.equal(stale.code, 254);
+    assert.match(stale.stderr, /PreconditionFailedException/);
+    await ok('remove-layer-version-permission', '--layer-name', 'cli-layer', '--version-number', '1', '--statement-id', 'everyone');
+
+    const fn = await ok(
+      'create-function',
+      '--function-name',
+      'cli-with-layer',
+      '--runtime',
+      'nodejs20.x',
+      '--handler',
+      'index.handler',
+      '--role',
+      ROLE,
+      '--zip-file',
+      `fileb://${path.join(dir, 'fn.zip')}`,
+      '--layers',
+      arn,
+    );
+    assert.deepEqual(
+      (fn.Layers as Array<{ Arn: string }>).map((l) => l.Arn),
+      [arn],
+    );
+    assert.equal(((await invoke('cli-with-layer')) as NodeReport).which, 'cli');
+    const six = await aws(
+      'update-function-configuration',
+      '--function-name',
+      'cli-with-layer',
+      '--layers',
+      ...Array.from({ length: 6 }, () => arn),
+    );
+    assert.equal(six.code, 254);
+    assert.match(six.stderr, /InvalidParameterValueException.*Cannot reference more than 5 layers\./);
+
+    await ok('delete-layer-version', '--layer-name', 'cli-layer', '--version-number', '1');
+    await ok('delete-layer-version', '--layer-name', 'cli-layer', '--version-number', '1');
+    const gone = await aws('get-layer-version', '--layer-name', 'cli-layer', '--version-number', '1');
+    assert.equal(gone.code, 254);
+    assert.match(gone.stderr, /ResourceNotFoundException/);
   });
 });

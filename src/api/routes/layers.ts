@@ -60,7 +60,10 @@ export function layerRoutes(layers: LayerService, links: CodeLinks): Route[] {
       method: 'POST',
       pattern: `${LAYERS}/{LayerName}/versions`,
       tooLarge: () =>
-        new KumoError('RequestEntityTooLargeException', 'Request must be smaller than 70167211 bytes for the PublishLayerVersion operation'),
+        new KumoError(
+          'RequestEntityTooLargeException',
+          'Request must be smaller than 70167211 bytes for the PublishLayerVersion operation',
+        ),
       handler: async (req) => {
         const body = parse(PublishLayerVersionBody, jsonBody(req));
         const record = await layers.publish({ ...body, LayerName: req.params.LayerName ?? '', zip: zipFrom(body.Content) });

@@ -155,11 +155,12 @@ export class Engine {
 
   /**
    * Readies what a function's cold start needs before its first invocation (stem cells of its
-   * class), e.g. when it is created or its configuration changes.
+   * class, its layers' /opt), e.g. when it is created or its configuration changes.
    */
   prepare(fn: FunctionRecord): void {
     const key = this.stemKey(fn);
     if (key) this.stems?.warm(key);
+    this.opt.warm(fn.config.layers, (err) => this.deps.onError?.(err, 'cannot build the /opt of a function'));
   }
 
   /** Stops routing to a function's environments, or only to one version's (after an update or delete). */
@@ -351,7 +352,7 @@ export class Engine {
     try {
       linkTree(codeDir, proc.taskDir);
       // The layers go into the stem cell's /opt (bound read-only when it started, empty until now).
-      if (optDir !== this.opt.empty) linkTree(optDir, proc.optDir);
+      this.opt.fill(optDir, proc.optDir);
       // Python's stem cells start under the largest memory limit; Node.js's were made for this size.
       proc.handle.setMemoryLimit(fn.config.memorySize);
     } catch (err) {

@@ -14,6 +14,6 @@ export {
 } from './service.js';
 export { LAMBDA_RUNTIME_ENUM, toFunctionConfiguration, lambdaTimestamp, isQueueArn, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
 export { functionArn, parseFunctionRef, type Partition, type FunctionRef } from './names.js';
-export { FunctionPolicies, buildStatement, type AddPermissionInput, type PolicyStatement } from './policy.js';
+export { FunctionPolicies, buildStatement, checkStatementId, type AddPermissionInput, type PolicyStatement } from './policy.js';
 export { FunctionTags, checkTags, MAX_TAGS, type TaggableResolver } from './tags.js';
 export { FunctionAliases, type AliasInput } from './aliases.js';

@@ -130,9 +130,8 @@ function checkQualifier(qualifier: string): void {
   }
 }
 
-/** AddPermission's parameters against the patterns of Lambda's model. */
-function checkStatementInput(input: AddPermissionInput): void {
-  const sid = input.StatementId;
+/** A StatementId (AddPermission, AddLayerVersionPermission) against the model's length and pattern. */
+export function checkStatementId(sid: string): void {
   if (sid.length < 1 || sid.length > 100) {
     throw validationError(
       'statementId',
@@ -142,6 +141,11 @@ function checkStatementInput(input: AddPermissionInput): void {
   }
   if (!/^[a-zA-Z0-9-_]+$/.test(sid))
     throw validationError('statementId', sid, 'Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)');
+}
+
+/** AddPermission's parameters against the patterns of Lambda's model. */
+function checkStatementInput(input: AddPermissionInput): void {
+  checkStatementId(input.StatementId);
   if (!/^(lambda:[*]|lambda:[a-zA-Z]+|[*])$/.test(input.Action)) {
     throw validationError('action', input.Action, 'Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])');
   }

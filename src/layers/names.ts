@@ -36,18 +36,22 @@ export function layerVersionArn(p: Partition, name: string, version: number): st
  * account is reported as not found by the caller: Kumo has one of each.
  */
 export function parseLayerName(p: Partition, input: string): { name: string; local: boolean } {
-  if (input.length < 1 || input.length > 140) {
-    throw validationError(
-      'layerName',
-      input,
-      `Member must have length ${input.length < 1 ? 'greater than or equal to 1' : 'less than or equal to 140'}`,
-    );
-  }
+  checkLength('layerName', input, 140);
   const m = LAYER_NAME_RE.exec(input);
   if (!m) throw validationError('layerName', input, `Member must satisfy regular expression pattern: ${LAYER_NAME_PATTERN}`);
   const [, region, account, arnName, plainName] = m;
   if (plainName !== undefined) return { name: plainName, local: true };
   return { name: arnName ?? '', local: region === p.region && account === p.accountId };
+}
+
+function checkLength(field: string, input: string, max: number): void {
+  if (input.length < 1 || input.length > max) {
+    throw validationError(
+      field,
+      input,
+      `Member must have length ${input.length < 1 ? 'greater than or equal to 1' : `less than or equal to ${max}`}`,
+    );
+  }
 }
 
 /** A VersionNumber path parameter: Lambda's own message for one below 1. */
@@ -62,13 +66,7 @@ export function parseVersionNumber(input: string): number {
 
 /** GetLayerVersionByArn's `Arn`. */
 export function parseLayerVersionArn(input: string): LayerVersionRef {
-  if (input.length < 1 || input.length > 140) {
-    throw validationError(
-      'arn',
-      input,
-      `Member must have length ${input.length < 1 ? 'greater than or equal to 1' : 'less than or equal to 140'}`,
-    );
-  }
+  checkLength('arn', input, 140);
   const m = LAYER_VERSION_ARN_RE.exec(input);
   if (!m) throw validationError('arn', input, `Member must satisfy regular expression pattern: ${LAYER_VERSION_ARN_PATTERN}`);
   return { region: m[1] ?? '', accountId: m[2] ?? '', name: m[3] ?? '', version: Number(m[4]) };

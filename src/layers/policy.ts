@@ -1,4 +1,5 @@
 import { validationError } from '../errors/index.js';
+import { checkStatementId } from '../functions/index.js';
 
 /** AddLayerVersionPermission's parameters, shape-checked at the edge. */
 export interface AddLayerPermissionInput {
@@ -12,16 +13,7 @@ const PRINCIPAL_PATTERN = '\\d{12}|\\*|arn:(aws[a-zA-Z-]*):iam::\\d{12}:root';
 
 /** Checks AddLayerVersionPermission's parameters against the patterns of Lambda's model. */
 export function checkLayerStatementInput(input: AddLayerPermissionInput): void {
-  const sid = input.StatementId;
-  if (sid.length < 1 || sid.length > 100) {
-    throw validationError(
-      'statementId',
-      sid,
-      `Member must have length ${sid.length < 1 ? 'greater than or equal to 1' : 'less than or equal to 100'}`,
-    );
-  }
-  if (!/^[a-zA-Z0-9-_]+$/.test(sid))
-    throw validationError('statementId', sid, 'Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)');
+  checkStatementId(input.StatementId);
   if (input.Action !== 'lambda:GetLayerVersion') {
     throw validationError('action', input.Action, 'Member must satisfy regular expression pattern: lambda:GetLayerVersion');
   }

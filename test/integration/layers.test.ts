@@ -6,6 +6,7 @@
  * another function's layers.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,7 +36,7 @@ import {
 import { zipEntries, type ZipEntrySpec } from '../../src/code/index.js';
 import { AWS_CLI_MISSING, runAwsCli, type CliResult } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
-import { startKumo, type TestKumo } from '../helpers/server.js';
+import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/layers-test';
 const REGION_ACCOUNT = 'us-east-1:000000000000';
@@ -737,5 +738,36 @@ describe('the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
     const gone = await aws('get-layer-version', '--layer-name', 'cli-layer', '--version-number', '1');
     assert.equal(gone.code, 254);
     assert.match(gone.stderr, /ResourceNotFoundException/);
+  });
+});
+
+describe('kumo deploy --layer', () => {
+  test('creates a function with its layers in order, and replaces them on update', async () => {
+    const first = (await publish('deploy-a', [nodeModule('which-layer', "module.exports = 'deploy-a';")])).LayerVersionArn as string;
+    const second = (await publish('deploy-b', [nodeModule('which-layer', "module.exports = 'deploy-b';")])).LayerVersionArn as string;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-layers-deploy-'));
+    try {
+      fs.writeFileSync(path.join(dir, NODE_REPORT.name), NODE_REPORT.content);
+      const kumo = (...args: string[]): Promise<CliResult> =>
+        new Promise((resolve) => {
+          execFile(process.execPath, [repoPath('bin', 'kumo.js'), '--endpoint', k.url, ...args], (err, stdout, stderr) =>
+            resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+          );
+        });
+      const base = ['deploy', dir, '--name', 'deployed-with-layers'];
+      const created = await kumo(...base, '--runtime', 'nodejs20.x', '--handler', 'index.handler', '--layer', second, '--layer', first);
+      assert.equal(created.code, 0, created.stderr);
+      const fn = await k.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'deployed-with-layers' }));
+      assert.deepEqual(
+        fn.Layers?.map((l) => l.Arn),
+        [second, first],
+      );
+      assert.equal(((await invoke('deployed-with-layers')) as NodeReport).which, 'deploy-a');
+      const updated = await kumo(...base, '--layer', second);
+      assert.equal(updated.code, 0, updated.stderr);
+      assert.equal(((await invoke('deployed-with-layers')) as NodeReport).which, 'deploy-b');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -223,6 +223,7 @@ export class Engine {
           }),
       ),
     );
+    await this.opt.close();
   }
 
   private poolFor(fn: FunctionRecord): EnvironmentPool {

@@ -38,6 +38,9 @@ interface Tree {
  */
 export class OptTrees {
   private readonly trees = new Map<string, Tree>();
+  /** Builds and refills under way (`close` waits for them: nothing is written after it). */
+  private readonly pending = new Set<Promise<unknown>>();
+  private closed = false;
   /** The /opt of functions without layers: an empty, read-only directory. */
   readonly empty: string;
 
@@ -128,6 +131,7 @@ export class OptTrees {
       .digest('hex');
     let tree = this.trees.get(key);
     if (!tree) {
+      if (this.closed) throw new Error('the engine is closed');
       const made: Tree = {
         dir: Promise.resolve(''),
         entries: undefined,
@@ -138,6 +142,8 @@ export class OptTrees {
         removed: false,
       };
       made.dir = this.build(key, layers, made);
+      const building = made.dir.catch(() => undefined).finally(() => this.pending.delete(building));
+      this.pending.add(building);
       this.trees.set(key, made);
       // A failed build is not kept: the next cold start tries again.
       made.dir.catch(() => {
@@ -160,10 +166,10 @@ export class OptTrees {
 
   /** Makes spare copies of a built tree, one at a time, without blocking the event loop. */
   private refill(tree: Tree): void {
-    if (tree.refilling || tree.removed || !tree.entries || tree.spares.length >= SPARES) return;
+    if (this.closed || tree.refilling || tree.removed || !tree.entries || tree.spares.length >= SPARES) return;
     const entries = tree.entries;
     tree.refilling = true;
-    void tree.dir
+    const work = tree.dir
       .then(async (dir) => {
         const spare = `${dir}.spare-${crypto.randomBytes(4).toString('hex')}`;
         await materialize(entries, this.temp(path.basename(dir)), spare);
@@ -173,8 +179,16 @@ export class OptTrees {
       .catch(() => undefined) // no spare: cold starts link the tree instead
       .finally(() => {
         tree.refilling = false;
+        this.pending.delete(work);
         if (!tree.removed && tree.spares.length < SPARES) setTimeout(() => this.refill(tree), 0).unref();
       });
+    this.pending.add(work);
+  }
+
+  /** Stops making spares and waits for the work under way. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
   private temp(key: string): string {
@@ -194,6 +208,9 @@ async function materialize(entries: Map<string, 'dir' | { file: string }>, temp:
     await fs.promises.rename(temp, target);
   } catch (err) {
     await fs.promises.rm(temp, { recursive: true, force: true });
+    // Made meanwhile by someone else: trees are named by their content, so it is as good as ours.
+    const code = (err as NodeJS.ErrnoException).code;
+    if ((code === 'ENOTEMPTY' || code === 'EEXIST') && fs.existsSync(target)) return;
     throw err;
   }
 }

@@ -37,6 +37,7 @@ import { zipEntries, type ZipEntrySpec } from '../../src/code/index.js';
 import { AWS_CLI_MISSING, runAwsCli, type CliResult } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
 import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/layers-test';
 const REGION_ACCOUNT = 'us-east-1:000000000000';
@@ -78,6 +79,14 @@ async function invoke(name: string, payload: unknown = {}, qualifier?: string): 
 }
 
 const sandboxed = (): boolean => k.kumo.isolationKind === 'bubblewrap';
+
+/**
+ * Waits until `n` stem cells are ready (2 per class in use), so that the next cold start grows from
+ * one: a cold start does not wait for a stem cell that has not been launched yet.
+ */
+async function stemCellsReady(n: number): Promise<void> {
+  if (sandboxed()) await eventually(() => k.kumo.engineStats().readyStemCells >= n, `${n} stem cells to be ready`);
+}
 
 /** A Node.js module at the place Lambda's NODE_PATH looks in a layer. */
 function nodeModule(pkg: string, source: string): ZipEntrySpec {
@@ -539,6 +548,7 @@ describe('functions with layers', () => {
   test('a Node.js function imports a library that lives only in a layer, from a stem cell, and /opt is read-only', async () => {
     const lib = (await publish('node-lib', [nodeModule('which-layer', "module.exports = 'node-lib';")])).LayerVersionArn as string;
     await createFunction('fn-node-stem', [NODE_REPORT], { Layers: [lib] });
+    await stemCellsReady(2);
     const report = (await invoke('fn-node-stem', { write: true })) as NodeReport;
     assert.equal(report.which, 'node-lib');
     if (sandboxed()) {
@@ -550,6 +560,7 @@ describe('functions with layers', () => {
 
   test('a function without layers sees an empty /opt, and none of another function’s layers', async () => {
     await createFunction('fn-no-layers', [NODE_REPORT], {});
+    await stemCellsReady(2);
     const report = (await invoke('fn-no-layers', { write: true })) as NodeReport;
     assert.equal(report.which, 'missing: MODULE_NOT_FOUND');
     if (sandboxed()) {
@@ -584,6 +595,7 @@ def handler(event, context):
       Handler: 'app.handler',
       Layers: [lib],
     });
+    await stemCellsReady(4); // both classes in use: Node.js 128 MB and Python
     const out = (await invoke('fn-python')) as Record<string, unknown>;
     assert.equal(out.layermod, 'python');
     assert.equal(out.sitemod, `site-packages ${String(out.version)}`);
@@ -768,6 +780,52 @@ describe('kumo deploy --layer', () => {
       assert.equal(((await invoke('deployed-with-layers')) as NodeReport).which, 'deploy-b');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('after a restart', () => {
+  test('layers, their policies and the functions that use them are all still there', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-layers-restart-'));
+    let first: TestKumo | undefined = await startKumo({ dataDir });
+    let second: TestKumo | undefined;
+    try {
+      const zip = await zipEntries([nodeModule('which-layer', "module.exports = 'kept';")]);
+      const layer = await first.lambda.send(new PublishLayerVersionCommand({ LayerName: 'kept', Content: { ZipFile: zip } }));
+      await first.lambda.send(
+        new AddLayerVersionPermissionCommand({
+          LayerName: 'kept',
+          VersionNumber: 1,
+          StatementId: 'all',
+          Action: 'lambda:GetLayerVersion',
+          Principal: '*',
+        }),
+      );
+      await first.lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: 'kept-fn',
+          Role: ROLE,
+          Runtime: 'nodejs20.x',
+          Handler: 'index.handler',
+          Code: { ZipFile: await zipEntries([NODE_REPORT]) },
+          Layers: [layer.LayerVersionArn as string],
+        }),
+      );
+      await first.close({ keepData: true });
+      first = undefined;
+
+      second = await startKumo({ dataDir });
+      const again = await second.lambda.send(new GetLayerVersionCommand({ LayerName: 'kept', VersionNumber: 1 }));
+      assert.equal(again.Content?.CodeSha256, layer.Content?.CodeSha256);
+      const policy = await second.lambda.send(new GetLayerVersionPolicyCommand({ LayerName: 'kept', VersionNumber: 1 }));
+      assert.match(policy.Policy ?? '', /"Sid":"all"/);
+      assert.equal((await second.lambda.send(new PublishLayerVersionCommand({ LayerName: 'kept', Content: { ZipFile: zip } }))).Version, 2);
+      const out = await second.lambda.send(new InvokeCommand({ FunctionName: 'kept-fn', Payload: Buffer.from('{}') }));
+      assert.equal((JSON.parse(Buffer.from(out.Payload ?? new Uint8Array()).toString('utf8')) as NodeReport).which, 'kept');
+    } finally {
+      await first?.close();
+      await second?.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -496,15 +496,16 @@ def _get_handler(handler):
         )
 
 
-def _setup_sys_path(task_root):
-    """Task root first, then layers (/opt/python...), then what the interpreter had.
+def _setup_sys_path(task_root, opt_dir):
+    """Task root first, then layers (/opt/python/lib/python3.x/site-packages, /opt/python), then
+    what the interpreter had, as on Lambda.
 
     The directory of this file is dropped so that it never shadows the function's modules.
     """
     here = os.path.dirname(os.path.abspath(__file__))
     version = "python%d.%d" % sys.version_info[:2]
     front = [task_root]
-    for layer_dir in ("/opt/python/lib/%s/site-packages" % version, "/opt/python"):
+    for layer_dir in (os.path.join(opt_dir, "python", "lib", version, "site-packages"), os.path.join(opt_dir, "python")):
         if os.path.isdir(layer_dir):
             front.append(layer_dir)
     rest = [p for p in sys.path if p not in front and os.path.abspath(p or ".") != here]
@@ -951,7 +952,8 @@ def main():
     sys.dont_write_bytecode = True
     _setup_streams()
     task_root = environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
-    _setup_sys_path(task_root)
+    # Where the layers are: /opt in a sandbox; Kumo says so (and the function does not see it).
+    _setup_sys_path(task_root, environ.pop("KUMO_OPT_DIR", None) or "/opt")
 
     log_format_json = (environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
     raw_level = environ.get("AWS_LAMBDA_LOG_LEVEL")

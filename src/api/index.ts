@@ -3,6 +3,7 @@ import type { AsyncService } from '../async/index.js';
 import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
 import type { FunctionAliases, FunctionPolicies, FunctionProvisioning, FunctionService, FunctionTags } from '../functions/index.js';
+import type { LayerService } from '../layers/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { QueueService } from '../queues/index.js';
 import type { CodeSigning, SigningProfiles } from '../signing/index.js';
@@ -16,6 +17,7 @@ import { eventInvokeConfigRoutes } from './routes/event-invoke-config.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { kumoRoutes } from './routes/kumo.js';
+import { layerRoutes } from './routes/layers.js';
 import { logsTargets } from './routes/logs.js';
 import { policyRoutes } from './routes/policy.js';
 import { provisionedRoutes } from './routes/provisioned.js';
@@ -32,6 +34,7 @@ export interface ApiDeps {
   provisioning: FunctionProvisioning;
   policies: FunctionPolicies;
   tags: FunctionTags;
+  layers: LayerService;
   signing: CodeSigning;
   profiles: SigningProfiles;
   /** Asynchronous invocation and event invoke configs. */
@@ -65,6 +68,7 @@ export function createApi(deps: ApiDeps): http.Server {
     ...tagRoutes(deps.tags),
     ...signingRoutes(deps.signing, deps.profiles),
     ...urlRoutes(deps.urls),
+    ...layerRoutes(deps.layers, links),
   ];
   const logs = logsTargets(deps.logs, deps.options);
   const sqs = sqsApi(deps.queues);

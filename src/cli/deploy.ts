@@ -12,6 +12,7 @@ interface DeployFlags {
   timeout?: number;
   env?: Record<string, string>;
   description?: string;
+  layer?: string[];
 }
 
 interface FunctionConfiguration {
@@ -37,6 +38,7 @@ export function registerDeploy(program: Command): void {
     .option('-t, --timeout <seconds>', 'timeout in seconds', positiveInt)
     .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable; replaces all variables on update)', collectEnv)
     .option('-d, --description <text>', 'description')
+    .option('-l, --layer <arn>', 'layer version ARN, in order (repeatable; replaces all layers on update)', collectLayer)
     .action(async (source: string, flags: DeployFlags, cmd: Command) => {
       const client = clientOf(cmd);
       const zip = await readPackage(source);
@@ -84,6 +86,7 @@ function configurationOf(flags: DeployFlags): Record<string, unknown> {
   if (flags.timeout !== undefined) c.Timeout = flags.timeout;
   if (flags.description !== undefined) c.Description = flags.description;
   if (flags.env !== undefined) c.Environment = { Variables: flags.env };
+  if (flags.layer !== undefined) c.Layers = flags.layer;
   return c;
 }
 
@@ -105,6 +108,10 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number.');
   return n;
+}
+
+function collectLayer(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function collectEnv(value: string, previous: Record<string, string> | undefined): Record<string, string> {

@@ -8,6 +8,7 @@ import type { FunctionRecord } from '../store/index.js';
 import { Environment, type EnvironmentSpec, type InvocationStream, type InvokeOutcome } from './environment.js';
 import { ConcurrencyLimiter } from './concurrency.js';
 import { EnvironmentPool } from './pool.js';
+import { OptTrees } from './opt-trees.js';
 import { RUNTIMES, type RuntimeSpec } from './runtimes.js';
 import { StartGate } from './start-gate.js';
 import { StemCells, discardStem, stemKeyFor, type Stem, type StemKey } from './stems.js';
@@ -60,12 +61,15 @@ export class Engine {
   private readonly concurrency: ConcurrencyLimiter;
   private readonly sweeper: NodeJS.Timeout;
   private readonly stems: StemCells | undefined;
+  /** The layers' merged /opt trees. */
+  private readonly opt: OptTrees;
   /** At most 4 starts per CPU at once; the rest queue (see StartGate). */
   private readonly gate = new StartGate(Math.max(4, 4 * os.availableParallelism()), START_HOLD_MS);
   private closed = false;
 
   constructor(private readonly deps: EngineDeps) {
     this.concurrency = new ConcurrencyLimiter(deps.options.concurrencyLimit);
+    this.opt = new OptTrees(path.join(deps.options.dataDir, 'opt'), deps.codeDir);
     if (deps.options.stemCells > 0) {
       this.stems = new StemCells({
         isolation: deps.isolation,
@@ -172,11 +176,12 @@ export class Engine {
 
   /**
    * Readies what a function's cold start needs before its first invocation (stem cells of its
-   * class), e.g. when it is created or its configuration changes.
+   * class, its layers' /opt), e.g. when it is created or its configuration changes.
    */
   prepare(fn: FunctionRecord): void {
     const key = this.stemKey(fn);
     if (key) this.stems?.warm(key);
+    this.opt.warm(fn.config.layers, (err) => this.deps.onError?.(err, 'cannot build the /opt of a function'));
   }
 
   /** Stops routing to a function's environments, or only to one version's (after an update or delete). */
@@ -191,11 +196,14 @@ export class Engine {
     }
   }
 
-  /** Code archives that live environments run from (they must not be garbage-collected). */
+  /** Code archives (function code and layers) that live environments run from (they must not be garbage-collected). */
   codeInUse(): Set<string> {
     const shas = new Set<string>();
-    for (const pool of this.pools.values()) if (pool.size > 0) shas.add(pool.codeSha256Hex);
-    for (const pool of this.retiring) if (pool.size > 0) shas.add(pool.codeSha256Hex);
+    for (const pool of [...this.pools.values(), ...this.retiring]) {
+      if (pool.size === 0) continue;
+      shas.add(pool.codeSha256Hex);
+      for (const sha of pool.layerShas) shas.add(sha);
+    }
     return shas;
   }
 
@@ -236,13 +244,19 @@ export class Engine {
           }),
       ),
     );
+    await this.opt.close();
   }
 
   private poolFor(fn: FunctionRecord): EnvironmentPool {
     const key = poolKey(fn);
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = new EnvironmentPool(key, fn.name, fn.codeSha256Hex);
+      pool = new EnvironmentPool(
+        key,
+        fn.name,
+        fn.codeSha256Hex,
+        (fn.config.layers ?? []).map((l) => l.codeSha256Hex),
+      );
       this.pools.set(key, pool);
     }
     return pool;
@@ -268,11 +282,20 @@ export class Engine {
     initializationType: EnvironmentSpec['initializationType'] = 'on-demand',
   ): Promise<Environment> {
     const codeDir = await this.deps.codeDir(fn.codeSha256Hex);
-    const key = this.stemKey(fn);
-    const stem = key && linkable(codeDir) ? await this.stems?.take(key) : undefined;
-    const env =
-      (stem && (await this.adopt(stem, fn, runtime, codeDir, initializationType))) ??
-      (await this.launch(fn, runtime, codeDir, initializationType));
+    const opt = await this.opt.acquire(fn.config.layers);
+    let env: Environment;
+    try {
+      const key = this.stemKey(fn);
+      const stem = key && linkable(codeDir) && linkable(opt.dir) ? await this.stems?.take(key) : undefined;
+      env =
+        (stem && (await this.adopt(stem, fn, runtime, codeDir, opt.dir, initializationType))) ??
+        (await this.launch(fn, runtime, codeDir, opt.dir, initializationType));
+    } catch (err) {
+      opt.release();
+      throw err;
+    }
+    // The tree is kept while an environment of it lives (and a while after: see sweep).
+    env.onDeath(opt.release);
     pool.add(env);
     return env;
   }
@@ -288,6 +311,7 @@ export class Engine {
     fn: FunctionRecord,
     runtime: RuntimeSpec,
     taskRoot: string,
+    optDir: string,
     scratchDir: string,
     workDir: string,
     initializationType: EnvironmentSpec['initializationType'],
@@ -301,6 +325,7 @@ export class Engine {
       memorySize: fn.config.memorySize,
       timeoutSeconds: fn.config.timeout,
       taskRoot,
+      optDir,
       variables: fn.config.environment,
       region: options.region,
       accessKeyId: options.accessKeyId,
@@ -320,6 +345,7 @@ export class Engine {
     fn: FunctionRecord,
     runtime: RuntimeSpec,
     codeDir: string,
+    optDir: string,
     initializationType: EnvironmentSpec['initializationType'],
   ): Promise<Environment> {
     const scratchDir = path.join(
@@ -328,7 +354,7 @@ export class Engine {
       `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
     );
     return Environment.start(
-      this.specFor(fn, runtime, codeDir, scratchDir, scratchDir, initializationType),
+      this.specFor(fn, runtime, codeDir, optDir, scratchDir, scratchDir, initializationType),
       this.deps.logs,
       this.deps.isolation,
     );
@@ -340,12 +366,15 @@ export class Engine {
     fn: FunctionRecord,
     runtime: RuntimeSpec,
     codeDir: string,
+    optDir: string,
     initializationType: EnvironmentSpec['initializationType'],
   ): Promise<Environment | undefined> {
     const proc = stem.take();
     if (!proc) return undefined;
     try {
       linkTree(codeDir, proc.taskDir);
+      // The layers go into the stem cell's /opt (bound read-only when it started, empty until now).
+      this.opt.fill(optDir, proc.optDir);
       // Python's stem cells start under the largest memory limit; Node.js's were made for this size.
       proc.handle.setMemoryLimit(fn.config.memorySize);
     } catch (err) {
@@ -355,7 +384,7 @@ export class Engine {
       return undefined;
     }
     return Environment.adopt(
-      this.specFor(fn, runtime, proc.taskDir, proc.scratchDir, proc.dir, initializationType),
+      this.specFor(fn, runtime, proc.taskDir, proc.optDir, proc.scratchDir, proc.dir, initializationType),
       this.deps.logs,
       this.deps.isolation,
       proc,
@@ -371,6 +400,7 @@ export class Engine {
     }
     for (const pool of this.retiring) if (pool.size === 0) this.retiring.delete(pool);
     this.stems?.sweep(idleTimeoutMs, now);
+    this.opt.sweep(idleTimeoutMs, now);
   }
 }
 

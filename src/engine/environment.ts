@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { endLine, reportLine, startLine, timeoutLine, type LogWriter } from '../logs/index.js';
-import { launchCommand, runtimeDir } from './runtimes.js';
+import { customBootstrap, launchCommand, runtimeDir } from './runtimes.js';
 import type { Isolation, SandboxHandle } from '../sandbox/index.js';
 import { MB_PER_VCPU } from '../sandbox/index.js';
 import {
@@ -261,8 +260,8 @@ export class Environment {
     const initDone = new Promise<void>((resolve) => (this.resolveInit = resolve));
     const startedAt = performance.now();
     this.api = await RuntimeApiServer.listen(this.apiListener(startedAt));
-    const command = launchCommand(spec.runtime, spec.taskRoot, spec.memorySize);
-    if (spec.runtime.family === 'provided' && !isExecutableFile(path.join(spec.taskRoot, 'bootstrap'))) {
+    const command = launchCommand(spec.runtime, spec.taskRoot, spec.memorySize, spec.optDir);
+    if (spec.runtime.family === 'provided' && customBootstrap(spec.taskRoot, spec.optDir) === undefined) {
       this.failInit('Runtime.InvalidEntrypoint', (id) =>
         jsonBody({
           errorType: 'Runtime.InvalidEntrypoint',
@@ -277,6 +276,7 @@ export class Environment {
         envId: this.id,
         taskRoot: spec.taskRoot,
         runtimeDir: runtimeDir(spec.runtime),
+        optDir: spec.optDir,
         scratchDir: spec.scratchDir,
         command,
         memoryMb: spec.memorySize,
@@ -588,15 +588,6 @@ export class Environment {
       if (rest.length > 0) this.log(rest);
     });
     stream.resume(); // a stem cell's streams were paused while they changed hands
-  }
-}
-
-function isExecutableFile(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
   }
 }
 

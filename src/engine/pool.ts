@@ -26,6 +26,8 @@ export class EnvironmentPool {
     readonly key: string,
     readonly functionName: string,
     readonly codeSha256Hex: string,
+    /** The code of its layers. */
+    readonly layerShas: readonly string[] = [],
   ) {}
 
   /** Environments that finished an invocation and whose runtime has not polled for the next yet. */

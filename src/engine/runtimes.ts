@@ -49,8 +49,16 @@ export function pythonFor(runtimeId: string): string {
   return found;
 }
 
-/** How to start the runtime process for a function whose code is unpacked at `taskRoot`. */
-export function launchCommand(spec: RuntimeSpec, taskRoot: string, memorySizeMb: number): LaunchCommand {
+/**
+ * Where a custom runtime's bootstrap is: the function's own (`/var/task/bootstrap`), else a layer's
+ * (`/opt/bootstrap`), as on Lambda. Undefined when neither is an executable file.
+ */
+export function customBootstrap(taskRoot: string, optDir: string): string | undefined {
+  return [path.join(taskRoot, 'bootstrap'), path.join(optDir, 'bootstrap')].find(isExecutableFile);
+}
+
+/** How to start the runtime process for a function whose code is unpacked at `taskRoot` (its layers at `optDir`). */
+export function launchCommand(spec: RuntimeSpec, taskRoot: string, memorySizeMb: number, optDir?: string): LaunchCommand {
   switch (spec.family) {
     case 'nodejs': {
       // The flags Lambda's Node.js launcher passes: heap sized from the function's memory.
@@ -66,7 +74,7 @@ export function launchCommand(spec: RuntimeSpec, taskRoot: string, memorySizeMb:
     case 'python':
       return { file: pythonFor(spec.id), args: ['-u', path.join(RUNTIME_ROOT, 'python', 'bootstrap.py')] };
     case 'provided': {
-      const bootstrap = path.join(taskRoot, 'bootstrap');
+      const bootstrap = (optDir === undefined ? undefined : customBootstrap(taskRoot, optDir)) ?? path.join(taskRoot, 'bootstrap');
       // Lambda runs on Amazon Linux, where /bin/sh is bash; AWS's own tutorial bootstrap relies on it
       // (`source`, `set -o pipefail`). On hosts where /bin/sh is another shell, run such scripts with bash.
       if (startsWithShebang(bootstrap, '#!/bin/sh') && isExecutable('/bin/bash')) {
@@ -95,6 +103,10 @@ function startsWithShebang(file: string, shebang: string): boolean {
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+function isExecutableFile(p: string): boolean {
+  return isExecutable(p) && fs.statSync(p).isFile();
 }
 
 function isExecutable(p: string): boolean {

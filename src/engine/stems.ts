@@ -46,6 +46,8 @@ export interface StemProcess {
   layout: SandboxLayout;
   /** The host directory bound at /var/task: link the function's code in before specialising. */
   taskDir: string;
+  /** The host directory bound (read-only) at /opt, empty until the function's layers are linked in. */
+  optDir: string;
   /** The host scratch directory (TMPDIR without a sandbox). */
   scratchDir: string;
   /** Everything of this stem cell on the host; remove it when the environment ends. */
@@ -98,7 +100,9 @@ export class Stem {
     const dir = path.join(dataDir, 'environments', `stem-${id}`);
     const taskDir = path.join(dir, 'task');
     const scratchDir = path.join(dir, 'tmp');
+    const optDir = path.join(dir, 'opt');
     fs.mkdirSync(taskDir, { recursive: true, mode: 0o755 });
+    fs.mkdirSync(optDir, { mode: 0o755 });
     fs.mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
     const api = await RuntimeApiServer.listen({ onNext: () => undefined, onResult: () => false, onInitError: () => undefined });
     try {
@@ -106,11 +110,12 @@ export class Stem {
         envId: id,
         taskRoot: taskDir,
         runtimeDir: runtimeDir(key.runtime),
+        optDir,
         scratchDir,
         command: launchCommand(key.runtime, taskDir, key.memoryMb),
         memoryMb: key.memoryMb,
         ephemeralStorageMb: key.ephemeralStorageMb,
-        env: stemVariables(key.runtime, taskDir, scratchDir, api.address),
+        env: stemVariables(key.runtime, taskDir, scratchDir, optDir, api.address),
       });
       // Starting counts as init: full CPU until the function's first event.
       launch.handle.setCpuLimit(undefined);
@@ -118,7 +123,7 @@ export class Stem {
       launch.handle.attach(child.pid);
       child.once('error', () => undefined); // reported as 'close'
       child.stdin?.on('error', () => undefined); // a stem cell that died before reading its function
-      return new Stem(key, { child, api, handle: launch.handle, layout: launch.layout, taskDir, scratchDir, dir });
+      return new Stem(key, { child, api, handle: launch.handle, layout: launch.layout, taskDir, optDir, scratchDir, dir });
     } catch (err) {
       api.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -10,6 +10,8 @@ export interface VariablesSpec {
   memorySize: number;
   /** Unpacked, read-only code. */
   taskRoot: string;
+  /** The layers' merged tree (the sandbox's /opt). */
+  optDir: string;
   /** Private scratch directory of the environment (its /tmp without a sandbox). */
   scratchDir: string;
   /** The function's own environment variables. */
@@ -22,16 +24,23 @@ export interface VariablesSpec {
   initializationType: 'on-demand' | 'provisioned-concurrency';
 }
 
-/** Lambda's default variables, which a function's own may override. */
-function lambdaDefaults(taskRoot: string, scratchDir: string): Record<string, string> {
+/**
+ * Lambda's default variables, which a function's own may override. Layers are found where Lambda's
+ * runtimes look: executables in /opt/bin, libraries in /opt/lib, Node.js modules in
+ * /opt/nodejs/node<major>/node_modules and /opt/nodejs/node_modules (NODE_PATH), Python packages in
+ * /opt/python and its site-packages (added by the Python runtime, which reads KUMO_OPT_DIR).
+ */
+function lambdaDefaults(runtime: RuntimeSpec, taskRoot: string, scratchDir: string, optDir: string): Record<string, string> {
   const nodeBin = path.dirname(process.execPath);
+  const nodeMajor = /^nodejs(\d+)/.exec(runtime.id)?.[1] ?? process.versions.node.split('.')[0];
   return {
-    PATH: `${nodeBin}:/usr/local/bin:/usr/bin:/bin:/opt/bin`,
+    PATH: `${nodeBin}:/usr/local/bin:/usr/bin:/bin:${optDir}/bin`,
     LANG: 'en_US.UTF-8',
     TZ: ':UTC',
-    LD_LIBRARY_PATH: `/opt/lib:${taskRoot}:${taskRoot}/lib`,
-    NODE_PATH: `/opt/nodejs/node${process.versions.node.split('.')[0]}/node_modules:/opt/nodejs/node_modules:${taskRoot}`,
+    LD_LIBRARY_PATH: `${taskRoot}:${taskRoot}/lib:${optDir}/lib`,
+    NODE_PATH: `${optDir}/nodejs/node${nodeMajor}/node_modules:${optDir}/nodejs/node_modules:${taskRoot}`,
     TMPDIR: scratchDir,
+    ...(runtime.family === 'python' ? { KUMO_OPT_DIR: optDir } : {}),
   };
 }
 
@@ -50,8 +59,14 @@ function runtimeOwn(runtime: RuntimeSpec, taskRoot: string, runtimeApi: string):
  * variables, which depend only on the runtime, the task root and the Runtime API address (all fixed
  * when a stem cell starts).
  */
-export function stemVariables(runtime: RuntimeSpec, taskRoot: string, scratchDir: string, runtimeApi: string): Record<string, string> {
-  return { ...lambdaDefaults(taskRoot, scratchDir), ...runtimeOwn(runtime, taskRoot, runtimeApi), KUMO_STEM: '1' };
+export function stemVariables(
+  runtime: RuntimeSpec,
+  taskRoot: string,
+  scratchDir: string,
+  optDir: string,
+  runtimeApi: string,
+): Record<string, string> {
+  return { ...lambdaDefaults(runtime, taskRoot, scratchDir, optDir), ...runtimeOwn(runtime, taskRoot, runtimeApi), KUMO_STEM: '1' };
 }
 
 /**
@@ -60,7 +75,7 @@ export function stemVariables(runtime: RuntimeSpec, taskRoot: string, scratchDir
  */
 export function lambdaVariables(spec: VariablesSpec, runtimeApi: string, pythonMemoryLimit: boolean): Record<string, string> {
   return {
-    ...lambdaDefaults(spec.taskRoot, spec.scratchDir),
+    ...lambdaDefaults(spec.runtime, spec.taskRoot, spec.scratchDir, spec.optDir),
     ...spec.variables,
     _HANDLER: spec.handler,
     AWS_REGION: spec.region,

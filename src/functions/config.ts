@@ -229,9 +229,7 @@ export function buildConfig(
     }
     config.kmsKeyArn = input.KMSKeyArn === '' ? undefined : input.KMSKeyArn;
   }
-  if (input.Layers !== undefined && input.Layers.length > 0) {
-    throw invalidParameter('Layers are not supported by this Kumo version yet.');
-  }
+  // Layers are resolved by FunctionService (they need the store): see `withLayers`.
   return config;
 }
 
@@ -372,6 +370,7 @@ export function toFunctionConfiguration(
   if (c.kmsKeyArn) out.KMSKeyArn = c.kmsKeyArn;
   out.TracingConfig = { Mode: c.tracingMode };
   out.RevisionId = r.revisionId;
+  if (c.layers && c.layers.length > 0) out.Layers = c.layers.map((l) => ({ Arn: l.arn, CodeSize: l.codeSize }));
   if (view === 'create') {
     Object.assign(out, { State: 'Pending', StateReason: 'The function is being created.', StateReasonCode: 'Creating' });
   } else if (view === 'update') {

@@ -13,10 +13,11 @@ export {
   type AccountUsage,
   type DeploymentCheck,
   type CodeSignature,
+  type LayerResolver,
 } from './service.js';
-export { toFunctionConfiguration, lambdaTimestamp, isQueueArn, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
+export { LAMBDA_RUNTIME_ENUM, toFunctionConfiguration, lambdaTimestamp, isQueueArn, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
 export { checkQualifier, functionArn, parseFunctionRef, type Partition, type FunctionRef } from './names.js';
-export { FunctionPolicies, buildStatement, type AddPermissionInput, type PolicyStatement } from './policy.js';
+export { FunctionPolicies, buildStatement, checkStatementId, type AddPermissionInput, type PolicyStatement } from './policy.js';
 export { FunctionTags, checkTags, MAX_TAGS, type TaggableResolver } from './tags.js';
 export { FunctionAliases, type AliasInput } from './aliases.js';
 export { FunctionProvisioning, type ProvisioningEngine, type ProvisionedStatus } from './provisioned.js';

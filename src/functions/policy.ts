@@ -155,9 +155,8 @@ function document(statements: readonly PolicyStatement[]): string {
   return JSON.stringify({ Version: '2012-10-17', Id: 'default', Statement: statements });
 }
 
-/** AddPermission's parameters against the patterns of Lambda's model. */
-function checkStatementInput(input: AddPermissionInput): void {
-  const sid = input.StatementId;
+/** A StatementId (AddPermission, AddLayerVersionPermission) against the model's length and pattern. */
+export function checkStatementId(sid: string): void {
   if (sid.length < 1 || sid.length > 100) {
     throw validationError(
       'statementId',
@@ -167,6 +166,11 @@ function checkStatementInput(input: AddPermissionInput): void {
   }
   if (!/^[a-zA-Z0-9-_]+$/.test(sid))
     throw validationError('statementId', sid, 'Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)');
+}
+
+/** AddPermission's parameters against the patterns of Lambda's model. */
+function checkStatementInput(input: AddPermissionInput): void {
+  checkStatementId(input.StatementId);
   if (!/^(lambda:[*]|lambda:[a-zA-Z]+|[*])$/.test(input.Action)) {
     throw validationError('action', input.Action, 'Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])');
   }

@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
-import type { CodeStore } from '../code/index.js';
+import type { CodeArtifact, CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
 import { RUNTIMES, type Engine, type EngineInvokeRequest, type InvokeOutcome } from '../engine/index.js';
 import { KumoError, functionNotFound, invalidParameter, validationError } from '../errors/index.js';
-import type { AliasRecord, FunctionConfig, FunctionRecord, Store } from '../store/index.js';
+import type { AliasRecord, FunctionConfig, FunctionRecord, LayerAttachment, Store } from '../store/index.js';
 import { buildConfig, type ConfigInput } from './config.js';
 import { BUFFERED_CONTENT_TYPE, StreamCollector, type ResponseStream } from './streaming.js';
 import { checkTags } from './tags.js';
@@ -40,6 +40,18 @@ export interface CodeSignature {
   profileVersionArn: string;
   jobArn: string;
 }
+
+/**
+ * Resolves the layer version ARNs of a configuration's `Layers` (src/layers). A port, so that the
+ * functions subsystem does not depend on who implements it.
+ */
+export interface LayerResolver {
+  /** Throws Lambda's errors for a bad list (form, count, unknown version, a layer twice). */
+  resolve(arns: readonly string[]): Promise<LayerAttachment[]>;
+}
+
+/** Lambda's limit on a function's unzipped code and layers together. */
+export const MAX_UNZIPPED_WITH_LAYERS = 262_144_000;
 
 export interface UpdateCodeInput {
   zip: Buffer;
@@ -113,6 +125,7 @@ export class FunctionService {
   private deploymentCheck: DeploymentCheck | undefined;
   /** Told when a function, one of its versions or one of its aliases changes or goes (see `watch`). */
   private readonly watchers: Array<(functionName: string) => void> = [];
+  private layerResolver: LayerResolver | undefined;
   readonly partition: Partition;
 
   constructor(private readonly deps: { options: CompiledOptions; store: Store; code: CodeStore; engine: Engine }) {
@@ -142,6 +155,11 @@ export class FunctionService {
     this.deploymentCheck = check;
   }
 
+  /** Installs what resolves a configuration's `Layers` (src/layers); without one, layers are refused. */
+  useLayers(resolver: LayerResolver): void {
+    this.layerResolver = resolver;
+  }
+
   arn(name: string, qualifier?: string): string {
     return functionArn(this.partition, name, qualifier);
   }
@@ -161,13 +179,14 @@ export class FunctionService {
         throw invalidParameter('Kumo runs .zip deployment packages; container images (PackageType Image) are not supported.');
       throw validationError('packageType', input.PackageType, 'Member must satisfy enum value set: [Image, Zip]');
     }
-    const built = buildConfig(this.partition, name, input, undefined, SUPPORTED_RUNTIMES);
+    const built = await this.withLayers(buildConfig(this.partition, name, input, undefined, SUPPORTED_RUNTIMES), input.Layers);
     const tags = input.Tags === undefined ? undefined : checkTags(input.Tags, {});
     if (await this.deps.store.functions.get(name)) throw conflictExists(name);
     const config = signedBy(built, await this.deploymentCheck?.verify(name, input.zip, input.CodeSigningConfigArn));
     return this.codeLock
       .run(async () => {
         const code = await this.deps.code.put(input.zip);
+        checkCombinedSize(code.unzippedSize, config.layers);
         const now = Date.now();
         const record: FunctionRecord = {
           name,
@@ -187,7 +206,13 @@ export class FunctionService {
         this.deps.engine.prepare(record);
         return record;
       })
-      .then((record) => (input.Publish === true ? this.publishFrom(record, undefined) : record));
+      .then(
+        (record) => (input.Publish === true ? this.publishFrom(record, undefined) : record),
+        async (err: unknown) => {
+          await this.collectCode(); // an archive stored for a create that was then refused
+          throw err;
+        },
+      );
   }
 
   /**
@@ -272,6 +297,12 @@ export class FunctionService {
     const signature = await this.deploymentCheck?.verify(current.name, update.zip);
     const record = await this.codeLock.run(async () => {
       const code = await this.deps.code.put(update.zip);
+      try {
+        checkCombinedSize(code.unzippedSize, current.config.layers);
+      } catch (err) {
+        await this.pruneCode(); // refused: the archive goes unless something else holds it
+        throw err;
+      }
       return this.replace(current, {
         ...current,
         config: signedBy(current.config, signature),
@@ -288,7 +319,11 @@ export class FunctionService {
     const ref = this.ref(input);
     const current = await this.latest(ref);
     checkRevision(current, patch.RevisionId);
-    const config = buildConfig(this.partition, current.name, patch, current.config, SUPPORTED_RUNTIMES);
+    const config = await this.withLayers(
+      buildConfig(this.partition, current.name, patch, current.config, SUPPORTED_RUNTIMES),
+      patch.Layers,
+    );
+    checkCombinedSize(current.codeUnzippedSize, config.layers);
     return this.replace(current, { ...current, config });
   }
 
@@ -559,13 +594,32 @@ export class FunctionService {
     return record;
   }
 
-  /** Removes code archives that no function refers to and no environment runs. */
-  private async collectCode(): Promise<void> {
-    await this.codeLock.run(async () => {
-      const keep = await this.deps.store.functions.referencedCode();
-      for (const sha of this.deps.engine.codeInUse()) keep.add(sha);
-      await this.deps.code.prune(keep);
-    });
+  /**
+   * Stores an archive and records what refers to it (`record`), serialized against code garbage
+   * collection (for layer versions, src/layers).
+   */
+  storeArchive<T>(zip: Buffer, record: (code: CodeArtifact) => Promise<T>): Promise<T> {
+    return this.codeLock.run(async () => record(await this.deps.code.put(zip)));
+  }
+
+  /** Removes code archives that no function, layer version or environment refers to. */
+  async collectCode(): Promise<void> {
+    await this.codeLock.run(() => this.pruneCode());
+  }
+
+  /** Garbage collection of code; the caller holds the code lock. */
+  private async pruneCode(): Promise<void> {
+    const keep = await this.deps.store.functions.referencedCode();
+    for (const sha of this.deps.engine.codeInUse()) keep.add(sha);
+    await this.deps.code.prune(keep);
+  }
+
+  /** `config` with the layers `arns` names (unchanged when `arns` is undefined; none when empty). */
+  private async withLayers(config: FunctionConfig, arns: readonly string[] | undefined): Promise<FunctionConfig> {
+    if (arns === undefined) return config;
+    if (arns.length === 0) return { ...config, layers: undefined };
+    if (!this.layerResolver) throw invalidParameter('Layers are not available in this Kumo.');
+    return { ...config, layers: await this.layerResolver.resolve(arns) };
   }
 }
 
@@ -632,6 +686,17 @@ function sameSnapshot(version: FunctionRecord, latest: FunctionRecord): boolean 
     version.codeSha256Hex === latest.codeSha256Hex &&
     JSON.stringify({ ...version.config, description: '' }) === JSON.stringify({ ...latest.config, description: '' })
   );
+}
+
+/** Lambda's limit on code and layers unzipped together. */
+function checkCombinedSize(codeUnzippedSize: number, layers: readonly LayerAttachment[] | undefined): void {
+  if (!layers || layers.length === 0) return;
+  const total = layers.reduce((n, l) => n + l.codeUnzippedSize, codeUnzippedSize);
+  if (total > MAX_UNZIPPED_WITH_LAYERS) {
+    throw invalidParameter(
+      `Function code combined with layers exceeds the maximum allowed size of ${MAX_UNZIPPED_WITH_LAYERS} bytes. The actual size is ${total} bytes.`,
+    );
+  }
 }
 
 export function pageSize(maxItems: number | undefined): number {

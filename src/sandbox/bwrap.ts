@@ -35,6 +35,8 @@ export interface BwrapSetup {
 export interface BwrapMounts {
   taskRoot: string;
   runtimeDir: string;
+  /** Bound read-only at /opt (the layers); an empty /opt without it. */
+  optDir?: string | undefined;
   /** tmpfs /tmp of this size, or a host directory bound writable at /tmp (see `SandboxSpec.tmp`). */
   tmp: { kind: 'tmpfs'; bytes: number } | { kind: 'disk'; dir: string };
 }
@@ -119,7 +121,6 @@ export function prepareBwrap(bwrap: string): BwrapSetup {
   for (const dir of [...parents].sort()) common.push('--dir', dir);
   common.push(...systemArgs(), '--proc', '/proc', '--dev', '/dev');
   for (const [src, dest] of binds) common.push('--ro-bind', src, dest);
-  common.push('--dir', SANDBOX_PATHS.opt);
   return { bwrap, userMode, setpriv, sizeOption, stateDir, common, nodeBinary };
 }
 
@@ -164,6 +165,8 @@ export function bwrapArgs(setup: BwrapSetup, mounts: BwrapMounts, file: string, 
     mounts.runtimeDir,
     SANDBOX_PATHS.runtimeDir,
   ];
+  if (mounts.optDir === undefined) out.push('--dir', SANDBOX_PATHS.opt);
+  else out.push('--ro-bind', mounts.optDir, SANDBOX_PATHS.opt);
   if (mounts.tmp.kind === 'disk') {
     out.push('--bind', mounts.tmp.dir, SANDBOX_PATHS.tmp);
   } else {

@@ -56,6 +56,8 @@ export interface SandboxSpec {
   taskRoot: string;
   /** The runtime's code (host path): read-only at /var/runtime. */
   runtimeDir: string;
+  /** The layers' merged tree (host path): read-only at /opt. @default an empty /opt */
+  optDir?: string | undefined;
   /** Host scratch directory: TMPDIR for plain processes. Sandboxes use their own tmpfs /tmp instead. */
   scratchDir: string;
   /** The runtime command, with host paths (they are rewritten to in-sandbox paths). */
@@ -331,7 +333,7 @@ export class Isolation {
       env = layout.toSandboxEnv(env);
       args = bwrapArgs(
         this.bwrap,
-        { taskRoot: spec.taskRoot, runtimeDir: spec.runtimeDir, tmp },
+        { taskRoot: spec.taskRoot, runtimeDir: spec.runtimeDir, optDir: spec.optDir, tmp },
         map.map(file),
         args.map((a) => map.mapList(a)),
       );
@@ -404,6 +406,7 @@ function sandboxPathMap(spec: SandboxSpec, nodeBinary: string): PathMap {
     { host: spec.taskRoot, inside: SANDBOX_PATHS.taskRoot },
     { host: spec.runtimeDir, inside: SANDBOX_PATHS.runtimeDir },
     { host: spec.scratchDir, inside: SANDBOX_PATHS.tmp },
+    ...(spec.optDir === undefined ? [] : [{ host: spec.optDir, inside: SANDBOX_PATHS.opt }]),
     { host: nodeBinary, inside: SANDBOX_PATHS.node, exact: true },
     { host: process.execPath, inside: SANDBOX_PATHS.node, exact: true },
   ];

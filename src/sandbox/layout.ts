@@ -8,7 +8,7 @@ export const SANDBOX_PATHS = Object.freeze({
   /** Node.js's directory (Lambda: /var/lang/bin); the host's node binary is bound at `node`. */
   langBin: '/var/lang/bin',
   node: '/var/lang/bin/node',
-  /** Layers (empty, read-only for now). */
+  /** Layers: the function's layers merged, read-only (empty without layers). */
   opt: '/opt',
   tmp: '/tmp',
 });

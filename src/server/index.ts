@@ -10,6 +10,7 @@ import { CodeStore } from '../code/index.js';
 import { compileOptions, type CompiledOptions, type KumoOptions } from '../config/index.js';
 import { Engine, type EngineStats } from '../engine/index.js';
 import { FunctionAliases, FunctionPolicies, FunctionProvisioning, FunctionService, FunctionTags } from '../functions/index.js';
+import { LayerService } from '../layers/index.js';
 import { LogWriter } from '../logs/index.js';
 import { Metrics } from '../metrics/index.js';
 import { QueueService } from '../queues/index.js';
@@ -87,6 +88,8 @@ export class Kumo {
       warn: (fields, msg) => logger.warn(fields, msg),
     });
     functions.useDeploymentCheck(signing);
+    const layers = new LayerService(store.layers, functions);
+    functions.useLayers(layers);
     tags.registerTaggable('code-signing-config', (arn) => signing.tagKey(arn));
     const urls = new FunctionUrls({ functions, repo: store.urls, region: options.region });
     const urlGateway = new UrlGateway({
@@ -107,6 +110,7 @@ export class Kumo {
       metrics,
       policies,
       tags,
+      layers,
       signing,
       profiles,
       code,

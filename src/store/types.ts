@@ -25,6 +25,21 @@ export interface FunctionConfig {
   /** When the code was verified against a code signing configuration and signed: who signed it. */
   signingProfileVersionArn?: string | undefined;
   signingJobArn?: string | undefined;
+  /**
+   * Layers, in the order they are extracted into /opt. Each keeps the code it had when the
+   * function was configured: deleting the layer version later does not take it away (as on Lambda).
+   */
+  layers?: LayerAttachment[] | undefined;
+}
+
+/** A layer version as a function configuration refers to it. */
+export interface LayerAttachment {
+  /** The layer version's ARN (`arn:aws:lambda:<region>:<account>:layer:<name>:<version>`). */
+  arn: string;
+  /** Hex sha256 of the layer's zip: its key in the code store. */
+  codeSha256Hex: string;
+  codeSize: number;
+  codeUnzippedSize: number;
 }
 
 export interface FunctionRecord {
@@ -66,7 +81,7 @@ export interface FunctionRepo {
   /** Deletes one published version; false when there was none. */
   deleteVersion(name: string, version: string): Promise<boolean>;
   stats(): Promise<{ functionCount: number; totalCodeSize: number }>;
-  /** Every code sha referenced by any version (for code garbage collection). */
+  /** Every code sha referenced by any version, its layers or a layer version (for code garbage collection). */
   referencedCode(): Promise<Set<string>>;
   /** Reserved concurrency of every function that has one. */
   reservedConcurrency(): Promise<Map<string, number>>;
@@ -451,6 +466,56 @@ export interface UrlRepo {
   delete(functionName: string, qualifier: string): Promise<boolean>;
 }
 
+/** One version of a Lambda layer (PublishLayerVersion). Immutable once published, but for its policy. */
+export interface LayerVersionRecord {
+  layerName: string;
+  version: number;
+  description: string;
+  /** Undefined when PublishLayerVersion left them out (Lambda then omits them too). */
+  compatibleRuntimes: string[] | undefined;
+  compatibleArchitectures: string[] | undefined;
+  licenseInfo: string | undefined;
+  codeSha256Hex: string;
+  codeSize: number;
+  codeUnzippedSize: number;
+  /** Epoch ms. */
+  createdAt: number;
+}
+
+/** A layer version's resource-based policy: its statements and its own RevisionId. */
+export interface LayerPolicyRecord {
+  statements: Array<Record<string, unknown>>;
+  revisionId: string;
+}
+
+/** Layers, their versions and the versions' policies (migration 7). */
+export interface LayerRepo {
+  /**
+   * Stores a new version of the layer under its next number (1 for a new layer; never reused, even
+   * after deletes) and returns it.
+   */
+  publish(record: Omit<LayerVersionRecord, 'version'>): Promise<LayerVersionRecord>;
+  get(layerName: string, version: number): Promise<LayerVersionRecord | undefined>;
+  /** A layer's versions, newest first. */
+  versions(layerName: string): Promise<LayerVersionRecord[]>;
+  /** Every layer name that has at least one version, in order. */
+  names(): Promise<string[]>;
+  /** Deletes a version and its policy; false when there was none. */
+  delete(layerName: string, version: number): Promise<boolean>;
+  policy(layerName: string, version: number): Promise<LayerPolicyRecord | undefined>;
+  /**
+   * Replaces the version's statements (an empty list deletes the policy) with revision `next`,
+   * when its current revision is `expected` (undefined: it has no policy yet); false otherwise.
+   */
+  putPolicy(
+    layerName: string,
+    version: number,
+    statements: ReadonlyArray<Record<string, unknown>>,
+    expected: string | undefined,
+    next: string,
+  ): Promise<boolean>;
+}
+
 export interface Store {
   readonly functions: FunctionRepo;
   readonly aliases: AliasRepo;
@@ -463,5 +528,6 @@ export interface Store {
   readonly signing: SigningRepo;
   readonly urls: UrlRepo;
   readonly provisioned: ProvisionedConcurrencyRepo;
+  readonly layers: LayerRepo;
   close(): Promise<void>;
 }

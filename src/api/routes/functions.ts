@@ -155,7 +155,7 @@ function aliasOf(functions: FunctionService, req: ApiRequest): string | undefine
   return isAliasName(ref.qualifier) ? ref.qualifier : undefined;
 }
 
-function zipFrom(codeInput: { ZipFile?: string | undefined; S3Bucket?: string | undefined; ImageUri?: string | undefined }): Buffer {
+export function zipFrom(codeInput: { ZipFile?: string | undefined; S3Bucket?: string | undefined; ImageUri?: string | undefined }): Buffer {
   if (codeInput.ImageUri !== undefined)
     throw invalidParameter('Kumo runs .zip deployment packages; container images (ImageUri) are not supported.');
   if (codeInput.S3Bucket !== undefined)

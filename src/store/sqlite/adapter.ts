@@ -13,6 +13,7 @@ import { sqliteSigningRepo } from './signing.js';
 import { sqliteUrlRepo } from './urls.js';
 import { sqliteProvisionedRepo } from './provisioned.js';
 import { SecretBox, isSealed, sealPlaintextRows } from './secrets.js';
+import { sqliteLayerRepo } from './layers.js';
 
 interface FunctionRow {
   name: string;
@@ -74,6 +75,7 @@ export function openSqliteStore(file: string, secrets: SecretBox = SecretBox.eph
     signing: sqliteSigningRepo(db),
     urls: sqliteUrlRepo(db),
     provisioned: sqliteProvisionedRepo(db),
+    layers: sqliteLayerRepo(db),
     asyncEvents,
     eventInvokeConfigs: eventInvokeConfigRepo(db),
     close: async () => {
@@ -188,7 +190,12 @@ function functionRepo(db: Database.Database, box: SecretBox): FunctionRepo {
     stats: db.prepare<[], { n: number; size: number | null }>(
       'SELECT COUNT(DISTINCT name) AS n, SUM(code_size) AS size FROM function_versions',
     ),
-    shas: db.prepare<[], { code_sha256: string }>('SELECT DISTINCT code_sha256 FROM function_versions'),
+    // A function's layers keep their code after the layer version is deleted (as on Lambda).
+    shas: db.prepare<[], { code_sha256: string }>(
+      `SELECT code_sha256 FROM function_versions
+       UNION SELECT json_extract(l.value, '$.codeSha256Hex') FROM function_versions, json_each(config, '$.layers') AS l
+       UNION SELECT code_sha256 FROM layer_versions`,
+    ),
     reserved: db.prepare<[], { name: string; reserved_concurrency: number }>(
       'SELECT name, reserved_concurrency FROM function_settings WHERE reserved_concurrency IS NOT NULL',
     ),

@@ -183,7 +183,38 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM function_policies WHERE name = OLD.name AND qualifier = OLD.alias;
   END;
   `,
-  /* 7: reserved for layers (branch 'layers'); this placeholder is replaced by that entry at merge */ ``,
+  /* 7: layers (src/layers): a counter per layer name, its versions and their policies */ `
+  CREATE TABLE layers (
+    name              TEXT PRIMARY KEY,
+    last_version      INTEGER NOT NULL         -- version numbers are never reused, even after deletes
+  ) WITHOUT ROWID;
+
+  CREATE TABLE layer_versions (
+    name              TEXT NOT NULL,
+    version           INTEGER NOT NULL,
+    description       TEXT NOT NULL,
+    runtimes          TEXT,                    -- JSON array CompatibleRuntimes; NULL when not given
+    architectures     TEXT,                    -- JSON array CompatibleArchitectures; NULL when not given
+    license_info      TEXT,
+    code_sha256       TEXT NOT NULL,           -- the zip in the code store (src/code)
+    code_size         INTEGER NOT NULL,
+    code_unzipped     INTEGER NOT NULL,
+    created_at        INTEGER NOT NULL,
+    PRIMARY KEY (name, version)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE layer_policies (
+    name              TEXT NOT NULL,
+    version           INTEGER NOT NULL,
+    statements        TEXT NOT NULL,           -- JSON array of IAM statements, in the order added
+    revision_id       TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+  ) WITHOUT ROWID;
+
+  CREATE TRIGGER layer_versions_delete_policy AFTER DELETE ON layer_versions BEGIN
+    DELETE FROM layer_policies WHERE name = OLD.name AND version = OLD.version;
+  END;
+  `,
   /* 8: function URLs (src/urls): one per function and qualifier ('$LATEST' or an alias), found by url id */ `
   CREATE TABLE function_urls (
     url_id            TEXT PRIMARY KEY,        -- 32 lowercase alphanumerics: the host's first label

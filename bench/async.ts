@@ -18,6 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { zipEntries } from '../src/code/index.js';
+import { percentile } from './http.js';
 import { ROOT, startServer } from './server.js';
 
 const arg = (name: string, fallback: string): string =>
@@ -105,10 +106,6 @@ class RawClient {
       this.send();
     }
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 type Mode = 'hold' | 'run';

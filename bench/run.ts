@@ -7,14 +7,13 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { zipEntries } from '../src/code/index.js';
+import { agent, send as request, summary, timed } from './http.js';
 import { ROOT, startServer, stopServer, type BenchServer } from './server.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/bench';
-const agent = new http.Agent({ keepAlive: true, maxSockets: 2048 });
 
 interface Runtime {
   label: string;
@@ -66,33 +65,6 @@ const MEMORY_MB = Number(process.argv.find((a) => a.startsWith('--memory='))?.sl
 
 type Server = BenchServer;
 
-function request(
-  url: URL,
-  method: string,
-  pathname: string,
-  body?: Buffer,
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: url.hostname,
-        port: url.port,
-        method,
-        path: pathname,
-        agent,
-        headers: { 'Content-Type': 'application/json', 'Content-Length': body?.length ?? 0 },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 async function createFunction(server: Server, name: string, rt: Runtime): Promise<void> {
   const zip = await zipEntries(rt.files);
   const body = Buffer.from(
@@ -115,27 +87,6 @@ const PAYLOAD = Buffer.from('{"name":"bench"}');
 async function invoke(server: Server, name: string, payload = PAYLOAD): Promise<void> {
   const res = await request(server.url, 'POST', `/2015-03-31/functions/${name}/invocations`, payload);
   if (res.status !== 200 || res.headers['x-amz-function-error']) throw new Error(`invoke ${name}: ${res.status} ${res.body.toString()}`);
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-function summary(samples: number[]): { p50: number; p99: number; mean: number; n: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return {
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    mean: samples.reduce((a, b) => a + b, 0) / samples.length,
-    n: samples.length,
-  };
-}
-
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const t = performance.now();
-  await fn();
-  return performance.now() - t;
 }
 
 /** `clients` closed-loop clients for `durationMs`; returns invocations per second. */

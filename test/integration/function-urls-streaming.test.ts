@@ -31,12 +31,26 @@ async function streamingUrl(name: string, handler: string): Promise<string> {
     }),
   );
   await k.lambda.send(
-    new AddPermissionCommand({ FunctionName: name, StatementId: 'url', Action: 'lambda:InvokeFunctionUrl', Principal: '*', FunctionUrlAuthType: 'NONE' }),
+    new AddPermissionCommand({
+      FunctionName: name,
+      StatementId: 'url',
+      Action: 'lambda:InvokeFunctionUrl',
+      Principal: '*',
+      FunctionUrlAuthType: 'NONE',
+    }),
   );
   await k.lambda.send(
-    new AddPermissionCommand({ FunctionName: name, StatementId: 'invoke', Action: 'lambda:InvokeFunction', Principal: '*', InvokedViaFunctionUrl: true }),
+    new AddPermissionCommand({
+      FunctionName: name,
+      StatementId: 'invoke',
+      Action: 'lambda:InvokeFunction',
+      Principal: '*',
+      InvokedViaFunctionUrl: true,
+    }),
   );
-  const out = await k.lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: name, AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' }));
+  const out = await k.lambda.send(
+    new CreateFunctionUrlConfigCommand({ FunctionName: name, AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' }),
+  );
   const id = /^http:\/\/([a-z0-9]{32})\./.exec(out.FunctionUrl ?? '')?.[1] ?? assert.fail(`FunctionUrl ${out.FunctionUrl}`);
   return `/_kumo/url/${id}`;
 }
@@ -55,25 +69,29 @@ async function readAll(res: http.IncomingMessage): Promise<string> {
 }
 
 describe('function URLs with InvokeMode RESPONSE_STREAM', () => {
-  test("the prelude's status, headers and cookies, then the first chunk, arrive before the handler finishes", { timeout: 60_000 }, async () => {
-    const root = await streamingUrl('url-stream-chunks', 'urlChunks');
-    const signal = await signalServer();
-    try {
-      const res = await get(`${root}/?signal=${encodeURIComponent(signal.url)}`);
-      assert.equal(res.statusCode, 202);
-      assert.equal(res.headers['content-type'], 'text/plain');
-      assert.equal(res.headers['x-stage'], 'streaming');
-      assert.deepEqual(res.headers['set-cookie'], ['s=1']);
-      assert.equal(res.headers['transfer-encoding'], 'chunked');
-      const first = await new Promise<string>((resolve) => res.once('data', (c: Buffer) => resolve(c.toString('utf8'))));
-      assert.equal(first, 'first\n', 'the first chunk arrives while the handler waits for the signal');
-      await signal.requested;
-      signal.release();
-      assert.equal(await readAll(res), 'last\n');
-    } finally {
-      await signal.close();
-    }
-  });
+  test(
+    "the prelude's status, headers and cookies, then the first chunk, arrive before the handler finishes",
+    { timeout: 60_000 },
+    async () => {
+      const root = await streamingUrl('url-stream-chunks', 'urlChunks');
+      const signal = await signalServer();
+      try {
+        const res = await get(`${root}/?signal=${encodeURIComponent(signal.url)}`);
+        assert.equal(res.statusCode, 202);
+        assert.equal(res.headers['content-type'], 'text/plain');
+        assert.equal(res.headers['x-stage'], 'streaming');
+        assert.deepEqual(res.headers['set-cookie'], ['s=1']);
+        assert.equal(res.headers['transfer-encoding'], 'chunked');
+        const first = await new Promise<string>((resolve) => res.once('data', (c: Buffer) => resolve(c.toString('utf8'))));
+        assert.equal(first, 'first\n', 'the first chunk arrives while the handler waits for the signal');
+        await signal.requested;
+        signal.release();
+        assert.equal(await readAll(res), 'last\n');
+      } finally {
+        await signal.close();
+      }
+    },
+  );
 
   test('a streaming handler that fails before writing anything answers 502', async () => {
     const root = await streamingUrl('url-stream-fails', 'failsFirst');
@@ -90,7 +108,7 @@ describe('function URLs with InvokeMode RESPONSE_STREAM', () => {
     assert.equal(await readAll(res), 'teapot');
   });
 
-  test('a streamed response without a prelude is a 200 with the stream\'s Content-Type', async () => {
+  test("a streamed response without a prelude is a 200 with the stream's Content-Type", async () => {
     const root = await streamingUrl('url-stream-typed', 'typed');
     const res = await get(`${root}/`);
     assert.equal(res.statusCode, 200);

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { KumoError, invalidParameter, isKumoError, validationError } from '../errors/index.js';
-import { checkJson } from '../functions/index.js';
+import { KumoError, invalidParameter, isKumoError } from '../errors/index.js';
+import { checkJson, pageSize } from '../functions/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { AsyncEventRepo, EventInvokeConfigRecord, EventInvokeConfigRepo } from '../store/index.js';
 import { systemClock, type Clock } from '../clock/index.js';
@@ -128,20 +128,14 @@ export class AsyncService {
   }
 
   async listConfigs(functionName: string, maxItems: number | undefined): Promise<Record<string, unknown>> {
-    if (maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 50)) {
-      throw validationError(
-        'maxItems',
-        maxItems,
-        maxItems < 1 ? 'Member must have value greater than or equal to 1' : 'Member must have value less than or equal to 50',
-      );
-    }
+    const limit = pageSize(maxItems, 50);
     const ref = this.deps.functions.ref(functionName);
     if (ref.qualifier !== undefined) throw invalidParameter('ListFunctionEventInvokeConfigs takes a function name without a qualifier.');
     const fn = await this.existing(ref.name);
     const records = await this.deps.configs.list(fn);
     return {
       FunctionEventInvokeConfigs: records
-        .slice(0, maxItems ?? 50)
+        .slice(0, limit)
         .map((r) => toEventInvokeConfigView(r, this.deps.functions.arn(r.functionName, r.qualifier))),
     };
   }

@@ -3,6 +3,7 @@ export {
   MAX_SYNC_PAYLOAD,
   checkJson,
   isAliasName,
+  pageSize,
   type CreateFunctionInput,
   type UpdateCodeInput,
   type InvokeInput,
@@ -15,9 +16,26 @@ export {
   type CodeSignature,
   type LayerResolver,
 } from './service.js';
-export { LAMBDA_RUNTIME_ENUM, toFunctionConfiguration, lambdaTimestamp, isQueueArn, MAX_ENV_BYTES, type ConfigInput, type ConfigurationView } from './config.js';
+export {
+  LAMBDA_RUNTIME_ENUM,
+  toFunctionConfiguration,
+  lambdaTimestamp,
+  isQueueArn,
+  MAX_ENV_BYTES,
+  type ConfigInput,
+  type ConfigurationView,
+} from './config.js';
 export { checkQualifier, functionArn, parseFunctionRef, type Partition, type FunctionRef } from './names.js';
-export { FunctionPolicies, buildStatement, checkStatementId, type AddPermissionInput, type PolicyStatement } from './policy.js';
+export {
+  FunctionPolicies,
+  buildStatement,
+  checkStatementId,
+  checkStatementIdFree,
+  checkPolicySize,
+  policyDocument,
+  type AddPermissionInput,
+  type PolicyStatement,
+} from './policy.js';
 export { FunctionTags, checkTags, MAX_TAGS, type TaggableResolver } from './tags.js';
 export { FunctionAliases, type AliasInput } from './aliases.js';
 export { FunctionProvisioning, type ProvisioningEngine, type ProvisionedStatus } from './provisioned.js';

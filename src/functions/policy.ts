@@ -57,21 +57,10 @@ export class FunctionPolicies {
     await this.change(ref.name, ref.qualifier, async (holder, next) => {
       checkRevision(holder, input.RevisionId);
       const statements = (await this.repo.get(ref.name, holder.key)) ?? [];
-      if (statements.some((s) => s.Sid === input.StatementId)) {
-        throw new KumoError(
-          'ResourceConflictException',
-          `The statement id (${input.StatementId}) provided already exists. Please provide a new statement id, or remove the existing statement.`,
-        );
-      }
+      checkStatementIdFree(statements, input.StatementId);
       added = buildStatement(functionArn(this.functions.partition, ref.name, ref.qualifier), input);
       const all = [...statements, added];
-      const size = Buffer.byteLength(document(all));
-      if (size > MAX_POLICY_BYTES) {
-        throw new KumoError(
-          'PolicyLengthExceededException',
-          `The final policy size (${size}) is bigger than the limit (${MAX_POLICY_BYTES}).`,
-        );
-      }
+      checkPolicySize(all);
       return this.repo.put(ref.name, holder.key, all, { expected: holder.revisionId, next }, holder.kind);
     });
     return JSON.stringify(added);
@@ -108,7 +97,7 @@ export class FunctionPolicies {
     const holder = await this.holder(ref.name, ref.qualifier);
     const statements = await this.repo.get(ref.name, holder.key);
     if (!statements) throw new KumoError('ResourceNotFoundException', 'The resource you requested does not exist.');
-    return { policy: document(statements), revisionId: holder.revisionId };
+    return { policy: policyDocument(statements), revisionId: holder.revisionId };
   }
 
   /** What `qualifier` names: `$LATEST` (none), a published version or an alias; Lambda's not-found errors otherwise. */
@@ -151,8 +140,27 @@ export class FunctionPolicies {
   }
 }
 
-function document(statements: readonly PolicyStatement[]): string {
+/** A resource-based policy (a function's, a layer version's) as Lambda renders it. */
+export function policyDocument(statements: ReadonlyArray<Record<string, unknown>>): string {
   return JSON.stringify({ Version: '2012-10-17', Id: 'default', Statement: statements });
+}
+
+/** AddPermission, AddLayerVersionPermission: a statement id may be used once in a policy. */
+export function checkStatementIdFree(statements: ReadonlyArray<Record<string, unknown>>, sid: string): void {
+  if (statements.some((s) => s.Sid === sid)) {
+    throw new KumoError(
+      'ResourceConflictException',
+      `The statement id (${sid}) provided already exists. Please provide a new statement id, or remove the existing statement.`,
+    );
+  }
+}
+
+/** Lambda's limit on a policy document (functions' and layer versions' alike). */
+export function checkPolicySize(statements: ReadonlyArray<Record<string, unknown>>): void {
+  const size = Buffer.byteLength(policyDocument(statements));
+  if (size > MAX_POLICY_BYTES) {
+    throw new KumoError('PolicyLengthExceededException', `The final policy size (${size}) is bigger than the limit (${MAX_POLICY_BYTES}).`);
+  }
 }
 
 /** A StatementId (AddPermission, AddLayerVersionPermission) against the model's length and pattern. */

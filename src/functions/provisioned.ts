@@ -119,14 +119,7 @@ export class FunctionProvisioning {
     marker: string | undefined,
     maxItems: number | undefined,
   ): Promise<{ ProvisionedConcurrencyConfigs: Array<Record<string, unknown>>; NextMarker?: string }> {
-    if (maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 50)) {
-      throw validationError(
-        'maxItems',
-        maxItems,
-        maxItems < 1 ? 'Member must have value greater than or equal to 1' : 'Member must have value less than or equal to 50',
-      );
-    }
-    const limit = pageSize(maxItems);
+    const limit = pageSize(maxItems, 50);
     const ref = this.functions.ref(functionName);
     const fn = await this.functions.get(ref.name);
     await this.settled(fn.name);

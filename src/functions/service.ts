@@ -699,12 +699,16 @@ function checkCombinedSize(codeUnzippedSize: number, layers: readonly LayerAttac
   }
 }
 
-export function pageSize(maxItems: number | undefined): number {
-  if (maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 10000)) {
+/**
+ * A listing's page size from its MaxItems: checked against the model's range (1 to `modelMax`,
+ * Lambda's ValidationException otherwise), at most 50, 50 when not given.
+ */
+export function pageSize(maxItems: number | undefined, modelMax = 10000): number {
+  if (maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > modelMax)) {
     throw validationError(
       'maxItems',
       maxItems,
-      maxItems < 1 ? 'Member must have value greater than or equal to 1' : 'Member must have value less than or equal to 10000',
+      maxItems < 1 ? 'Member must have value greater than or equal to 1' : `Member must have value less than or equal to ${modelMax}`,
     );
   }
   return Math.min(maxItems ?? 50, 50);

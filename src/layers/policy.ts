@@ -44,7 +44,3 @@ export function buildLayerStatement(resource: string, input: AddLayerPermissionI
   if (input.OrganizationId !== undefined) statement.Condition = { StringEquals: { 'aws:PrincipalOrgID': input.OrganizationId } };
   return statement;
 }
-
-export function layerPolicyDocument(statements: ReadonlyArray<Record<string, unknown>>): string {
-  return JSON.stringify({ Version: '2012-10-17', Id: 'default', Statement: statements });
-}

@@ -1,6 +1,15 @@
 import crypto from 'node:crypto';
 import { KumoError, invalidParameter, validationError } from '../errors/index.js';
-import { LAMBDA_RUNTIME_ENUM, type FunctionService, type LayerResolver, type Partition } from '../functions/index.js';
+import {
+  LAMBDA_RUNTIME_ENUM,
+  checkPolicySize,
+  checkStatementIdFree,
+  pageSize,
+  policyDocument,
+  type FunctionService,
+  type LayerResolver,
+  type Partition,
+} from '../functions/index.js';
 import type { LayerAttachment, LayerRepo, LayerVersionRecord } from '../store/index.js';
 import {
   layerArn,
@@ -11,7 +20,7 @@ import {
   parseVersionNumber,
   type LayerVersionRef,
 } from './names.js';
-import { buildLayerStatement, checkLayerStatementInput, layerPolicyDocument, type AddLayerPermissionInput } from './policy.js';
+import { buildLayerStatement, checkLayerStatementInput, type AddLayerPermissionInput } from './policy.js';
 
 /** PublishLayerVersion's parameters, shape-checked at the edge; `zip` is Content.ZipFile decoded. */
 export interface PublishLayerInput {
@@ -39,8 +48,6 @@ export interface LayerListEntry {
 
 /** Lambda's limit on layers per function. */
 export const MAX_LAYERS_PER_FUNCTION = 5;
-/** Lambda's limit on a layer version's policy document. */
-const MAX_POLICY_BYTES = 20_480;
 const ARCHITECTURES = ['x86_64', 'arm64'] as const;
 
 /**
@@ -112,7 +119,7 @@ export class LayerService implements LayerResolver {
   /** ListLayers: every layer with a version matching the filters, by name. */
   async list(query: LayerListQuery): Promise<{ layers: LayerListEntry[]; nextMarker: string | undefined }> {
     checkFilters(query);
-    const limit = pageSize(query.maxItems);
+    const limit = pageSize(query.maxItems, 50);
     const after = query.marker === undefined || query.marker === '' ? undefined : decodeMarker(query.marker);
     const layers: LayerListEntry[] = [];
     let more = false;
@@ -136,7 +143,7 @@ export class LayerService implements LayerResolver {
     query: LayerListQuery,
   ): Promise<{ versions: LayerVersionRecord[]; nextMarker: string | undefined }> {
     checkFilters(query);
-    const limit = pageSize(query.maxItems);
+    const limit = pageSize(query.maxItems, 50);
     const { name, local } = parseLayerName(this.partition, layerName);
     const before = query.marker === undefined || query.marker === '' ? undefined : Number(decodeMarker(query.marker));
     if (before !== undefined && !Number.isSafeInteger(before)) throw invalidParameter('Invalid marker');
@@ -169,22 +176,11 @@ export class LayerService implements LayerResolver {
     const { name, version } = await this.existing(layerName, versionNumber);
     const policy = await this.repo.policy(name, version);
     const statements = policy?.statements ?? [];
-    if (statements.some((s) => s.Sid === input.StatementId)) {
-      throw new KumoError(
-        'ResourceConflictException',
-        `The statement id (${input.StatementId}) provided already exists. Please provide a new statement id, or remove the existing statement.`,
-      );
-    }
+    checkStatementIdFree(statements, input.StatementId);
     checkPolicyRevision(policy?.revisionId, revisionId);
     const added = buildLayerStatement(this.versionArn(name, version), input);
     const all = [...statements, added];
-    const size = Buffer.byteLength(layerPolicyDocument(all));
-    if (size > MAX_POLICY_BYTES) {
-      throw new KumoError(
-        'PolicyLengthExceededException',
-        `The final policy size (${size}) is bigger than the limit (${MAX_POLICY_BYTES}).`,
-      );
-    }
+    checkPolicySize(all);
     const next = crypto.randomUUID();
     if (!(await this.repo.putPolicy(name, version, all, policy?.revisionId, next))) throw concurrentUpdate(this.versionArn(name, version));
     return { statement: JSON.stringify(added), revisionId: next };
@@ -210,7 +206,7 @@ export class LayerService implements LayerResolver {
     const { name, version } = await this.existing(layerName, versionNumber);
     const policy = await this.repo.policy(name, version);
     if (!policy) throw new KumoError('ResourceNotFoundException', 'No policy is associated with the given resource.');
-    return { policy: layerPolicyDocument(policy.statements), revisionId: policy.revisionId };
+    return { policy: policyDocument(policy.statements), revisionId: policy.revisionId };
   }
 
   /**
@@ -311,15 +307,6 @@ function checkArchitectures(
     const set = `Member must satisfy enum value set: [${ARCHITECTURES.join(', ')}]`;
     throw validationError(field, shown, max === 1 ? set : `Member must satisfy constraint: [${set}]`);
   }
-}
-
-/** MaxItems of the layer listings: 1 to 50, 50 when not given. */
-function pageSize(maxItems: number | undefined): number {
-  if (maxItems === undefined) return 50;
-  if (!Number.isInteger(maxItems) || maxItems < 1)
-    throw validationError('maxItems', maxItems, 'Member must have value greater than or equal to 1');
-  if (maxItems > 50) throw validationError('maxItems', maxItems, 'Member must have value less than or equal to 50');
-  return maxItems;
 }
 
 function encodeMarker(value: string): string {

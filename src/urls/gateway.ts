@@ -13,7 +13,7 @@ import type { FunctionUrlRecord, PolicyRepo } from '../store/index.js';
 import { allowsPublicUrlAccess } from './access.js';
 import { isPreflight, preflightResponse, withCorsHeaders } from './cors.js';
 import { buildEvent, joinHeaders, type IamCaller, type UrlRequest } from './event.js';
-import { mapResponse, type UrlResponse } from './response.js';
+import { isSendableStatus, mapResponse, sendableHeaders, type UrlResponse } from './response.js';
 import type { FunctionUrls } from './service.js';
 import { verifySigV4, type Credentials } from './sigv4.js';
 
@@ -49,13 +49,14 @@ export class UrlGateway {
 
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const requestId = crypto.randomUUID();
-    this.serve(req, requestId).then(
-      (answer) => send(res, requestId, answer),
-      (err: unknown) => {
+    this.serve(req, requestId)
+      .then((answer) => send(res, requestId, answer))
+      .catch((err: unknown) => {
+        // Nothing may escape: a rejection here would be unhandled, and end the server.
         this.deps.log.error({ err, url: req.url }, 'function URL request failed');
-        send(res, requestId, message(500, 'Internal Server Error'));
-      },
-    );
+        if (res.headersSent) res.destroy();
+        else send(res, requestId, message(500, 'Internal Server Error'));
+      });
   }
 
   private async serve(req: http.IncomingMessage, requestId: string): Promise<UrlResponse> {
@@ -172,9 +173,12 @@ async function serveStream(result: StreamInvokeResult): Promise<UrlResponse> {
     prelude.body.resume();
     return BAD_GATEWAY;
   }
-  const headers: Array<[string, string]> = Object.entries(prelude.headers);
+  const headers = sendableHeaders([...Object.entries(prelude.headers), ...prelude.cookies.map((c): [string, string] => ['set-cookie', c])]);
+  if (!headers || !isSendableStatus(prelude.statusCode)) {
+    prelude.body.resume();
+    return BAD_GATEWAY;
+  }
   if (!headers.some(([name]) => name === 'content-type')) headers.unshift(['content-type', 'application/octet-stream']);
-  for (const cookie of prelude.cookies) headers.push(['set-cookie', cookie]);
   return { status: prelude.statusCode, headers, body: Buffer.alloc(0), stream: prelude.body };
 }
 

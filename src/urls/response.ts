@@ -1,3 +1,4 @@
+import http from 'node:http';
 import type { Readable } from 'node:stream';
 
 /** An HTTP answer of a function URL: headers as ordered name/value pairs (Set-Cookie may repeat). */
@@ -28,20 +29,24 @@ export function mapResponse(payload: Buffer): UrlResponse | undefined {
     return { status: 200, headers: [['content-type', 'application/json']], body: payload };
   }
   const status = typeof value.statusCode === 'string' ? Number(value.statusCode) : value.statusCode;
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) return undefined;
-  const headers: Array<[string, string]> = [];
+  if (!isSendableStatus(status)) return undefined;
+  const given: Array<[string, string]> = [];
   if (value.headers !== undefined && value.headers !== null) {
     if (!isRecord(value.headers)) return undefined;
     for (const [name, v] of Object.entries(value.headers)) {
       if (v === null || v === undefined) continue;
       if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return undefined;
-      headers.push([name, String(v)]);
+      given.push([name, String(v)]);
     }
   }
+  const headers = sendableHeaders(given);
+  if (!headers) return undefined;
   if (!headers.some(([name]) => name.toLowerCase() === 'content-type')) headers.unshift(['content-type', 'application/json']);
   if (value.cookies !== undefined && value.cookies !== null) {
     if (!Array.isArray(value.cookies)) return undefined;
-    for (const cookie of value.cookies as unknown[]) headers.push(['set-cookie', String(cookie)]);
+    const cookies = sendableHeaders((value.cookies as unknown[]).map((cookie) => ['set-cookie', String(cookie)]));
+    if (!cookies) return undefined;
+    headers.push(...cookies);
   }
   let body: Buffer;
   const raw = value.body;
@@ -49,6 +54,34 @@ export function mapResponse(payload: Buffer): UrlResponse | undefined {
   else if (typeof raw === 'string') body = value.isBase64Encoded === true ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   else body = Buffer.from(JSON.stringify(raw), 'utf8');
   return { status, headers, body };
+}
+
+/** A status Node can send and Lambda passes on. */
+export function isSendableStatus(status: unknown): status is number {
+  return typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599;
+}
+
+/** Headers Kumo frames the response with itself: a function's own would contradict them (two lengths, a length and chunks). */
+const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade']);
+
+/**
+ * A function's headers as they can go on the wire: values as their UTF-8 bytes, framing headers
+ * left out. Undefined when a name is not an HTTP token or a value holds a control character (CR,
+ * LF, NUL...): such a response cannot be sent, and Lambda answers 502.
+ */
+export function sendableHeaders(pairs: ReadonlyArray<readonly [string, string]>): Array<[string, string]> | undefined {
+  const out: Array<[string, string]> = [];
+  for (const [name, value] of pairs) {
+    const wire = Buffer.from(value, 'utf8').toString('latin1');
+    try {
+      http.validateHeaderName(name);
+      http.validateHeaderValue(name, wire);
+    } catch {
+      return undefined;
+    }
+    if (!FRAMING_HEADERS.has(name.toLowerCase())) out.push([name, wire]);
+  }
+  return out;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

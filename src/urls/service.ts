@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { KumoError, validationError } from '../errors/index.js';
-import type { FunctionService } from '../functions/index.js';
+import { KumoError } from '../errors/index.js';
+import { pageSize, type FunctionService } from '../functions/index.js';
 import type { FunctionUrlRecord, UrlCors, UrlRepo } from '../store/index.js';
 import { checkAuthType, checkCors, checkInvokeMode, checkUrlQualifier, type UrlSettingsInput } from './settings.js';
 
@@ -106,13 +106,7 @@ export class FunctionUrls {
     marker: string | undefined,
     maxItems: number | undefined,
   ): Promise<{ urls: FunctionUrlRecord[]; nextMarker: string | undefined }> {
-    if (maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 50)) {
-      throw validationError(
-        'maxItems',
-        maxItems,
-        maxItems < 1 ? 'Member must have value greater than or equal to 1' : 'Member must have value less than or equal to 50',
-      );
-    }
+    const limit = pageSize(maxItems, 50);
     const name = this.deps.functions.ref(functionName).name;
     await this.requireFunction(name, 'Function does not exist');
     const all = await this.deps.repo.list(name);
@@ -122,7 +116,6 @@ export class FunctionUrls {
       start = all.findIndex((u) => u.urlId === after) + 1;
       if (start === 0) throw new KumoError('InvalidParameterValueException', 'Invalid marker');
     }
-    const limit = maxItems ?? 50;
     const urls = all.slice(start, start + limit);
     const last = urls.at(-1);
     return { urls, nextMarker: start + limit < all.length && last ? Buffer.from(last.urlId, 'utf8').toString('base64url') : undefined };

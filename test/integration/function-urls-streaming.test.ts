@@ -100,6 +100,19 @@ describe('function URLs with InvokeMode RESPONSE_STREAM', () => {
     assert.equal(await readAll(res), 'Internal Server Error');
   });
 
+  test('a prelude with a status or a header that cannot be sent answers 502, and the server lives on', async () => {
+    const root = await streamingUrl('url-stream-bad-prelude', 'urlBadPrelude');
+    for (const path of ['/status', '/header']) {
+      const res = await get(`${root}${path}`);
+      assert.equal(res.statusCode, 502, path);
+      assert.equal(res.headers['x-injected'], undefined, path);
+      assert.equal(await readAll(res), 'Internal Server Error');
+    }
+    const again = await get(`${root}/status`);
+    assert.equal(again.statusCode, 502);
+    await readAll(again);
+  });
+
   test('a handler that does not stream is mapped as a payload 2.0 response, as in BUFFERED mode', async () => {
     const root = await streamingUrl('url-stream-plain', 'urlPlain');
     const res = await get(`${root}/`);

@@ -48,6 +48,11 @@ exports.handler = async (event) => {
     case '/number': return 42;
     case '/object': return { message: 'hi', body: 'not a response' };
     case '/throw': throw new Error('boom');
+    case '/bad-value': return { statusCode: 200, headers: { 'x-split': 'a\\r\\nx-injected: yes' }, body: 'x' };
+    case '/bad-name': return { statusCode: 200, headers: { 'bad name': 'x' }, body: 'x' };
+    case '/bad-cookie': return { statusCode: 200, cookies: ['a=1\\nb=2'], body: 'x' };
+    case '/framing':
+      return { statusCode: 200, headers: { 'Content-Length': '1', 'Transfer-Encoding': 'chunked', 'x-utf8': 'caf\u00e9 \u20ac' }, body: 'hello' };
     case '/own-cors':
       return { statusCode: 200, headers: { 'Access-Control-Allow-Origin': 'https://elsewhere.example', 'X-Own': '1' }, body: 'x' };
     default: return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) };
@@ -521,6 +526,24 @@ describe('response mapping', () => {
     const res = await request('/throw', { host: hostOf(id) });
     assert.equal(res.status, 502);
     assert.equal(res.text, 'Internal Server Error');
+  });
+
+  test('headers that cannot be sent are a 502, and the server lives on', async () => {
+    for (const path of ['/bad-value', '/bad-name', '/bad-cookie']) {
+      const res = await request(path, { host: hostOf(id) });
+      assert.equal(res.status, 502, path);
+      assert.equal(res.headers['x-injected'], undefined, path);
+    }
+    assert.equal((await request('/string', { host: hostOf(id) })).status, 200);
+  });
+
+  test("a function's Content-Length and Transfer-Encoding do not frame the response; values go out as UTF-8", async () => {
+    const res = await request('/framing', { host: hostOf(id) });
+    assert.equal(res.status, 200);
+    assert.equal(res.text, 'hello');
+    assert.equal(res.headers['content-length'], '5');
+    assert.equal(res.headers['transfer-encoding'], undefined);
+    assert.equal(Buffer.from(String(res.headers['x-utf8']), 'latin1').toString('utf8'), 'caf\u00e9 \u20ac');
   });
 
   test('a throttled function is a 429, and a request over 6 MB a 413', async () => {

@@ -113,14 +113,20 @@ export class OptTrees {
   /** Removes trees (and their spares) no environment has held for `idleMs`. */
   sweep(idleMs: number, now = Date.now()): void {
     for (const [key, tree] of this.trees) {
-      if (tree.refs > 0 || now - tree.idleSince <= idleMs) continue;
+      // A tree still being built is left for a later sweep (its build owns its path until then).
+      if (tree.refs > 0 || now - tree.idleSince <= idleMs || !tree.entries) continue;
       this.trees.delete(key);
       tree.removed = true;
       for (const spare of tree.spares.splice(0)) fs.rm(spare, { recursive: true, force: true }, () => undefined);
-      void tree.dir.then(
-        (dir) => fs.rm(dir, { recursive: true, force: true }, () => undefined),
-        () => undefined,
-      );
+      // Moved out of its path at once, then removed: a build of the same layers that starts meanwhile
+      // must find the path free, not half deleted.
+      const trash = this.temp(key);
+      try {
+        fs.renameSync(path.join(this.root, key), trash);
+      } catch {
+        continue; // already gone
+      }
+      fs.rm(trash, { recursive: true, force: true }, () => undefined);
     }
   }
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { mergeTrees } from '../../src/engine/opt-trees.js';
+import { OptTrees, mergeTrees } from '../../src/engine/opt-trees.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-opt-merge-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -63,4 +63,23 @@ test('the order of the layers decides', () => {
   const b = tree('order-b', { 'nodejs/node_modules/m/index.js': 'b' });
   assert.equal(shape(mergeTrees([a, b]), { a, b })['nodejs/node_modules/m/index.js'], 'b');
   assert.equal(shape(mergeTrees([b, a]), { a, b })['nodejs/node_modules/m/index.js'], 'a');
+});
+
+test('a tree swept and acquired again at once is whole (the sweep moves it out of the way before removing it)', async () => {
+  const layer = tree('swept', Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`nodejs/node_modules/p${i}/index.js`, `${i}`])));
+  const trees = new OptTrees(path.join(root, 'opt'), () => Promise.resolve(layer));
+  const layers = [{ arn: 'arn:aws:lambda:us-east-1:000000000000:layer:swept:1', codeSha256Hex: 'ab'.repeat(32), codeSize: 1, codeUnzippedSize: 1 }];
+  try {
+    for (let round = 0; round < 20; round++) {
+      const held = await trees.acquire(layers);
+      held.release();
+      trees.sweep(0, Date.now() + 1);
+      const again = await trees.acquire(layers);
+      assert.equal(fs.readdirSync(path.join(again.dir, 'nodejs/node_modules')).length, 200, `round ${round}`);
+      assert.equal(fs.readFileSync(path.join(again.dir, 'nodejs/node_modules/p199/index.js'), 'utf8'), '199');
+      again.release();
+    }
+  } finally {
+    await trees.close();
+  }
 });

@@ -53,6 +53,9 @@ export async function verifySigV4(
   const signed = signedList.split(';');
   if (!signed.includes('host')) return { ok: false, message: MISMATCH };
   const contentHash = headers['x-amz-content-sha256'];
+  // "Lambda doesn't support unsigned payloads" (CloudFront's guide to function URL origins): a
+  // signature that does not cover the body could be replayed with another body.
+  if (contentHash === 'UNSIGNED-PAYLOAD' && req.body.length > 0) return { ok: false, message: MISMATCH };
   if (contentHash !== undefined && contentHash !== 'UNSIGNED-PAYLOAD') {
     if (contentHash !== crypto.createHash('sha256').update(req.body).digest('hex')) {
       return { ok: false, message: 'The provided \'x-amz-content-sha256\' header does not match what was computed.' };

@@ -625,7 +625,7 @@ describe('AuthType AWS_IAM', () => {
     query: Record<string, string>,
     body: string,
     credentials = TEST_CREDENTIALS,
-    options: { pathStyle?: boolean; tamper?: string } = {},
+    options: { pathStyle?: boolean; tamper?: string; unsignedPayload?: boolean } = {},
   ): Promise<HttpAnswer> {
     const host = options.pathStyle ? `127.0.0.1:${k.kumo.port}` : hostOf(id);
     const fullPath = options.pathStyle ? `/_kumo/url/${id}${path}` : path;
@@ -637,7 +637,7 @@ describe('AuthType AWS_IAM', () => {
       port: k.kumo.port,
       path: fullPath,
       query,
-      headers: { host, 'content-type': 'application/json' },
+      headers: { host, 'content-type': 'application/json', ...(options.unsignedPayload ? { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } : {}) },
       body,
     });
     const qs = Object.entries(query)
@@ -668,6 +668,13 @@ describe('AuthType AWS_IAM', () => {
     assert.equal(otherKey.status, 403);
     const tampered = await signed('/echo', {}, '{"amount":1}', TEST_CREDENTIALS, { tamper: '{"amount":9}' });
     assert.equal(tampered.status, 403);
+  });
+
+  test('a signature that does not cover the body (x-amz-content-sha256: UNSIGNED-PAYLOAD) is refused, as Lambda refuses it', async () => {
+    const unsignedBody = await signed('/echo', {}, '{"amount":1}', TEST_CREDENTIALS, { unsignedPayload: true });
+    assert.equal(unsignedBody.status, 403);
+    const replayed = await signed('/echo', {}, '{"amount":1}', TEST_CREDENTIALS, { unsignedPayload: true, tamper: '{"amount":9}' });
+    assert.equal(replayed.status, 403);
   });
 });
 

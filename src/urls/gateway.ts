@@ -225,14 +225,17 @@ function send(res: http.ServerResponse, requestId: string, answer: UrlResponse):
   }
   res.writeHead(answer.status, flat);
   res.flushHeaders();
-  stream.on('data', (chunk: Buffer) => {
+  const forward = (chunk: Buffer): void => {
     if (!res.write(chunk)) stream.pause();
-  });
+  };
+  stream.on('data', forward);
   res.on('drain', () => stream.resume());
   stream.once('end', () => res.end());
   stream.once('error', () => res.destroy());
   res.once('close', () => {
-    if (!stream.readableEnded) stream.resume(); // the client left: the invocation runs on, unread
+    // The client left: the invocation runs on, and what it still writes is drained unread.
+    stream.off('data', forward);
+    if (!stream.readableEnded) stream.resume();
   });
   stream.resume();
 }

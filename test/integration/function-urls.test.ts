@@ -147,6 +147,14 @@ after(async () => {
 });
 
 describe('configuration API', () => {
+  test('a Host header that is no URL host does not break the configuration API: FunctionUrl then names no port', async () => {
+    await createFunction('url-odd-host');
+    await k.lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: 'url-odd-host', AuthType: 'AWS_IAM' }));
+    const res = await request('/2021-10-31/functions/url-odd-host/url', { host: 'not a host' });
+    assert.equal(res.status, 200, res.text);
+    assert.match((JSON.parse(res.text) as { FunctionUrl: string }).FunctionUrl, /^http:\/\/[a-z0-9]{32}\.lambda-url\.us-east-1\.localhost\/$/);
+  });
+
   test('Create answers 201 with the FunctionUrlConfig; Get, Update, List and Delete follow it', async () => {
     await createFunction('url-life');
     const created = await k.lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: 'url-life', AuthType: 'NONE' }));

@@ -64,7 +64,7 @@ function qualifier(req: ApiRequest): string | undefined {
   return req.query.get('Qualifier') ?? undefined;
 }
 
-/** The port the caller reached Kumo on: function URLs are served there too. */
+/** The port the caller reached Kumo on (from its Host; none when it named none): function URLs are served there too. */
 function port(req: ApiRequest): string {
-  return new globalThis.URL(req.origin).port;
+  return /:(\d{1,5})$/.exec(req.origin)?.[1] ?? '';
 }

@@ -207,6 +207,8 @@ class SockDiagOwners implements SocketOwners {
     if (!addresses.every((a) => net.isIP(a) !== 0)) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const id = this.nextId++;
+      // The helper does not keep Kumo alive, except while an answer is awaited.
+      if (this.waiting.size === 0) this.refAnswers(true);
       this.waiting.set(id, { ends, pids, resolve });
       // The client's socket, from its own side: its address and port first.
       this.queue.push(`${id} ${ends.remoteAddress} ${ends.remotePort} ${ends.localAddress} ${ends.localPort} ${pids.join(',')}\n`);
@@ -234,7 +236,13 @@ class SockDiagOwners implements SocketOwners {
     child.once('exit', (code, sig) => this.fail(`the sock_diag helper exited (${sig ?? code ?? '?'})`));
     // The helper must not keep Kumo alive.
     child.unref();
-    for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
+    for (const s of [child.stdin, child.stdout, child.stderr]) (s as net.Socket | null)?.unref();
+  }
+
+  private refAnswers(on: boolean): void {
+    const out = this.child.stdout as net.Socket | null;
+    if (on) out?.ref();
+    else out?.unref();
   }
 
   private flush(): void {
@@ -254,6 +262,7 @@ class SockDiagOwners implements SocketOwners {
       const w = id === undefined ? undefined : this.waiting.get(id);
       if (!w || id === undefined) continue;
       this.waiting.delete(id);
+      if (this.waiting.size === 0) this.refAnswers(false);
       if (inode === undefined || inode < 0 || !Number.isFinite(inode)) w.resolve(undefined);
       else w.resolve({ inode, uid: uid ?? -1, holder: holder ? holder : undefined });
     }

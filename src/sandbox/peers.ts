@@ -18,7 +18,18 @@ export interface PeerSubject {
 
 export type PeerVerdict =
   | { ok: true; pid: number }
-  | { ok: false; reason: string; inode?: number | undefined; uid?: number | undefined };
+  | {
+      ok: false;
+      reason: string;
+      /**
+       * A live socket held by a process of another environment (or of the host): what an attack
+       * looks like, and the refusals logged. The others (the client went away, the environment is
+       * ending) are refused quietly.
+       */
+      foreign: boolean;
+      inode?: number | undefined;
+      uid?: number | undefined;
+    };
 
 /** A refused connection, as logged (server log, warn). */
 export interface PeerRefusal {
@@ -64,24 +75,24 @@ export class PeerCheck {
   /** Whether the client end of `ends` is held by a process of `subject`; refusals are logged with `context`. */
   async verify(subject: PeerSubject, ends: ConnectionEnds, context: Record<string, string> = {}): Promise<PeerVerdict> {
     const verdict = await this.judge(subject, ends);
-    if (!verdict.ok) this.refused(subject, ends, verdict, context);
+    if (!verdict.ok && verdict.foreign) this.refused(subject, ends, verdict, context);
     return verdict;
   }
 
   private async judge(subject: PeerSubject, ends: ConnectionEnds): Promise<PeerVerdict> {
     const pids = subject.pids();
-    if (pids.length === 0) return { ok: false, reason: 'the environment has no processes' };
+    if (pids.length === 0) return { ok: false, foreign: false, reason: 'the environment has no processes' };
     const hint = this.lastHolder.get(subject);
     if (hint !== undefined && pids.includes(hint)) pids.sort((a, b) => (a === hint ? -1 : b === hint ? 1 : b - a));
     else pids.sort((a, b) => b - a); // the runtime is usually the newest
     const owner = await this.owners.find(ends, pids);
-    if (!owner) return { ok: false, reason: 'no such connection (the client closed it)' };
+    if (!owner) return { ok: false, foreign: false, reason: 'no such connection (the client closed it)' };
     const { inode, uid, holder } = owner;
-    if (inode === 0) return { ok: false, reason: 'no process holds the client socket any more', uid };
-    if (holder === undefined) return { ok: false, reason: "the client socket is not held by a process of this environment", inode, uid };
+    if (inode === 0) return { ok: false, foreign: false, reason: 'no process holds the client socket any more', uid };
+    if (holder === undefined) return { ok: false, foreign: true, reason: 'the client socket is not held by a process of this environment', inode, uid };
     // The holder was one of the environment's pids when its descriptors were read. Still one now,
     // so not a pid that ended and was reused by someone else in between.
-    if (!subject.pids().includes(holder)) return { ok: false, reason: 'the holding process left the environment', inode, uid };
+    if (!subject.pids().includes(holder)) return { ok: false, foreign: true, reason: 'the holding process left the environment', inode, uid };
     this.lastHolder.set(subject, holder);
     return { ok: true, pid: holder };
   }

@@ -170,7 +170,8 @@ describe('PeerCheck', () => {
         inode: c.inode,
         uid: process.getuid?.() ?? 0,
       });
-      assert.equal((await check.verify(subject('empty', () => []), c.ends)).ok, false, 'an environment without processes');
+      assert.deepEqual(await check.verify(subject('empty', () => []), c.ends), { ok: false, foreign: false, reason: 'the environment has no processes' });
+      assert.equal(refusals.length, 1, 'an ending environment refuses quietly');
     } finally {
       other.kill('SIGKILL');
       c.close();
@@ -183,7 +184,7 @@ describe('PeerCheck', () => {
     let calls = 0;
     try {
       const verdict = await check.verify(subject('leaving', () => (++calls === 1 ? [process.pid] : [])), c.ends);
-      assert.deepEqual(verdict, { ok: false, reason: 'the holding process left the environment', inode: c.inode, uid: process.getuid?.() ?? 0 });
+      assert.deepEqual(verdict, { ok: false, foreign: true, reason: 'the holding process left the environment', inode: c.inode, uid: process.getuid?.() ?? 0 });
     } finally {
       c.close();
     }

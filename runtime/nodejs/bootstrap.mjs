@@ -27,6 +27,7 @@ patchConsole(env);
 
 const runtime = new Runtime(env);
 runtime.installProcessListeners();
+runtime.preconnect();
 
 try {
   const taskRoot = env['LAMBDA_TASK_ROOT'] || process.cwd();

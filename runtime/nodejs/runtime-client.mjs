@@ -72,6 +72,13 @@ export class RuntimeClient {
   }
 
   /**
+   * Connects now, so that Kumo's check of the new connection runs while the function's init does.
+   */
+  preconnect() {
+    this.#conn.open();
+  }
+
+  /**
    * Long-polls for the next invocation.
    * @param {(inv: NextInvocation) => void} onInvocation
    */

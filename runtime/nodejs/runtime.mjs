@@ -71,6 +71,14 @@ export class Runtime {
   }
 
   /**
+   * Opens the Runtime API connection ahead of the first request: Kumo checks a new connection's
+   * peer (docs/sandbox.md), and this way it does so while the handler loads.
+   */
+  preconnect() {
+    this.#client.preconnect();
+  }
+
+  /**
    * Installs the process-wide listeners. Call before loading user code, so that errors thrown by
    * it (even asynchronously, during init) are reported.
    */

@@ -963,6 +963,12 @@ def main():
     log_error = _make_log_error(log_format_json, to_json)
 
     client = RuntimeClient(environ["AWS_LAMBDA_RUNTIME_API"])
+    # Connect now: Kumo checks a new connection's peer, and this way it does so while the handler
+    # loads. A failure here is retried by the first request.
+    try:
+        client._connect()
+    except OSError:
+        client.close()
 
     try:
         request_handler = _get_handler(environ.get("_HANDLER", ""))

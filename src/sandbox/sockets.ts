@@ -191,6 +191,9 @@ class SockDiagOwners implements SocketOwners {
         child.stdout?.off('data', onData);
         child.removeAllListeners('exit');
         child.removeAllListeners('error');
+        // From now on its stderr (it should say nothing) is drained, not kept.
+        child.stderr?.removeAllListeners('data');
+        child.stderr?.resume();
         if (out !== 'ready\n') return fail(`said ${JSON.stringify(out.slice(0, 80))}`);
         const owners = new SockDiagOwners(child, onFallback);
         owners.attach();

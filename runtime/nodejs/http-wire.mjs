@@ -150,13 +150,19 @@ export class HttpConnection {
   /**
    * Opens the connection ahead of the first request (idle, it does not keep the process alive), so
    * that the server has accepted it by then: Kumo checks each new Runtime API connection's peer.
+   * Resolves once it is connected, or failed (the first request then opens another); never rejects.
+   * @returns {Promise<void>}
    */
   open() {
-    if (this.#socket !== null) return;
+    if (this.#socket !== null) return Promise.resolve();
     const socket = this.#connect();
     socket.unref();
     this.#refed = false;
     this.#openedAhead = true;
+    return new Promise((resolve) => {
+      socket.once('connect', resolve);
+      socket.once('close', resolve);
+    });
   }
 
   /**

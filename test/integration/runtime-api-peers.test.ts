@@ -29,7 +29,12 @@ const noSandbox =
   (support.kind !== 'bubblewrap' || support.cgroup === undefined) && `no bubblewrap sandbox with cgroups on this host: ${support.reasons.join('; ')}`;
 
 /** The victim: reports each run to the collector (so the test learns its request id), may wait, returns its event and its Runtime API address. */
-const VICTIM_SOURCE = RECORDER_SOURCE.replace('return { echo: event };', 'return { echo: event, api: process.env.AWS_LAMBDA_RUNTIME_API, id: context.awsRequestId };');
+const VICTIM_SOURCE =
+  "import fs from 'node:fs';\n" +
+  RECORDER_SOURCE.replace(
+    'return { echo: event };',
+    "return { echo: event, api: process.env.AWS_LAMBDA_RUNTIME_API, id: context.awsRequestId, fromStem: fs.readFileSync('/proc/self/environ', 'latin1').split('\\0').includes('KUMO_STEM=1') };",
+  );
 
 /** The attacker: connects to the port it is given and tries the Runtime API there; reports what came back. */
 const ATTACKER_SOURCE = `
@@ -136,8 +141,11 @@ for (const mode of ['sandbox', 'process'] as const) {
     let refusalsBefore = 0;
 
     test('while the victim is idle: the attacker gets nothing and the victim answers normally', async () => {
+      // The victim's environment grows from a stem cell, whose Runtime API (and its check) existed before the function was known.
+      await eventually(() => kumo.engineStats().readyStemCells >= 1, 'a stem cell to be ready');
       const first = await invoke('victim', { tag: 'first' });
       assert.equal(first.error, undefined, JSON.stringify(first.body));
+      assert.equal(first.body.fromStem, true, 'the environment grew from a stem cell');
       port = Number(String(first.body.api).split(':')[1]);
       assert.ok(port > 0, `the victim's Runtime API port: ${String(first.body.api)}`);
 

@@ -48,6 +48,9 @@ export interface SocketOwners {
   close(): void;
 }
 
+/** How long the helper may leave awaited lookups unanswered before it is taken for stuck. */
+const HELPER_STALL_MS = 2000;
+
 const PYTHON_CANDIDATES = ['/usr/bin/python3', '/usr/local/bin/python3', '/bin/python3'];
 
 /**
@@ -163,6 +166,9 @@ class SockDiagOwners implements SocketOwners {
   private partial = '';
   private fallback: ProcSocketOwners | undefined;
   private closed = false;
+  /** Answers seen since the watchdog last looked: none while some were awaited means the helper is stuck. */
+  private answered = 0;
+  private watchdog: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -225,6 +231,7 @@ class SockDiagOwners implements SocketOwners {
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.watchdog);
     this.child.stdin?.end();
     this.child.kill('SIGKILL');
     for (const w of this.waiting.values()) w.resolve(undefined);
@@ -254,6 +261,26 @@ class SockDiagOwners implements SocketOwners {
     const batch = this.queue.join('');
     this.queue = [];
     this.child.stdin?.write(batch);
+    this.watch();
+  }
+
+  /**
+   * A helper that stops answering (rather than dying) would hold every new Runtime API connection
+   * forever: when a whole period passes with answers awaited and none given, it is killed, and its
+   * exit moves everything to /proc/net/tcp.
+   */
+  private watch(): void {
+    if (this.watchdog) return;
+    this.answered = 0;
+    this.watchdog = setTimeout(() => {
+      this.watchdog = undefined;
+      if (this.waiting.size === 0) return;
+      if (this.answered === 0) {
+        this.fail('the sock_diag helper stopped answering');
+        this.child.kill('SIGKILL');
+      } else this.watch();
+    }, HELPER_STALL_MS);
+    this.watchdog.unref();
   }
 
   private onAnswers(chunk: Buffer): void {
@@ -265,6 +292,7 @@ class SockDiagOwners implements SocketOwners {
       const w = id === undefined ? undefined : this.waiting.get(id);
       if (!w || id === undefined) continue;
       this.waiting.delete(id);
+      this.answered++;
       if (this.waiting.size === 0) this.refAnswers(false);
       if (inode === undefined || inode < 0 || !Number.isFinite(inode)) w.resolve(undefined);
       else w.resolve({ inode, uid: uid ?? -1, holder: holder ? holder : undefined });

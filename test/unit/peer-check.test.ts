@@ -144,6 +144,25 @@ test('sock_diag: when the helper dies, lookups go on through /proc/net/tcp', asy
   }
 });
 
+test('sock_diag: a helper that stops answering is given up for /proc/net/tcp, and what it held is answered', async () => {
+  const reasons: string[] = [];
+  const before = new Set(processTree(process.pid));
+  const owners = await openSocketOwners((r) => reasons.push(r));
+  const helper = processTree(process.pid).find((pid) => !before.has(pid));
+  assert.ok(helper);
+  const c = await connection();
+  try {
+    process.kill(helper, 'SIGSTOP');
+    const found = await owners.find(c.ends, [process.pid]);
+    assert.equal(found?.holder, process.pid);
+    assert.equal(owners.method, 'proc');
+    assert.match(reasons.join(), /stopped answering/);
+  } finally {
+    c.close();
+    owners.close();
+  }
+});
+
 describe('PeerCheck', () => {
   let owners: SocketOwners;
   before(async () => {

@@ -16,17 +16,21 @@
 import { loadHandler } from './handler-loader.mjs';
 import { patchConsole } from './logging.mjs';
 import { Runtime } from './runtime.mjs';
-import { awaitSpecialisation, prewarm } from './stem.mjs';
+import { awaitSpecialisation, connectEarly, prewarm } from './stem.mjs';
 
+/** @type {import('./runtime-client.mjs').RuntimeClient | undefined} */
+let early;
 if (process.env['KUMO_STEM'] === '1') {
   await prewarm();
+  early = await connectEarly();
   awaitSpecialisation();
 }
 const env = process.env;
 patchConsole(env);
 
-const runtime = new Runtime(env);
+const runtime = new Runtime(env, early);
 runtime.installProcessListeners();
+runtime.preconnect();
 
 try {
   const taskRoot = env['LAMBDA_TASK_ROOT'] || process.cwd();

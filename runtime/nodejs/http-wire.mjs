@@ -89,6 +89,8 @@ export class HttpConnection {
   #refed = false;
   /** Responses completed on the current socket: a request on a used socket may be retried. */
   #served = 0;
+  /** The current socket was opened ahead of any request (`open()`): its first request may be retried too. */
+  #openedAhead = false;
   #readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
   /** Bound once; `onread` calls it for every read. */
   #onRead = (/** @type {number} */ nread, /** @type {Uint8Array} */ buf) => {
@@ -146,6 +148,24 @@ export class HttpConnection {
   }
 
   /**
+   * Opens the connection ahead of the first request (idle, it does not keep the process alive), so
+   * that the server has accepted it by then: Kumo checks each new Runtime API connection's peer.
+   * Resolves once it is connected, or failed (the first request then opens another); never rejects.
+   * @returns {Promise<void>}
+   */
+  open() {
+    if (this.#socket !== null) return Promise.resolve();
+    const socket = this.#connect();
+    socket.unref();
+    this.#refed = false;
+    this.#openedAhead = true;
+    return new Promise((resolve) => {
+      socket.once('connect', resolve);
+      socket.once('close', resolve);
+    });
+  }
+
+  /**
    * Sends `req` now, or once the requests before it are answered.
    * @param {WireRequest} req
    */
@@ -182,7 +202,7 @@ export class HttpConnection {
       socket = this.#connect();
       this.#activeReused = false;
     } else {
-      this.#activeReused = this.#served > 0;
+      this.#activeReused = this.#served > 0 || this.#openedAhead;
       if (!this.#refed) {
         socket.ref();
         this.#refed = true;
@@ -225,6 +245,7 @@ export class HttpConnection {
     this.#socket = socket;
     this.#refed = true;
     this.#served = 0;
+    this.#openedAhead = false;
     this.#pending = null;
     return socket;
   }

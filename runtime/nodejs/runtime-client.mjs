@@ -54,6 +54,8 @@ export class RuntimeClient {
   #postHead;
   /** @type {(err: Error) => void} */
   #onTransportError;
+  /** @type {string} */
+  #hostPort;
 
   /**
    * @param {string} hostPort AWS_LAMBDA_RUNTIME_API, e.g. "127.0.0.1:9001"
@@ -66,9 +68,32 @@ export class RuntimeClient {
     this.#hostname = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
     this.#port = colon === -1 ? 80 : Number(hostPort.slice(colon + 1));
     this.#onTransportError = onTransportError;
+    this.#hostPort = hostPort;
     this.#conn = new HttpConnection(this.#hostname, this.#port, true);
     this.#nextRequest = `GET ${NEXT_PATH} HTTP/1.1\r\nHost: ${hostPort}\r\n\r\n`;
     this.#postHead = `HTTP/1.1\r\nHost: ${hostPort}\r\nContent-Type: application/json\r\n`;
+  }
+
+  /**
+   * Connects now (resolves once connected, or failed: never rejects), so that Kumo's check of the
+   * new connection (docs/sandbox.md) is not on the way of the first request.
+   * @returns {Promise<void>}
+   */
+  preconnect() {
+    return this.#conn.open();
+  }
+
+  /** The Runtime API this client talks to (AWS_LAMBDA_RUNTIME_API). */
+  get hostPort() {
+    return this.#hostPort;
+  }
+
+  /**
+   * Where transport failures go from now on (a client made by a stem cell, before its runtime).
+   * @param {(err: Error) => void} onTransportError
+   */
+  setTransportErrorHandler(onTransportError) {
+    this.#onTransportError = onTransportError;
   }
 
   /**

@@ -60,14 +60,29 @@ export class Runtime {
 
   /**
    * @param {NodeJS.ProcessEnv} env
+   * @param {RuntimeClient} [early] a client a stem cell connected before it had a function (used when it talks to this env's Runtime API)
    */
-  constructor(env) {
+  constructor(env, early) {
     const api = env['AWS_LAMBDA_RUNTIME_API'];
     if (!api) throw new Error('Missing Runtime API Server configuration.');
     this.#env = env;
     this.#api = api;
     this.#envData = environmentData(env);
-    this.#client = new RuntimeClient(api, (err) => this.#onTransportError(err));
+    const onTransportError = (/** @type {Error} */ err) => this.#onTransportError(err);
+    if (early && early.hostPort === api) {
+      early.setTransportErrorHandler(onTransportError);
+      this.#client = early;
+    } else {
+      this.#client = new RuntimeClient(api, onTransportError);
+    }
+  }
+
+  /**
+   * Opens the Runtime API connection ahead of the first request: Kumo checks a new connection's
+   * peer (docs/sandbox.md), and this way it does so while the handler loads.
+   */
+  preconnect() {
+    void this.#client.preconnect();
   }
 
   /**

@@ -11,6 +11,7 @@
  */
 
 import fs from 'node:fs';
+import { RuntimeClient } from './runtime-client.mjs';
 
 /** The line a stem cell writes once it is ready to be specialised. */
 export const STEM_READY = 'KUMO_STEM_READY';
@@ -28,6 +29,21 @@ export async function prewarm() {
   void process.stderr;
   const empty = 'data:text/javascript,export default 0';
   await import(empty);
+}
+
+/**
+ * Connects to the Runtime API before the stem cell says it is ready: Kumo checks a new
+ * connection's peer (docs/sandbox.md), and this way it does so while the stem cell waits for a
+ * function instead of during a cold start. The runtime takes the client over if its function's
+ * Runtime API is the same (it is: a stem cell's API becomes its environment's).
+ * @returns {Promise<RuntimeClient | undefined>}
+ */
+export async function connectEarly() {
+  const api = process.env['AWS_LAMBDA_RUNTIME_API'];
+  if (!api) return undefined;
+  const client = new RuntimeClient(api, () => undefined);
+  await client.preconnect();
+  return client;
 }
 
 export function awaitSpecialisation() {

@@ -921,6 +921,16 @@ def _await_specialisation():
     init (Init Duration) starts here. stdin becomes /dev/null, as in any environment.
     """
     global _MEMORY_LIMITED
+    # Connected before saying ready: Kumo checks a new Runtime API connection's peer, and this way
+    # it does so while the stem cell waits, not during a cold start. main() takes the client over.
+    client = None
+    address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
+    if address:
+        client = RuntimeClient(address)
+        try:
+            client._connect()
+        except OSError:
+            client.close()
     os.write(1, STEM_READY)
     chunks = []
     while True:
@@ -939,13 +949,15 @@ def _await_specialisation():
     os.chdir(message["cwd"])
     time.tzset()
     _MEMORY_LIMITED = _apply_memory_limit()
+    return client
 
 
 def main():
     global _GLOBAL_AWS_REQUEST_ID, _GLOBAL_TENANT_ID
 
+    early = None
     if os.environ.get("KUMO_STEM") == "1":
-        _await_specialisation()
+        early = _await_specialisation()
     _read_function_environment()
     environ = os.environ
     # On Lambda the function code sits on a read-only file system, so no __pycache__ is written.
@@ -962,7 +974,19 @@ def main():
     _setup_logging(log_format_json, log_level, log_sink)
     log_error = _make_log_error(log_format_json, to_json)
 
-    client = RuntimeClient(environ["AWS_LAMBDA_RUNTIME_API"])
+    address = environ["AWS_LAMBDA_RUNTIME_API"]
+    if early is not None and early.host == address:
+        client = early
+    else:
+        if early is not None:
+            early.close()
+        client = RuntimeClient(address)
+        # Connect now: Kumo checks a new connection's peer, and this way it does so while the
+        # handler loads. A failure here is retried by the first request.
+        try:
+            client._connect()
+        except OSError:
+            client.close()
 
     try:
         request_handler = _get_handler(environ.get("_HANDLER", ""))

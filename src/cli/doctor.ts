@@ -21,7 +21,7 @@ export function registerDoctor(program: Command): void {
       const { Isolation } = await import('../sandbox/index.js');
       const isolation = await Isolation.create();
       try {
-        out(describeIsolation(isolation.support));
+        out(describeIsolation(isolation.support, isolation.peerCheckMethod));
         if (flags.measure) out(await measure(isolation));
       } finally {
         await isolation.close();
@@ -33,7 +33,7 @@ function yesNo(v: boolean): string {
   return v ? 'yes' : 'no';
 }
 
-export function describeIsolation(s: IsolationSupport): string {
+export function describeIsolation(s: IsolationSupport, peerCheck?: 'sock_diag' | 'proc'): string {
   const headline =
     s.kind === 'bubblewrap'
       ? `bubblewrap sandbox${s.cgroup ? ` + cgroup ${s.cgroup} limits` : ', no cgroup limits'}`
@@ -45,6 +45,13 @@ export function describeIsolation(s: IsolationSupport): string {
     `  cgroup limits                      ${s.cgroup ?? 'no (RLIMIT_DATA for memory only)'}`,
     `  freezer                            ${s.freezer}`,
     `  /tmp capped at EphemeralStorage    ${yesNo(s.tmpSizeCapped)}`,
+    ...(peerCheck === undefined
+      ? []
+      : [
+          `  Runtime API for own processes only ${s.cgroup ? 'cgroup' : 'process tree'}, ${
+            peerCheck === 'sock_diag' ? 'sock_diag lookup (~0.1 ms a connection)' : '/proc/net/tcp (python3 missing: ~7 ms a connection)'
+          }`,
+        ]),
     'Why:',
     ...s.reasons.map((r) => `  - ${r}`),
   ];

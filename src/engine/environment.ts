@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { endLine, reportLine, startLine, timeoutLine, type LogWriter } from '../logs/index.js';
 import { customBootstrap, launchCommand, runtimeDir } from './runtimes.js';
-import type { Isolation, SandboxHandle } from '../sandbox/index.js';
+import type { ConnectionEnds, Isolation, SandboxHandle } from '../sandbox/index.js';
 import { MB_PER_VCPU } from '../sandbox/index.js';
 import {
   ERROR_BODY_TRAILER,
@@ -236,7 +236,20 @@ export class Environment {
       onResponseStream: (id, contentType) => this.onResponseStream(id, contentType),
       // Deferred a turn, like results, so the runtime's last output is logged before the failure.
       onInitError: (errorType, body) => setImmediate(() => this.failInit(errorType ?? 'Runtime.Unknown', () => body)),
+      authorize: (ends) => this.authorize(ends),
     };
+  }
+
+  /**
+   * Only this environment's processes may use its Runtime API (another function could connect to
+   * its port: sandboxes share the network). Checked once per connection; see docs/sandbox.md.
+   */
+  private async authorize(ends: ConnectionEnds): Promise<boolean> {
+    const sandbox = this.sandbox;
+    if (!sandbox || this.state === 'dead') return false;
+    const { functionName, version } = this.spec;
+    const verdict = await this.isolation.verifyPeer(sandbox, ends, { functionName, version, environment: this.id });
+    return verdict.ok;
   }
 
   private async specialise(stem: StemProcess): Promise<void> {

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import type { ConnectionEnds } from '../sandbox/index.js';
 
 /**
  * Host side of Lambda's Runtime API (2018-06-01) for ONE execution environment.
@@ -66,7 +67,14 @@ export interface RuntimeApiListener {
    * and refused through `onResult`. Without this method, streamed posts are buffered like others.
    */
   onResponseStream?(requestId: string, contentType: string | undefined): ResponseStreamSink | undefined;
+  /**
+   * Whether a new connection may be served: asked once per connection, before any of its requests
+   * is read (they wait in the socket meanwhile). A connection refused is closed without an answer.
+   * Without this method every connection is served (unit tests).
+   */
+  authorize?(ends: ConnectionEnds): Promise<boolean>;
 }
+
 
 const NEXT = '/2018-06-01/runtime/invocation/next';
 const INIT_ERROR = '/2018-06-01/runtime/init/error';
@@ -102,6 +110,8 @@ export class RuntimeApiServer {
   private pendingNext: Connection | undefined;
   private queued: RuntimeInvocation | undefined;
   private readonly connections = new Set<Connection>();
+  /** Connections whose peer is being checked (nothing read from them yet). */
+  private readonly unverified = new Set<net.Socket>();
   private closed = false;
 
   private constructor(
@@ -153,9 +163,39 @@ export class RuntimeApiServer {
     this.server.close();
     for (const conn of this.connections) conn.destroy();
     this.connections.clear();
+    for (const socket of this.unverified) socket.destroy();
+    this.unverified.clear();
   }
 
+  /**
+   * A new connection: served at once, or once `authorize` accepts it. Until then nothing is read
+   * from it (pipelined requests wait in the socket); refused, it is closed without an answer.
+   */
   private accept(socket: net.Socket): void {
+    const authorize = this.listener.authorize?.bind(this.listener);
+    if (!authorize) return this.serve(socket);
+    socket.pause();
+    this.unverified.add(socket);
+    const drop = (): void => {
+      this.unverified.delete(socket);
+      socket.destroy();
+    };
+    socket.on('error', drop);
+    const { remoteAddress, remotePort, localAddress, localPort } = socket;
+    if (remoteAddress === undefined || remotePort === undefined || localAddress === undefined || localPort === undefined) return drop();
+    authorize({ remoteAddress, remotePort, localAddress, localPort }).then(
+      (ok) => {
+        if (!ok || this.closed || socket.destroyed) return drop();
+        this.unverified.delete(socket);
+        socket.off('error', drop);
+        this.serve(socket);
+        socket.resume();
+      },
+      drop,
+    );
+  }
+
+  private serve(socket: net.Socket): void {
     const conn = new Connection(
       socket,
       (c, req, body) => this.handle(c, req, body),

@@ -104,7 +104,14 @@ export class Stem {
     fs.mkdirSync(taskDir, { recursive: true, mode: 0o755 });
     fs.mkdirSync(optDir, { mode: 0o755 });
     fs.mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
-    const api = await RuntimeApiServer.listen({ onNext: () => undefined, onResult: () => false, onInitError: () => undefined });
+    // Its sandbox (and so its cgroup) is the one the function ends up in; until it exists nobody may connect.
+    let handle: SandboxHandle | undefined;
+    const api = await RuntimeApiServer.listen({
+      onNext: () => undefined,
+      onResult: () => false,
+      onInitError: () => undefined,
+      authorize: async (ends) => handle !== undefined && (await isolation.verifyPeer(handle, ends, { stemCell: id })).ok,
+    });
     try {
       const launch = isolation.command({
         envId: id,
@@ -117,6 +124,7 @@ export class Stem {
         ephemeralStorageMb: key.ephemeralStorageMb,
         env: stemVariables(key.runtime, taskDir, scratchDir, optDir, api.address),
       });
+      handle = launch.handle;
       // Starting counts as init: full CPU until the function's first event.
       launch.handle.setCpuLimit(undefined);
       const child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });

@@ -21,3 +21,5 @@ export {
 export { MB_PER_VCPU, type CgroupVersion } from './cgroup.js';
 export { SANDBOX_PATHS, SANDBOX_USER } from './layout.js';
 export type { SandboxUserMode } from './bwrap.js';
+export type { PeerRefusal, PeerVerdict } from './peers.js';
+export type { ConnectionEnds } from './sockets.js';

@@ -13,7 +13,9 @@ import {
 } from './bwrap.js';
 import { MB_PER_VCPU, discoverCgroups, type CgroupStats, type CgroupTree, type CgroupVersion, type EnvCgroup } from './cgroup.js';
 import { PathMap, SANDBOX_PATHS, SANDBOX_USER, visibleAsIs } from './layout.js';
-import { ProcessPeakMemory, childrenOf, descendants, shellQuote, signal } from './procfs.js';
+import { PeerCheck, type PeerRefusal, type PeerVerdict } from './peers.js';
+import { ProcessPeakMemory, childrenOf, descendants, processTree, shellQuote, signal } from './procfs.js';
+import { openSocketOwners, type ConnectionEnds } from './sockets.js';
 
 /** `auto`: the best the host offers. `process`: today's plain processes. `sandbox`: bubblewrap and cgroups, or fail to start. */
 export type IsolationMode = 'auto' | 'process' | 'sandbox';
@@ -46,6 +48,11 @@ export interface IsolationOptions {
   bwrapPath?: string;
   /** Prefer this cgroup version when the host has both usable. @default v1 where memory is a v1 controller */
   cgroupVersion?: CgroupVersion;
+  /**
+   * Hears a connection to an environment's Runtime API that did not come from that environment
+   * (refused and closed; at most 10 a second), and why the peer check runs in its slower mode.
+   */
+  warn?: (message: string, fields?: PeerRefusal) => void;
 }
 
 /** Everything needed to start one environment's process. */
@@ -123,6 +130,8 @@ export interface SandboxHandle {
   readonly state: SandboxState;
   /** Tells the handle the spawned process's pid (needed without cgroups: signals, peak memory). */
   attach(pid: number | undefined): void;
+  /** The environment's processes (host pids): its cgroup's, else the process tree of the attached pid. */
+  pids(): number[];
   /** Changes the CPU quota (undefined: none), e.g. to let init run at full speed. No-op without cgroups. */
   setCpuLimit(cpus: number | undefined): void;
   /**
@@ -284,11 +293,31 @@ export class Isolation {
     readonly support: IsolationSupport,
     private readonly bwrap: BwrapSetup | undefined,
     private readonly cgroups: CgroupTree | undefined,
+    private readonly peers: PeerCheck,
   ) {}
 
   static async create(options: IsolationOptions = {}): Promise<Isolation> {
-    const { support, bwrap, cgroups } = await probe(options);
-    return new Isolation(support, bwrap, cgroups);
+    const { warn } = options;
+    const [{ support, bwrap, cgroups }, owners] = await Promise.all([
+      probe(options),
+      openSocketOwners((reason) => warn?.(`Runtime API peer check: reading /proc/net/tcp (slower) because ${reason}`)),
+    ]);
+    const peers = new PeerCheck(owners, warn && ((r) => warn('Runtime API: refused a connection that is not from its environment', r)));
+    return new Isolation(support, bwrap, cgroups, peers);
+  }
+
+  /**
+   * Whether the client end of a connection to an environment's Runtime API is held by one of that
+   * environment's processes (its cgroup's, else its process tree's). Refusals are logged through
+   * `IsolationOptions.warn`, with `context` (the function, say). See docs/sandbox.md.
+   */
+  verifyPeer(handle: SandboxHandle, ends: ConnectionEnds, context?: Record<string, string>): Promise<PeerVerdict> {
+    return this.peers.verify(handle, ends, context);
+  }
+
+  /** How the peer check finds the client socket: 'sock_diag' (exact lookup) or 'proc' (/proc/net/tcp). */
+  get peerCheckMethod(): 'sock_diag' | 'proc' {
+    return this.peers.method;
   }
 
   /** The parent cgroup directories environments are made in (removed by `close()`). */
@@ -384,6 +413,7 @@ export class Isolation {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.live].map((s) => s.destroy()));
+    this.peers.close();
     this.cgroups?.close();
     if (this.bwrap) disposeBwrap(this.bwrap);
   }
@@ -454,6 +484,12 @@ class Sandbox implements SandboxHandle {
   attach(pid: number | undefined): void {
     this.pid = pid;
     if (this.stateValue === 'created') this.stateValue = 'running';
+  }
+
+  pids(): number[] {
+    if (this.stateValue === 'destroyed') return [];
+    if (this.cg) return this.cg.pids();
+    return this.pid === undefined ? [] : processTree(this.pid);
   }
 
   setCpuLimit(cpus: number | undefined): void {

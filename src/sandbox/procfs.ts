@@ -102,6 +102,33 @@ export function childrenOf(pid: number): number[] {
   }
 }
 
+/**
+ * `root` and every process below it, from the `children` lists of each of their threads (a
+ * process forked by any thread is its child). Cheaper than `descendants()` (which reads every
+ * process's stat), but a process whose parent died (reparented to init) is no longer found.
+ */
+export function processTree(root: number): number[] {
+  const out: number[] = [];
+  const queue = [root];
+  for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
+    let tasks: string[];
+    try {
+      tasks = fs.readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    out.push(pid);
+    for (const tid of tasks) {
+      try {
+        for (const child of fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').split(' ')) if (child.length > 0) queue.push(Number(child));
+      } catch {
+        /* the thread ended */
+      }
+    }
+  }
+  return out;
+}
+
 /** Every live descendant of `root` (children, grandchildren, ...), also those that left its session. */
 export function descendants(root: number): number[] {
   const children = new Map<number, number[]>();

@@ -45,7 +45,11 @@ export class Kumo {
     const code = await CodeStore.create(path.join(options.dataDir, 'code'));
     const logWriter = new LogWriter(store.logs, (err) => logger.error({ err }, 'failed to store function logs'));
     fs.rmSync(path.join(options.dataDir, 'environments'), { recursive: true, force: true });
-    const isolation = await Isolation.create({ mode: options.isolation });
+    const isolation = await Isolation.create({
+      mode: options.isolation,
+      // Connections to a Runtime API from outside its environment: the server's log, never the function's.
+      warn: (message, fields) => logger.warn(fields ?? {}, message),
+    });
     if (isolation.support.warning) logger.warn(isolation.support.warning);
     const engine = new Engine({
       options,

@@ -27,6 +27,7 @@ interface RuntimeClient {
   postInitError(error: unknown, done: () => void): void;
   postResponseThenNext(result: unknown, requestId: string, onInvocation: (inv: NextInvocation) => void): void;
   postErrorThenNext(error: unknown, requestId: string, onInvocation: (inv: NextInvocation) => void): void;
+  preconnect(): void;
 }
 type RuntimeClientClass = new (hostPort: string, onTransportError: (err: Error) => void) => RuntimeClient;
 
@@ -728,6 +729,39 @@ describe('RuntimeClient HTTP/1.1 framing (raw server)', () => {
       req.socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{"a"');
       assert.equal((await errors.take()).message, 'socket hang up');
       void done;
+    } finally {
+      s.close();
+    }
+  });
+
+  test('a connection opened ahead (preconnect) carries the first request; dropped by the server as that request arrives, it is sent again on a new one', async () => {
+    const s = await rawServer();
+    try {
+      const client = new RuntimeClient(s.address, failOnTransportError);
+      client.preconnect();
+      await waitFor(() => s.connections() === 1);
+      client.preconnect(); // already open: nothing more
+      let got = nextOf(client);
+      let req = await s.requests.take();
+      assert.equal(req.conn, 0, 'the first request went out on the connection opened ahead');
+      req.socket.write(okHead('{}') + '{}');
+      await got;
+      assert.equal(s.connections(), 1);
+
+      // A fresh client whose early connection the server drops as the first request arrives (as it may
+      // an idle connection it closes): retried once, as on a used connection.
+      const other = new RuntimeClient(s.address, failOnTransportError);
+      other.preconnect();
+      await waitFor(() => s.connections() === 2);
+      const early = await new Promise<net.Socket>((resolve) => {
+        got = nextOf(other);
+        void s.requests.take().then((r) => resolve(r.socket));
+      });
+      early.destroy();
+      req = await s.requests.take();
+      assert.equal(req.conn, 2, 'sent again on a new connection');
+      req.socket.write(okHead('{"again":true}') + '{"again":true}');
+      assert.equal((await got).body, '{"again":true}');
     } finally {
       s.close();
     }

@@ -81,15 +81,17 @@ export class FunctionProvisioning {
     const { name, q } = this.target(functionName, qualifier);
     if (q === '$LATEST') throw invalidParameter(UNPUBLISHED);
     await this.resolve(name, q);
-    const all = await this.repo.list(name);
-    await this.checkConflicts(name, q, all);
-    const current = all.find((r) => r.qualifier === q)?.requested ?? 0;
-    const others = all.reduce((n, r) => n + (r.qualifier === q ? 0 : r.requested), 0);
-    this.checkQuota(name, requested, current, others);
-    const record: ProvisionedConcurrencyRecord = { functionName: name, qualifier: q, requested, lastModified: Date.now() };
-    await this.repo.put(record);
-    this.retryIfFailed(name, q);
-    await this.reconcile(name);
+    await this.functions.withConcurrencyLock(async () => {
+      const all = await this.repo.list(name);
+      await this.checkConflicts(name, q, all);
+      const current = all.find((r) => r.qualifier === q)?.requested ?? 0;
+      const others = all.reduce((n, r) => n + (r.qualifier === q ? 0 : r.requested), 0);
+      this.checkQuota(name, requested, current, others);
+      const record: ProvisionedConcurrencyRecord = { functionName: name, qualifier: q, requested, lastModified: Date.now() };
+      await this.repo.put(record);
+      this.retryIfFailed(name, q);
+      await this.reconcile(name);
+    });
     return this.view(name, q);
   }
 

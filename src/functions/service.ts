@@ -122,6 +122,11 @@ export class FunctionService {
   private readonly codeLock = new Serial();
   /** Serializes publishing, so that two concurrent PublishVersion calls on an unchanged function answer one version. */
   private readonly publishLock = new Serial();
+  /**
+   * Serializes changes to the account's concurrency (reservations, provisioned concurrency): each
+   * one's checks read what the last one left, so two at once cannot both pass and oversubscribe.
+   */
+  private readonly concurrencyLock = new Serial();
   private deploymentCheck: DeploymentCheck | undefined;
   /** Told when a function, one of its versions or one of its aliases changes or goes (see `watch`). */
   private readonly watchers: Array<(functionName: string) => void> = [];
@@ -433,7 +438,16 @@ export class FunctionService {
   }
 
   /** PutFunctionConcurrency: reserves concurrency for a function, keeping Lambda's unreserved minimum. */
-  async putConcurrency(input: string, value: number): Promise<number> {
+  putConcurrency(input: string, value: number): Promise<number> {
+    return this.concurrencyLock.run(() => this.putConcurrencyNow(input, value));
+  }
+
+  /** Runs `change` (checks and writes of a concurrency setting) after every earlier one has ended. */
+  withConcurrencyLock<T>(change: () => Promise<T>): Promise<T> {
+    return this.concurrencyLock.run(change);
+  }
+
+  private async putConcurrencyNow(input: string, value: number): Promise<number> {
     const ref = this.ref(input);
     if (!Number.isInteger(value) || value < 0) {
       throw validationError('reservedConcurrentExecutions', value, 'Member must have value greater than or equal to 0');

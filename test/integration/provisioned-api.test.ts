@@ -6,6 +6,7 @@
  * version, alias or function, and configs surviving a restart.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateAliasCommand,
@@ -235,6 +236,34 @@ describe('concurrency accounting', () => {
     );
     const concurrency = await k.lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: 'pc-reserved' }));
     assert.equal(concurrency.ReservedConcurrentExecutions, 2);
+  });
+
+  test('two Puts sent together cannot both take the reservation: one is refused', async () => {
+    await withTwoVersions('pc-together');
+    await k.lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'pc-together', ReservedConcurrentExecutions: 2 }));
+    // Both requests in one write on one connection: Kumo starts both before either has answered.
+    const request = (qualifier: string): string => {
+      const body = JSON.stringify({ ProvisionedConcurrentExecutions: 2 });
+      return (
+        `PUT /2019-09-30/functions/pc-together/provisioned-concurrency?Qualifier=${qualifier} HTTP/1.1\r\n` +
+        `Host: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+      );
+    };
+    const answers = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(k.kumo.port, '127.0.0.1', () => socket.write(request('1') + request('2')));
+      let text = '';
+      socket.on('data', (d: Buffer) => {
+        text += d.toString('utf8');
+        if ((text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length === 2 && /\}\s*$/.test(text)) {
+          socket.end();
+          resolve(text);
+        }
+      });
+      socket.on('error', reject);
+    });
+    const statuses = (answers.match(/HTTP\/1\.1 (\d{3})/g) ?? []).map((line) => line.slice(9)).sort();
+    assert.deepEqual(statuses, ['202', '400'], answers);
+    assert.match(answers, /should not be greater than the reservedConcurrentExecution/);
   });
 
   test('provisioned concurrency that would leave the unreserved pool below its minimum is refused', async () => {

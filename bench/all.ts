@@ -1,8 +1,8 @@
 /**
- * `npm run bench`: the engine's benchmark (run.ts), then async invocation (async.ts), the queue
- * service (queues.ts) and issue 5's features (features.ts), one after another, each against a
- * server of its own. Arguments go to run.ts (`--quick`, `--memory=128`, `--update-readme`);
- * features.ts takes `--quick` and `--update-readme` too.
+ * `npm run bench`: the floor of this host (baseline.ts), the engine's benchmark (run.ts), then
+ * async invocation (async.ts), the queue service (queues.ts) and issue 5's features (features.ts),
+ * one after another, each against a server of its own. Arguments go to run.ts (`--quick`,
+ * `--memory=128`, `--update-readme`); features.ts takes `--quick` and `--update-readme` too.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -17,6 +17,7 @@ function run(file: string, args: readonly string[]): Promise<void> {
   });
 }
 
+await run('baseline.js', process.argv.includes('--quick') ? ['--quick'] : []);
 await run('run.js', process.argv.slice(2));
 await run('async.js', []);
 await run('queues.js', []);

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,5 +38,28 @@ export function runAwsCli(args: readonly string[]): Promise<CliResult> {
     execFile(AWS_CLI, args, { env: CLI_ENV, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
+  });
+}
+
+/** `aws <service> …` against one server, with JSON output. */
+export interface ServiceCli {
+  /** Runs the command; resolves with its exit code and output, whatever they are. */
+  (...args: string[]): Promise<CliResult>;
+  /** Runs a command that must succeed (exit 0); resolves to its parsed JSON output ({} when it prints nothing). */
+  json<T = Record<string, unknown>>(...args: string[]): Promise<T>;
+}
+
+/**
+ * The AWS CLI for `service` with `--endpoint-url` the server's URL, read at each call (so a
+ * `useKumo` stand-in may be passed before the server starts) and `--output json`.
+ */
+export function awsCli(server: { readonly url: string }, service: string): ServiceCli {
+  const run = (...args: string[]): Promise<CliResult> => runAwsCli(['--endpoint-url', server.url, '--output', 'json', service, ...args]);
+  return Object.assign(run, {
+    async json<T = Record<string, unknown>>(...args: string[]): Promise<T> {
+      const r = await run(...args);
+      assert.equal(r.code, 0, `aws ${service} ${args.join(' ')}: ${r.stderr}`);
+      return (r.stdout.trim() === '' ? {} : JSON.parse(r.stdout)) as T;
+    },
   });
 }

@@ -170,7 +170,7 @@ describe('event invoke config through the SDK', () => {
 
   test('each version and alias has a config of its own, with its qualified ARN; it goes with its version or alias', async () => {
     const code = (n: number) => zipEntries([{ name: 'index.mjs', content: `export const handler = async () => ${n};` }]);
-    await createTwoVersions(k.lambda, 'qual', 'arn:aws:iam::000000000000:role/eic', await code(1), await code(2));
+    await createTwoVersions(k.lambda, 'qual', await code(1), await code(2));
     await k.lambda.send(new CreateAliasCommand({ FunctionName: 'qual', Name: 'live', FunctionVersion: '1' }));
     const v1 = await k.lambda.send(
       new PutFunctionEventInvokeConfigCommand({ FunctionName: 'qual', Qualifier: '1', MaximumRetryAttempts: 0 }),

@@ -14,8 +14,12 @@ export interface SuiteKumo extends TestKumo {
  * and an `after` that closes it, in the enclosing `describe` or, at top level, for the file.
  * Returns a stand-in for the running TestKumo: read it from tests and from hooks registered after
  * this call (reading it before the server starts throws).
+ *
+ * `setup` runs in the same `before`, once the server is up. Use it for work that needs the server
+ * at a file's top level: there Node 20 starts each `before` as soon as it is registered, so a
+ * separate top-level `before` would not wait for the server.
  */
-export function useKumo(options: KumoOptions = {}): SuiteKumo {
+export function useKumo(options: KumoOptions = {}, setup?: (k: TestKumo) => Promise<void>): SuiteKumo {
   let running: TestKumo | undefined;
   const restart = async (): Promise<void> => {
     const dataDir = current().dataDir;
@@ -26,6 +30,7 @@ export function useKumo(options: KumoOptions = {}): SuiteKumo {
   const current = (): TestKumo => running ?? assert.fail('useKumo: the server is not running');
   before(async () => {
     running = await startKumo(options);
+    await setup?.(running);
   });
   after(async () => {
     await running?.close();

@@ -36,9 +36,9 @@ import { pino } from 'pino';
 import { digestZip, zipDirectory, zipEntries } from '../../src/code/index.js';
 import { Kumo } from '../../src/server/index.js';
 import { SIGNATURE_PATH, signZip, type SignatureDocument, type SigningProfileView } from '../../src/signing/index.js';
-import { AWS_CLI_MISSING, awsCli } from '../helpers/aws-cli.js';
+import { AWS_CLI_MISSING, awsCli, createNodeFunctionArgs } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
-import { createNodeFunction, TEST_ROLE } from '../helpers/functions.js';
+import { createNodeFunction } from '../helpers/functions.js';
 import { useKumo } from '../helpers/kumo-suite.js';
 import { repoPath, TEST_CREDENTIALS } from '../helpers/server.js';
 
@@ -440,19 +440,7 @@ describe('code signing with the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
 
     const zipFile = path.join(k.dataDir, 'cli.zip');
     fs.writeFileSync(zipFile, await sign(k.url, plain, 'cli_profile'));
-    await cli.json(
-      'create-function',
-      '--function-name',
-      'cli-signed',
-      '--runtime',
-      'nodejs20.x',
-      '--handler',
-      'index.handler',
-      '--role',
-      TEST_ROLE,
-      '--zip-file',
-      `fileb://${zipFile}`,
-    );
+    await cli.json(...createNodeFunctionArgs('cli-signed', zipFile));
     const put = await cli.json<{ CodeSigningConfigArn: string; FunctionName: string }>(
       'put-function-code-signing-config',
       '--function-name',

@@ -18,7 +18,6 @@ import { startKumo, type TestKumo } from '../helpers/server.js';
 import { processesWithEnv } from '../helpers/processes.js';
 import { eventually } from '../helpers/wait.js';
 
-
 /** A Node function that reports its process and how many invocations that process has served. */
 const PROBE = `
 let served = 0;

@@ -348,13 +348,7 @@ describe('event invoke config through the AWS CLI', () => {
         DestinationConfig: { OnSuccess: { Destination: `${ARN}target` }, OnFailure: {} },
       },
     );
-    const upd = await cli(
-      'update-function-event-invoke-config',
-      '--function-name',
-      'cli-cfg',
-      '--maximum-event-age-in-seconds',
-      '120',
-    );
+    const upd = await cli('update-function-event-invoke-config', '--function-name', 'cli-cfg', '--maximum-event-age-in-seconds', '120');
     assert.equal(upd.code, 0, upd.stderr);
     assert.equal((JSON.parse(upd.stdout) as { MaximumEventAgeInSeconds: number }).MaximumEventAgeInSeconds, 120);
     const get = await cli('get-function-event-invoke-config', '--function-name', 'cli-cfg');

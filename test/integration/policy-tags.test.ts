@@ -24,9 +24,9 @@ import {
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { zipDirectory, zipEntries } from '../../src/code/index.js';
-import { AWS_CLI_MISSING, awsCli } from '../helpers/aws-cli.js';
+import { AWS_CLI_MISSING, awsCli, createNodeFunctionArgs } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
-import { createNodeFunction, TEST_ROLE } from '../helpers/functions.js';
+import { createNodeFunction } from '../helpers/functions.js';
 import { useKumo } from '../helpers/kumo-suite.js';
 import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
 import { createTwoVersions } from '../helpers/versions.js';
@@ -289,12 +289,7 @@ describe('permissions with the SDK', () => {
 
   test('a version and an alias each have a policy of their own: their own RevisionId, their qualified ARN in statements', async () => {
     const name = 'perm-qualified';
-    await createTwoVersions(
-      k.lambda,
-      name,
-      zip,
-      await zipEntries([{ name: 'index.js', content: 'exports.handler = async () => 2;' }]),
-    );
+    await createTwoVersions(k.lambda, name, zip, await zipEntries([{ name: 'index.js', content: 'exports.handler = async () => 2;' }]));
     await k.lambda.send(new CreateAliasCommand({ FunctionName: name, Name: 'live', FunctionVersion: '1' }));
     const v1Before = (await k.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name, Qualifier: '1' }))).RevisionId;
     const aliasBefore = (await k.lambda.send(new GetAliasCommand({ FunctionName: name, Name: 'live' }))).RevisionId;
@@ -491,21 +486,7 @@ describe('permissions and tags with the AWS CLI', { skip: AWS_CLI_MISSING }, () 
     const zipFile = `${k.dataDir}/cli.zip`;
     const { writeFileSync } = await import('node:fs');
     writeFileSync(zipFile, zip);
-    await cli.json(
-      'create-function',
-      '--function-name',
-      'cli-perm',
-      '--runtime',
-      'nodejs20.x',
-      '--handler',
-      'index.handler',
-      '--role',
-      TEST_ROLE,
-      '--zip-file',
-      `fileb://${zipFile}`,
-      '--tags',
-      'team=kumo,stage=dev',
-    );
+    await cli.json(...createNodeFunctionArgs('cli-perm', zipFile), '--tags', 'team=kumo,stage=dev');
     const added = await cli.json<{ Statement: string }>(
       'add-permission',
       '--function-name',

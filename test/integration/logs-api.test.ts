@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import {
   CloudWatchLogsClient,
   CloudWatchLogsServiceException,
@@ -19,9 +19,11 @@ import {
   type FilteredLogEvent,
   type FilterLogEventsCommandInput,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
-import { startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
+import { createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
+import { TEST_CREDENTIALS } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
 const run = promisify(execFile);
@@ -34,25 +36,13 @@ exports.handler = async (event) => {
   return { ok: true };
 };`;
 
-const ROLE = 'arn:aws:iam::000000000000:role/test-role';
-
-let k: TestKumo;
 let logs: CloudWatchLogsClient;
 
-before(async () => {
-  k = await startKumo();
+const k = useKumo({}, async () => {
   logs = new CloudWatchLogsClient({ endpoint: k.url, region: k.kumo.options.region, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
   const zip = await zipEntries([{ name: 'index.js', content: HANDLER }]);
   for (const name of ['logs-main', 'logs-other', 'logs-doomed']) {
-    await k.lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: name,
-        Runtime: 'nodejs20.x',
-        Handler: 'index.handler',
-        Code: { ZipFile: zip },
-        Role: ROLE,
-      }),
-    );
+    await createNodeFunction(k.lambda, name, zip);
   }
   // Two overlapping invocations of logs-main run in two environments: two log streams.
   await Promise.all([
@@ -66,9 +56,8 @@ before(async () => {
   await eventually(async () => (await filter({ logGroupName: '/aws/lambda/logs-other', filterPattern: 'REPORT' })).length === 1);
   await eventually(async () => (await filter({ logGroupName: '/aws/lambda/logs-doomed', filterPattern: 'REPORT' })).length === 1);
 });
-after(async () => {
+after(() => {
   logs?.destroy();
-  await k?.close();
 });
 
 async function invoke(name: string, event: unknown): Promise<void> {

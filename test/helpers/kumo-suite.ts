@@ -19,7 +19,7 @@ export interface SuiteKumo extends TestKumo {
  * at a file's top level: there Node 20 starts each `before` as soon as it is registered, so a
  * separate top-level `before` would not wait for the server.
  */
-export function useKumo(options: KumoOptions = {}, setup?: (k: TestKumo) => Promise<void>): SuiteKumo {
+export function useKumo(options: KumoOptions = {}, setup?: (k: TestKumo) => void | Promise<void>): SuiteKumo {
   let running: TestKumo | undefined;
   const restart = async (): Promise<void> => {
     const dataDir = current().dataDir;

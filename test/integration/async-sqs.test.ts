@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { InvokeCommand, PutFunctionEventInvokeConfigCommand } from '@aws-sdk/client-lambda';
-import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { awsCli } from '../helpers/aws-cli.js';
+import { sqsClient } from '../helpers/clients.js';
 import { Collector, createRecorderFunction } from '../helpers/collector.js';
 import { useKumo } from '../helpers/kumo-suite.js';
-import { TEST_CREDENTIALS } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
 const QARN = 'arn:aws:sqs:us-east-1:000000000000:';
@@ -20,7 +20,7 @@ let collector: Collector;
 const urls = new Map<string, string>();
 const k = useKumo({ asyncTimeScale: 0.01 }, async ({ url }) => {
   collector = await Collector.start();
-  sqs = new SQSClient({ endpoint: url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+  sqs = sqsClient(url);
   await queue('dlq');
   await queue('records');
 });

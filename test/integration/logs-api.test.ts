@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { after, describe, test } from 'node:test';
 import {
-  CloudWatchLogsClient,
   CloudWatchLogsServiceException,
   DeleteLogGroupCommand,
   DescribeLogGroupsCommand,
@@ -16,14 +15,15 @@ import {
   FilterLogEventsCommand,
   GetLogEventsCommand,
   paginateFilterLogEvents,
+  type CloudWatchLogsClient,
   type FilteredLogEvent,
   type FilterLogEventsCommandInput,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
+import { logsClient } from '../helpers/clients.js';
 import { createNodeFunction } from '../helpers/functions.js';
 import { useKumo } from '../helpers/kumo-suite.js';
-import { TEST_CREDENTIALS } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
 const run = promisify(execFile);
@@ -39,7 +39,7 @@ exports.handler = async (event) => {
 let logs: CloudWatchLogsClient;
 
 const k = useKumo({}, async () => {
-  logs = new CloudWatchLogsClient({ endpoint: k.url, region: k.kumo.options.region, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+  logs = logsClient(k.url, k.kumo.options.region);
   const zip = await zipEntries([{ name: 'index.js', content: HANDLER }]);
   for (const name of ['logs-main', 'logs-other', 'logs-doomed']) {
     await createNodeFunction(k.lambda, name, zip);

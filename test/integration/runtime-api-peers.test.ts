@@ -12,13 +12,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { FilterLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { pino } from 'pino';
 import { zipEntries } from '../../src/code/index.js';
 import { detectIsolation } from '../../src/sandbox/index.js';
 import { Kumo } from '../../src/server/index.js';
 import { Collector, RECORDER_SOURCE } from '../helpers/collector.js';
+import { logsClient } from '../helpers/clients.js';
 import { TEST_CREDENTIALS } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -91,7 +92,7 @@ for (const mode of ['sandbox', 'process'] as const) {
       });
       kumo = await Kumo.start({ port: 0, host: '127.0.0.1', dataDir, isolation: mode }, pino({ level: 'warn' }, sink));
       lambda = new LambdaClient({ endpoint: kumo.url, region: kumo.options.region, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
-      logs = new CloudWatchLogsClient({ endpoint: kumo.url, region: kumo.options.region, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+      logs = logsClient(kumo.url, kumo.options.region);
       await lambda.send(
         new CreateFunctionCommand({
           FunctionName: 'victim',

@@ -28,6 +28,7 @@ import {
 import { zipDirectory } from '../../src/code/index.js';
 import { ServerProcess } from '../helpers/server-process.js';
 import { logsClient } from '../helpers/clients.js';
+import { createNodeFunction } from '../helpers/functions.js';
 import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/persistence';
@@ -218,16 +219,7 @@ describe('kumo server killed with SIGKILL', () => {
     const zip = await zipDirectory(repoPath('examples/node-hello'));
     server = await ServerProcess.start(dataDir);
     let lambda = server.lambda();
-    const created = await lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: 'survivor',
-        Runtime: 'nodejs20.x',
-        Handler: 'index.handler',
-        Role: ROLE,
-        Code: { ZipFile: zip },
-        Environment: { Variables: { KEPT: 'yes' } },
-      }),
-    );
+    const created = await createNodeFunction(lambda, 'survivor', zip, { Environment: { Variables: { KEPT: 'yes' } } });
     const { body } = await invoke(lambda, 'survivor');
     assert.equal(body, '{"message":"Hello, Kumo!"}');
     lambda.destroy();

@@ -12,12 +12,12 @@ export interface SuiteKumo extends TestKumo {
 /**
  * One Kumo for the current suite: registers a `before` that starts it (with `startKumo(options)`)
  * and an `after` that closes it, in the enclosing `describe` or, at top level, for the file.
- * Returns a stand-in for the running TestKumo: read it from tests and from hooks registered after
- * this call (reading it before the server starts throws).
+ * Returns a stand-in for the running TestKumo: read it from tests, and from hooks registered after
+ * this call in the same `describe` (reading it before the server starts throws).
  *
  * `setup` runs in the same `before`, once the server is up. Use it for work that needs the server
  * at a file's top level: there Node 20 starts each `before` as soon as it is registered, so a
- * separate top-level `before` would not wait for the server.
+ * separate top-level `before` would not wait for the server (tests still wait for all of them).
  */
 export function useKumo(options: KumoOptions = {}, setup?: (k: TestKumo) => void | Promise<void>): SuiteKumo {
   let running: TestKumo | undefined;

@@ -1,6 +1,8 @@
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import { TEST_ROLE } from './functions.js';
 
 /**
  * Debian's AWS CLI v2, called by its absolute path (an `aws` on PATH may be a pyenv shim for CLI v1),
@@ -38,4 +40,43 @@ export function runAwsCli(args: readonly string[]): Promise<CliResult> {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
+}
+
+/** `aws <service> …` against one server, with JSON output. */
+export interface ServiceCli {
+  /** Runs the command; resolves with its exit code and output, whatever they are. */
+  (...args: string[]): Promise<CliResult>;
+  /** Runs a command that must succeed (exit 0); resolves to its parsed JSON output ({} when it prints nothing). */
+  json: <T = Record<string, unknown>>(...args: string[]) => Promise<T>;
+}
+
+/**
+ * The AWS CLI for `service` with `--endpoint-url` the server's URL, read at each call (so a
+ * `useKumo` stand-in may be passed before the server starts) and `--output json`.
+ */
+export function awsCli(server: { readonly url: string }, service: string): ServiceCli {
+  const run = (...args: string[]): Promise<CliResult> => runAwsCli(['--endpoint-url', server.url, '--output', 'json', service, ...args]);
+  const json = async <T = Record<string, unknown>>(...args: string[]): Promise<T> => {
+    const r = await run(...args);
+    assert.equal(r.code, 0, `aws ${service} ${args.join(' ')}: ${r.stderr}`);
+    return (r.stdout.trim() === '' ? {} : JSON.parse(r.stdout)) as T;
+  };
+  return Object.assign(run, { json });
+}
+
+/** `aws lambda create-function` arguments for a Node.js function from a zip file: the CLI twin of `createNodeFunction`. */
+export function createNodeFunctionArgs(name: string, zipFile: string): string[] {
+  return [
+    'create-function',
+    '--function-name',
+    name,
+    '--runtime',
+    'nodejs20.x',
+    '--handler',
+    'index.handler',
+    '--role',
+    TEST_ROLE,
+    '--zip-file',
+    `fileb://${zipFile}`,
+  ];
 }

@@ -1,5 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { CreateFunctionCommandInput, CreateFunctionCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { zipEntries } from '../../src/code/index.js';
+import { createNodeFunction } from './functions.js';
 
 /** One report a function made to the collector. */
 export interface Hit {
@@ -77,3 +80,17 @@ export const handler = async (event, context) => {
   return { echo: event };
 };
 `;
+
+/**
+ * Creates a Node.js function running `RECORDER_SOURCE` that reports to `collector` (COLLECT is set);
+ * `extra` adds to or overrides the CreateFunction input.
+ */
+export async function createRecorderFunction(
+  lambda: LambdaClient,
+  name: string,
+  collector: Collector,
+  extra: Partial<CreateFunctionCommandInput> = {},
+): Promise<CreateFunctionCommandOutput> {
+  const zip = await zipEntries([{ name: 'index.mjs', content: RECORDER_SOURCE }]);
+  return createNodeFunction(lambda, name, zip, { Environment: { Variables: { COLLECT: collector.url } }, ...extra });
+}

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { CreateFunctionCommand, InvokeCommand, UpdateFunctionCodeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, UpdateFunctionCodeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
+import { createNodeFunction } from './functions.js';
 
 /** A function's ARN in the test server's region and account, with an optional qualifier. */
 export function qualifiedArn(name: string, qualifier?: string): string {
@@ -37,16 +38,7 @@ export async function invokeTagged(lambda: LambdaClient, name: string, qualifier
 }
 
 /** Creates a Node.js function with version 1 running `first` and version 2 (and `$LATEST`) running `second`. */
-export async function createTwoVersions(lambda: LambdaClient, name: string, role: string, first: Buffer, second: Buffer): Promise<void> {
-  await lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: role,
-      Code: { ZipFile: first },
-      Publish: true,
-    }),
-  );
+export async function createTwoVersions(lambda: LambdaClient, name: string, first: Buffer, second: Buffer): Promise<void> {
+  await createNodeFunction(lambda, name, first, { Publish: true });
   await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ZipFile: second, Publish: true }));
 }

@@ -7,10 +7,9 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CreateAliasCommand,
-  CreateFunctionCommand,
   DeleteAliasCommand,
   DeleteFunctionCommand,
   GetAliasCommand,
@@ -21,31 +20,25 @@ import {
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
-import { AWS_CLI_MISSING, runAwsCli } from '../helpers/aws-cli.js';
+import { AWS_CLI_MISSING, awsCli } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
+import { createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
 import { createTwoVersions, invokeTagged, qualifiedArn, taggedCode, type TaggedAnswer } from '../helpers/versions.js';
 
-const ROLE = 'arn:aws:iam::000000000000:role/aliases-test';
 const ARN = qualifiedArn;
 
-let k: TestKumo;
+const k = useKumo({ stemCells: 0 });
 
 /** Creates a function with versions 1 (code 'v1') and 2 (code 'v2'); $LATEST runs 'v2'. */
 async function withTwoVersions(name: string): Promise<void> {
-  await createTwoVersions(k.lambda, name, ROLE, await taggedCode('v1'), await taggedCode('v2'));
+  await createTwoVersions(k.lambda, name, await taggedCode('v1'), await taggedCode('v2'));
 }
 
 function invoke(name: string, qualifier?: string): Promise<TaggedAnswer> {
   return invokeTagged(k.lambda, name, qualifier);
 }
-
-before(async () => {
-  k = await startKumo({ stemCells: 0 });
-});
-after(async () => {
-  await k?.close();
-});
 
 describe('alias lifecycle', () => {
   test('CreateAlias answers 201 with the AliasConfiguration; Get, Update, List and Delete follow it', async () => {
@@ -253,16 +246,7 @@ describe('after a restart', () => {
     const first = await startKumo({ stemCells: 0 });
     let second: TestKumo | undefined;
     try {
-      await first.lambda.send(
-        new CreateFunctionCommand({
-          FunctionName: 'al-restart',
-          Runtime: 'nodejs20.x',
-          Handler: 'index.handler',
-          Role: ROLE,
-          Code: { ZipFile: await taggedCode('v1') },
-          Publish: true,
-        }),
-      );
+      await createNodeFunction(first.lambda, 'al-restart', await taggedCode('v1'), { Publish: true });
       await first.lambda.send(
         new UpdateFunctionCodeCommand({ FunctionName: 'al-restart', ZipFile: await taggedCode('v2'), Publish: true }),
       );
@@ -283,7 +267,7 @@ describe('after a restart', () => {
 });
 
 describe('aliases with the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
-  const cli = (...args: string[]) => runAwsCli(['lambda', ...args, '--endpoint-url', k.url, '--output', 'json']);
+  const cli = awsCli(k, 'lambda');
 
   test('create-alias, get-alias, update-alias --routing-config, list-aliases, invoke and delete-alias', async () => {
     await withTwoVersions('al-cli');

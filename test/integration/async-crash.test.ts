@@ -13,9 +13,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { CreateFunctionCommand, PutFunctionEventInvokeConfigCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { zipEntries } from '../../src/code/index.js';
-import { Collector, RECORDER_SOURCE } from '../helpers/collector.js';
+import { PutFunctionEventInvokeConfigCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { Collector, createRecorderFunction } from '../helpers/collector.js';
 import { ServerProcess } from '../helpers/server-process.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -70,16 +69,7 @@ function sendEvent(agent: http.Agent, url: URL, fn: string, body: Buffer): Promi
 }
 
 async function deploy(lambda: LambdaClient, name: string): Promise<void> {
-  await lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: 'arn:aws:iam::000000000000:role/crash',
-      Code: { ZipFile: await zipEntries([{ name: 'index.mjs', content: RECORDER_SOURCE }]) },
-      Environment: { Variables: { COLLECT: collector.url } },
-    }),
-  );
+  await createRecorderFunction(lambda, name, collector);
 }
 
 test('kill -9 under load loses no acknowledged event, and none runs after its maximum age', async () => {

@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import {
-  CreateFunctionCommand,
   DeleteFunctionCommand,
   InvokeAsyncCommand,
   InvokeCommand,
@@ -17,31 +16,25 @@ import {
   PutFunctionEventInvokeConfigCommand,
   type DestinationConfig,
 } from '@aws-sdk/client-lambda';
-import { zipEntries } from '../../src/code/index.js';
-import { Collector, RECORDER_SOURCE, type Hit } from '../helpers/collector.js';
-import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
+import { Collector, createRecorderFunction, type Hit } from '../helpers/collector.js';
+import { useKumo } from '../helpers/kumo-suite.js';
+import { repoPath } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
 const SCALE = 0.01;
 const ARN = 'arn:aws:lambda:us-east-1:000000000000:function:';
 
-let k: TestKumo;
 let collector: Collector;
-let zip: Buffer;
+const k = useKumo({ asyncTimeScale: SCALE }, async () => {
+  collector = await Collector.start();
+  await deploy('sink');
+});
 
 async function deploy(name: string, extra: { dlq?: string; timeout?: number } = {}): Promise<void> {
-  await k.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: 'arn:aws:iam::000000000000:role/async',
-      Code: { ZipFile: zip },
-      Timeout: extra.timeout ?? 10,
-      Environment: { Variables: { COLLECT: collector.url } },
-      ...(extra.dlq ? { DeadLetterConfig: { TargetArn: extra.dlq } } : {}),
-    }),
-  );
+  await createRecorderFunction(k.lambda, name, collector, {
+    Timeout: extra.timeout ?? 10,
+    ...(extra.dlq ? { DeadLetterConfig: { TargetArn: extra.dlq } } : {}),
+  });
 }
 
 async function configure(name: string, config: { retries?: number; maxAge?: number; destinations?: DestinationConfig }): Promise<void> {
@@ -73,15 +66,7 @@ function recordsFor(requestId: string): Array<Record<string, unknown> & { reques
     .filter((e) => e.requestContext?.requestId === requestId);
 }
 
-before(async () => {
-  collector = await Collector.start();
-  k = await startKumo({ asyncTimeScale: SCALE });
-  zip = await zipEntries([{ name: 'index.mjs', content: RECORDER_SOURCE }]);
-  await deploy('sink');
-});
-
 after(async () => {
-  await k?.close();
   await collector?.close();
 });
 

@@ -3,23 +3,27 @@
  * and the AWS CLI. Async time runs 100 times faster (asyncTimeScale 0.01).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { after, before, describe, test } from 'node:test';
-import { CreateFunctionCommand, InvokeCommand, PutFunctionEventInvokeConfigCommand } from '@aws-sdk/client-lambda';
-import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
-import { zipEntries } from '../../src/code/index.js';
-import { Collector, RECORDER_SOURCE } from '../helpers/collector.js';
-import { startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
+import { after, describe, test } from 'node:test';
+import { InvokeCommand, PutFunctionEventInvokeConfigCommand } from '@aws-sdk/client-lambda';
+import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { awsCli } from '../helpers/aws-cli.js';
+import { sqsClient } from '../helpers/clients.js';
+import { Collector, createRecorderFunction } from '../helpers/collector.js';
+import { useKumo } from '../helpers/kumo-suite.js';
 import { eventually } from '../helpers/wait.js';
 
 const QARN = 'arn:aws:sqs:us-east-1:000000000000:';
 const FARN = 'arn:aws:lambda:us-east-1:000000000000:function:';
 
-let k: TestKumo;
 let sqs: SQSClient;
 let collector: Collector;
 const urls = new Map<string, string>();
+const k = useKumo({ asyncTimeScale: 0.01 }, async ({ url }) => {
+  collector = await Collector.start();
+  sqs = sqsClient(url);
+  await queue('dlq');
+  await queue('records');
+});
 
 async function queue(name: string): Promise<string> {
   const out = await sqs.send(new CreateQueueCommand({ QueueName: name }));
@@ -29,17 +33,7 @@ async function queue(name: string): Promise<string> {
 }
 
 async function deploy(name: string, dlq?: string): Promise<void> {
-  await k.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: 'arn:aws:iam::000000000000:role/async-sqs',
-      Code: { ZipFile: await zipEntries([{ name: 'index.mjs', content: RECORDER_SOURCE }]) },
-      Environment: { Variables: { COLLECT: collector.url } },
-      ...(dlq ? { DeadLetterConfig: { TargetArn: dlq } } : {}),
-    }),
-  );
+  await createRecorderFunction(k.lambda, name, collector, dlq ? { DeadLetterConfig: { TargetArn: dlq } } : {});
 }
 
 async function invokeEvent(name: string, event: unknown): Promise<string> {
@@ -74,16 +68,8 @@ async function receive(queueName: string, match: (m: Message) => boolean): Promi
   return found ?? assert.fail('unreachable');
 }
 
-before(async () => {
-  collector = await Collector.start();
-  k = await startKumo({ asyncTimeScale: 0.01 });
-  sqs = new SQSClient({ endpoint: k.url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
-  await queue('dlq');
-  await queue('records');
-});
 after(async () => {
   sqs?.destroy();
-  await k?.close();
   await collector?.close();
 });
 
@@ -148,37 +134,19 @@ describe('queue destinations', () => {
     let found = false;
     await eventually(
       async () => {
-        const { stdout } = await promisify(execFile)(
-          '/usr/bin/aws',
-          [
-            'sqs',
-            'receive-message',
-            '--queue-url',
-            urls.get('dlq') ?? '',
-            '--message-attribute-names',
-            'All',
-            '--max-number-of-messages',
-            '10',
-            '--visibility-timeout',
-            '0',
-            '--endpoint-url',
-            k.url,
-            '--output',
-            'json',
-          ],
-          {
-            env: {
-              ...process.env,
-              AWS_ACCESS_KEY_ID: 'test',
-              AWS_SECRET_ACCESS_KEY: 'test',
-              AWS_DEFAULT_REGION: 'us-east-1',
-              AWS_PAGER: '',
-            },
-          },
-        );
-        const out = (stdout.trim() === '' ? {} : JSON.parse(stdout)) as {
+        const out = await awsCli(k, 'sqs').json<{
           Messages?: Array<{ Body: string; MessageAttributes?: Record<string, { StringValue?: string }> }>;
-        };
+        }>(
+          'receive-message',
+          '--queue-url',
+          urls.get('dlq') ?? '',
+          '--message-attribute-names',
+          'All',
+          '--max-number-of-messages',
+          '10',
+          '--visibility-timeout',
+          '0',
+        );
         found = (out.Messages ?? []).some(
           (m) => m.MessageAttributes?.RequestID?.StringValue === id && (JSON.parse(m.Body) as { tag?: string }).tag === 'cli',
         );

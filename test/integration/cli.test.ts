@@ -9,15 +9,16 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CreateFunctionCommand, GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
+import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
-import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
+import { createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
+import { repoPath } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
 const KUMO_BIN = repoPath('bin', 'kumo.js');
-const ROLE = 'arn:aws:iam::000000000000:role/test-role';
 
-let k: TestKumo;
+const k = useKumo();
 let tmp: string;
 
 interface Result {
@@ -53,12 +54,10 @@ function fixture(name: string, files: Record<string, string>): string {
   return dir;
 }
 
-before(async () => {
-  k = await startKumo();
+before(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-cli-test-'));
 });
-after(async () => {
-  await k?.close();
+after(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -182,9 +181,7 @@ describe('kumo deploy / invoke / ls / rm', () => {
     const zip = fs.readFileSync(path.join(tmp, 'fn.zip'));
     for (let i = 0; i < 52; i++) {
       const FunctionName = `cli-many-${String(i).padStart(2, '0')}`;
-      await k.lambda.send(
-        new CreateFunctionCommand({ FunctionName, Runtime: 'nodejs20.x', Handler: 'main.run', Role: ROLE, Code: { ZipFile: zip } }),
-      );
+      await createNodeFunction(k.lambda, FunctionName, zip, { Handler: 'main.run' });
     }
     const r = await kumo(['ls']);
     assert.equal(r.code, 0, r.stderr);

@@ -14,7 +14,6 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateCodeSigningConfigCommand,
-  CreateFunctionCommand,
   DeleteCodeSigningConfigCommand,
   DeleteFunctionCodeSigningConfigCommand,
   GetCodeSigningConfigCommand,
@@ -37,11 +36,12 @@ import { pino } from 'pino';
 import { digestZip, zipDirectory, zipEntries } from '../../src/code/index.js';
 import { Kumo } from '../../src/server/index.js';
 import { SIGNATURE_PATH, signZip, type SignatureDocument, type SigningProfileView } from '../../src/signing/index.js';
-import { AWS_CLI_MISSING, runAwsCli } from '../helpers/aws-cli.js';
+import { AWS_CLI_MISSING, awsCli, createNodeFunctionArgs } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
-import { repoPath, startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
+import { createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
+import { repoPath, TEST_CREDENTIALS } from '../helpers/server.js';
 
-const ROLE = 'arn:aws:iam::000000000000:role/signing-test';
 const CSC_ARN_RE = /^arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-[0-9a-f]{17}$/;
 
 let plain: Buffer;
@@ -80,16 +80,7 @@ async function tamper(signed: Buffer): Promise<Buffer> {
 }
 
 function createFn(lambda: LambdaClient, name: string, zip: Buffer, csc?: string) {
-  return lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: ROLE,
-      Code: { ZipFile: zip },
-      ...(csc ? { CodeSigningConfigArn: csc } : {}),
-    }),
-  );
+  return createNodeFunction(lambda, name, zip, csc ? { CodeSigningConfigArn: csc } : {});
 }
 
 async function csc(lambda: LambdaClient, allowed: string[], policy: 'Warn' | 'Enforce'): Promise<string> {
@@ -107,13 +98,7 @@ before(async () => {
 });
 
 describe('code signing configurations with the SDK', () => {
-  let k: TestKumo;
-  before(async () => {
-    k = await startKumo({ stemCells: 0 });
-  });
-  after(async () => {
-    await k?.close();
-  });
+  const k = useKumo({ stemCells: 0 });
 
   test("Create (201), Get, Update, List and Delete (204) in Lambda's shapes", async () => {
     const p = await profile(k.url, 'crud_profile');
@@ -208,13 +193,7 @@ describe('code signing configurations with the SDK', () => {
 });
 
 describe('tags of code signing configurations', () => {
-  let k: TestKumo;
-  before(async () => {
-    k = await startKumo({ stemCells: 0 });
-  });
-  after(async () => {
-    await k?.close();
-  });
+  const k = useKumo({ stemCells: 0 });
 
   test('Tags on CreateCodeSigningConfig, TagResource, UntagResource and ListTags on its ARN; gone with it', async () => {
     const p = await profile(k.url, 'tagged_profile');
@@ -419,21 +398,11 @@ describe('deployments to a function with a code signing configuration', () => {
 });
 
 describe('code signing with the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
-  let k: TestKumo;
-  const cli = (...args: string[]) => runAwsCli(['--endpoint-url', k.url, '--output', 'json', 'lambda', ...args]);
-  const cliJson = async <T>(...args: string[]): Promise<T> => {
-    const r = await cli(...args);
-    assert.equal(r.code, 0, `aws lambda ${args.join(' ')}: ${r.stderr}`);
-    return (r.stdout.trim() === '' ? {} : JSON.parse(r.stdout)) as T;
-  };
-
-  before(async () => {
+  before(() => {
     if (AWS_CLI_MISSING) console.log(`code-signing.test: skipping the AWS CLI suite: ${AWS_CLI_MISSING}`);
-    k = await startKumo({ stemCells: 0 });
   });
-  after(async () => {
-    await k?.close();
-  });
+  const k = useKumo({ stemCells: 0 });
+  const cli = awsCli(k, 'lambda');
 
   test('create/get/update/list/delete-code-signing-config and put/get/delete-function-code-signing-config; update-function-code refused', async () => {
     const p = await profile(k.url, 'cli_profile');
@@ -444,7 +413,7 @@ describe('code signing with the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
         CodeSigningPolicies: { UntrustedArtifactOnDeployment: string };
       };
     }
-    const created = await cliJson<Csc>(
+    const created = await cli.json<Csc>(
       'create-code-signing-config',
       '--allowed-publishers',
       `SigningProfileVersionArns=${p.profileVersionArn}`,
@@ -454,16 +423,16 @@ describe('code signing with the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
     const arn = created.CodeSigningConfig.CodeSigningConfigArn;
     assert.match(arn, CSC_ARN_RE);
     assert.equal(
-      (await cliJson<Csc>('get-code-signing-config', '--code-signing-config-arn', arn)).CodeSigningConfig.CodeSigningPolicies
+      (await cli.json<Csc>('get-code-signing-config', '--code-signing-config-arn', arn)).CodeSigningConfig.CodeSigningPolicies
         .UntrustedArtifactOnDeployment,
       'Enforce',
     );
     assert.equal(
-      (await cliJson<Csc>('update-code-signing-config', '--code-signing-config-arn', arn, '--description', 'cli')).CodeSigningConfig
+      (await cli.json<Csc>('update-code-signing-config', '--code-signing-config-arn', arn, '--description', 'cli')).CodeSigningConfig
         .Description,
       'cli',
     );
-    const listed = await cliJson<{ CodeSigningConfigs: Array<{ CodeSigningConfigArn: string }> }>('list-code-signing-configs');
+    const listed = await cli.json<{ CodeSigningConfigs: Array<{ CodeSigningConfigArn: string }> }>('list-code-signing-configs');
     assert.deepEqual(
       listed.CodeSigningConfigs.map((c) => c.CodeSigningConfigArn),
       [arn],
@@ -471,20 +440,8 @@ describe('code signing with the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
 
     const zipFile = path.join(k.dataDir, 'cli.zip');
     fs.writeFileSync(zipFile, await sign(k.url, plain, 'cli_profile'));
-    await cliJson(
-      'create-function',
-      '--function-name',
-      'cli-signed',
-      '--runtime',
-      'nodejs20.x',
-      '--handler',
-      'index.handler',
-      '--role',
-      ROLE,
-      '--zip-file',
-      `fileb://${zipFile}`,
-    );
-    const put = await cliJson<{ CodeSigningConfigArn: string; FunctionName: string }>(
+    await cli.json(...createNodeFunctionArgs('cli-signed', zipFile));
+    const put = await cli.json<{ CodeSigningConfigArn: string; FunctionName: string }>(
       'put-function-code-signing-config',
       '--function-name',
       'cli-signed',
@@ -493,7 +450,7 @@ describe('code signing with the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
     );
     assert.deepEqual(put, { CodeSigningConfigArn: arn, FunctionName: 'cli-signed' });
     assert.equal(
-      (await cliJson<{ CodeSigningConfigArn: string }>('get-function-code-signing-config', '--function-name', 'cli-signed'))
+      (await cli.json<{ CodeSigningConfigArn: string }>('get-function-code-signing-config', '--function-name', 'cli-signed'))
         .CodeSigningConfigArn,
       arn,
     );
@@ -504,8 +461,8 @@ describe('code signing with the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
     assert.equal(refused.code, 254, refused.stderr);
     assert.match(refused.stderr, /\(CodeVerificationFailedException\)/);
 
-    await cliJson('delete-function-code-signing-config', '--function-name', 'cli-signed');
-    await cliJson('delete-code-signing-config', '--code-signing-config-arn', arn);
+    await cli.json('delete-function-code-signing-config', '--function-name', 'cli-signed');
+    await cli.json('delete-code-signing-config', '--code-signing-config-arn', arn);
     const gone = await cli('get-code-signing-config', '--code-signing-config-arn', arn);
     assert.equal(gone.code, 254);
     assert.match(gone.stderr, /\(ResourceNotFoundException\)/);

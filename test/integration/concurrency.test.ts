@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  CreateFunctionCommand,
   DeleteFunctionCommand,
   DeleteFunctionConcurrencyCommand,
   GetAccountSettingsCommand,
@@ -17,6 +16,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
 import type { KumoOptions } from '../../src/config/index.js';
+import { createNodeFunction } from '../helpers/functions.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
 
 const SLOW = 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms ?? 0)); return "done"; };';
@@ -31,15 +31,7 @@ async function withKumo(options: KumoOptions, fn: (k: TestKumo) => Promise<void>
 }
 
 async function deploy(k: TestKumo, name: string): Promise<void> {
-  await k.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: 'arn:aws:iam::000000000000:role/test',
-      Code: { ZipFile: await zipEntries([{ name: 'index.js', content: SLOW }]) },
-    }),
-  );
+  await createNodeFunction(k.lambda, name, await zipEntries([{ name: 'index.js', content: SLOW }]));
 }
 
 function invoke(k: TestKumo, name: string, ms = 0): Promise<unknown> {

@@ -3,9 +3,8 @@
  * one invocation at a time, the account concurrency limit, and nothing left running afterwards.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
-  CreateFunctionCommand,
   InvokeCommand,
   LambdaServiceException,
   UpdateFunctionConfigurationCommand,
@@ -13,11 +12,11 @@ import {
   type InvokeCommandOutput,
 } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
+import { createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
 import { processesWithEnv } from '../helpers/processes.js';
 import { eventually } from '../helpers/wait.js';
-
-const ROLE = 'arn:aws:iam::000000000000:role/test';
 
 /** A Node function that reports its process and how many invocations that process has served. */
 const PROBE = `
@@ -58,16 +57,7 @@ interface Probe {
 }
 
 async function deploy(k: TestKumo, name: string, extra: Partial<CreateFunctionCommandInput> = {}): Promise<void> {
-  await k.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: ROLE,
-      Code: { ZipFile: await zipEntries([{ name: 'index.js', content: PROBE }]) },
-      ...extra,
-    }),
-  );
+  await createNodeFunction(k.lambda, name, await zipEntries([{ name: 'index.js', content: PROBE }]), extra);
 }
 
 async function invoke(k: TestKumo, name: string, event: object = {}): Promise<{ out: InvokeCommandOutput; body: unknown; log: string }> {
@@ -95,11 +85,7 @@ function alive(env: Probe): boolean {
 }
 
 describe('execution environments', () => {
-  let k: TestKumo;
-  before(async () => {
-    k = await startKumo();
-  });
-  after(() => k.close());
+  const k = useKumo();
 
   test('a warm environment is reused: same process, state kept, no Init Duration', async () => {
     await deploy(k, 'warm');
@@ -180,15 +166,7 @@ describe('isolation, end to end', () => {
           tmp: (() => { fs.writeFileSync('/tmp/ok', 'ok'); return fs.readFileSync('/tmp/ok', 'utf8'); })(),
           pid1: fs.readFileSync('/proc/1/cmdline', 'utf8').split('\\0')[0],
         });`;
-      await k.lambda.send(
-        new CreateFunctionCommand({
-          FunctionName: 'jail',
-          Runtime: 'nodejs20.x',
-          Handler: 'index.handler',
-          Role: ROLE,
-          Code: { ZipFile: await zipEntries([{ name: 'index.js', content: code }]) },
-        }),
-      );
+      await createNodeFunction(k.lambda, 'jail', await zipEntries([{ name: 'index.js', content: code }]));
       const r = await invoke(k, 'jail', { dataDir: k.dataDir });
       const body = r.body as Record<string, unknown>;
       assert.equal(body.taskRoot, '/var/task');
@@ -208,15 +186,7 @@ describe('frozen between invocations', () => {
     const k = await startKumo();
     try {
       const code = 'let ticks = 0; setInterval(() => ticks++, 10); exports.handler = async () => ticks;';
-      await k.lambda.send(
-        new CreateFunctionCommand({
-          FunctionName: 'frozen',
-          Runtime: 'nodejs20.x',
-          Handler: 'index.handler',
-          Role: ROLE,
-          Code: { ZipFile: await zipEntries([{ name: 'index.js', content: code }]) },
-        }),
-      );
+      await createNodeFunction(k.lambda, 'frozen', await zipEntries([{ name: 'index.js', content: code }]));
       const before = (await invoke(k, 'frozen')).body as number;
       // Idle time is what this test is about: 600 ms would be ~60 ticks in a running process.
       await new Promise((r) => setTimeout(r, 600));
@@ -229,11 +199,7 @@ describe('frozen between invocations', () => {
 });
 
 describe('idle reclaim', () => {
-  let k: TestKumo;
-  before(async () => {
-    k = await startKumo({ idleTimeoutMs: 300 });
-  });
-  after(() => k.close());
+  const k = useKumo({ idleTimeoutMs: 300 });
 
   test('an environment idle past the idle timeout is reclaimed; the next call is a cold start', async () => {
     await deploy(k, 'idle');
@@ -246,11 +212,7 @@ describe('idle reclaim', () => {
 });
 
 describe('account concurrency limit', () => {
-  let k: TestKumo;
-  before(async () => {
-    k = await startKumo({ concurrencyLimit: 2 });
-  });
-  after(() => k.close());
+  const k = useKumo({ concurrencyLimit: 2 });
 
   test('invocations beyond the limit are throttled with TooManyRequestsException', async () => {
     await deploy(k, 'limited');

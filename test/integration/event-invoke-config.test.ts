@@ -3,12 +3,9 @@
  * DeadLetterConfig, through @aws-sdk/client-lambda and the real AWS CLI, with Lambda's errors.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CreateAliasCommand,
-  CreateFunctionCommand,
   DeleteAliasCommand,
   DeleteFunctionCommand,
   DeleteFunctionEventInvokeConfigCommand,
@@ -22,24 +19,27 @@ import {
   UpdateFunctionEventInvokeConfigCommand,
 } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
-import { startKumo, type TestKumo } from '../helpers/server.js';
+import { awsCli } from '../helpers/aws-cli.js';
+import { createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
+import { repoPath } from '../helpers/server.js';
 import { createTwoVersions } from '../helpers/versions.js';
 
 const ARN = 'arn:aws:lambda:us-east-1:000000000000:function:';
 const QUEUE = 'arn:aws:sqs:us-east-1:000000000000:failures';
 
-let k: TestKumo;
+const k = useKumo({}, async () => {
+  await deploy('target');
+  await deploy('other');
+});
+const cli = awsCli(k, 'lambda');
 
 async function deploy(name: string, dlq?: string): Promise<void> {
-  await k.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: 'arn:aws:iam::000000000000:role/eic',
-      Code: { ZipFile: await zipEntries([{ name: 'index.mjs', content: 'export const handler = async () => 1;' }]) },
-      ...(dlq === undefined ? {} : { DeadLetterConfig: { TargetArn: dlq } }),
-    }),
+  await createNodeFunction(
+    k.lambda,
+    name,
+    await zipEntries([{ name: 'index.mjs', content: 'export const handler = async () => 1;' }]),
+    dlq === undefined ? {} : { DeadLetterConfig: { TargetArn: dlq } },
   );
 }
 
@@ -53,25 +53,6 @@ function rejectsWith(p: Promise<unknown>, name: string, status: number, message:
     return true;
   });
 }
-
-async function aws(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)('/usr/bin/aws', [...args, '--endpoint-url', k.url, '--output', 'json'], {
-      env: { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1', AWS_PAGER: '' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-before(async () => {
-  k = await startKumo();
-  await deploy('target');
-  await deploy('other');
-});
-after(async () => k?.close());
 
 describe('event invoke config through the SDK', () => {
   test('Put, Get, Update, List and Delete round-trip in Lambda shapes', async () => {
@@ -170,7 +151,7 @@ describe('event invoke config through the SDK', () => {
 
   test('each version and alias has a config of its own, with its qualified ARN; it goes with its version or alias', async () => {
     const code = (n: number) => zipEntries([{ name: 'index.mjs', content: `export const handler = async () => ${n};` }]);
-    await createTwoVersions(k.lambda, 'qual', 'arn:aws:iam::000000000000:role/eic', await code(1), await code(2));
+    await createTwoVersions(k.lambda, 'qual', await code(1), await code(2));
     await k.lambda.send(new CreateAliasCommand({ FunctionName: 'qual', Name: 'live', FunctionVersion: '1' }));
     const v1 = await k.lambda.send(
       new PutFunctionEventInvokeConfigCommand({ FunctionName: 'qual', Qualifier: '1', MaximumRetryAttempts: 0 }),
@@ -345,8 +326,7 @@ describe('DeadLetterConfig', () => {
 describe('event invoke config through the AWS CLI', () => {
   test('put-, update-, get-, list- and delete-function-event-invoke-config', async () => {
     await deploy('cli-cfg');
-    const put = await aws(
-      'lambda',
+    const put = await cli(
       'put-function-event-invoke-config',
       '--function-name',
       'cli-cfg',
@@ -368,35 +348,27 @@ describe('event invoke config through the AWS CLI', () => {
         DestinationConfig: { OnSuccess: { Destination: `${ARN}target` }, OnFailure: {} },
       },
     );
-    const upd = await aws(
-      'lambda',
-      'update-function-event-invoke-config',
-      '--function-name',
-      'cli-cfg',
-      '--maximum-event-age-in-seconds',
-      '120',
-    );
+    const upd = await cli('update-function-event-invoke-config', '--function-name', 'cli-cfg', '--maximum-event-age-in-seconds', '120');
     assert.equal(upd.code, 0, upd.stderr);
     assert.equal((JSON.parse(upd.stdout) as { MaximumEventAgeInSeconds: number }).MaximumEventAgeInSeconds, 120);
-    const get = await aws('lambda', 'get-function-event-invoke-config', '--function-name', 'cli-cfg');
+    const get = await cli('get-function-event-invoke-config', '--function-name', 'cli-cfg');
     assert.equal((JSON.parse(get.stdout) as { MaximumRetryAttempts: number }).MaximumRetryAttempts, 0);
-    const list = await aws('lambda', 'list-function-event-invoke-configs', '--function-name', 'cli-cfg');
+    const list = await cli('list-function-event-invoke-configs', '--function-name', 'cli-cfg');
     assert.equal((JSON.parse(list.stdout) as { FunctionEventInvokeConfigs: unknown[] }).FunctionEventInvokeConfigs.length, 1);
-    const del = await aws('lambda', 'delete-function-event-invoke-config', '--function-name', 'cli-cfg');
+    const del = await cli('delete-function-event-invoke-config', '--function-name', 'cli-cfg');
     assert.equal(del.code, 0, del.stderr);
-    const again = await aws('lambda', 'get-function-event-invoke-config', '--function-name', 'cli-cfg');
+    const again = await cli('get-function-event-invoke-config', '--function-name', 'cli-cfg');
     assert.notEqual(again.code, 0);
     assert.match(
       again.stderr,
       /An error occurred \(ResourceNotFoundException\) when calling the GetFunctionEventInvokeConfig operation: The function arn:aws:lambda:us-east-1:000000000000:function:cli-cfg:\$LATEST doesn't have an EventInvokeConfig/,
     );
-    const bad = await aws('lambda', 'put-function-event-invoke-config', '--function-name', 'cli-cfg', '--maximum-retry-attempts', '5');
+    const bad = await cli('put-function-event-invoke-config', '--function-name', 'cli-cfg', '--maximum-retry-attempts', '5');
     assert.match(bad.stderr, /\(ValidationException\).*Member must have value less than or equal to 2/);
   });
 
   test('invoke --invocation-type Event and invoke-async', async () => {
-    const inv = await aws(
-      'lambda',
+    const inv = await cli(
       'invoke',
       '--function-name',
       'target',
@@ -410,12 +382,8 @@ describe('event invoke config through the AWS CLI', () => {
     );
     assert.equal(inv.code, 0, inv.stderr);
     assert.deepEqual(JSON.parse(inv.stdout), { StatusCode: 202 });
-    const legacy = await aws('lambda', 'invoke-async', '--function-name', 'target', '--invoke-args', repoPath('package.json'));
+    const legacy = await cli('invoke-async', '--function-name', 'target', '--invoke-args', repoPath('package.json'));
     assert.equal(legacy.code, 0, legacy.stderr);
     assert.deepEqual(JSON.parse(legacy.stdout), { Status: 202 });
   });
 });
-
-function repoPath(p: string): string {
-  return new URL(`../../../${p}`, import.meta.url).pathname;
-}

@@ -3,10 +3,11 @@
  * deployed with the AWS SDK to a real Kumo, invoked, and its exact response and log checked.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CreateFunctionCommand, InvokeCommand, LogType, type Runtime } from '@aws-sdk/client-lambda';
 import { zipDirectory } from '../../src/code/index.js';
-import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
+import { useKumo } from '../helpers/kumo-suite.js';
+import { repoPath } from '../helpers/server.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/examples';
 
@@ -57,11 +58,7 @@ const EXAMPLES: Example[] = [
   },
 ];
 
-let k: TestKumo;
-before(async () => {
-  k = await startKumo();
-});
-after(() => k.close());
+const k = useKumo();
 
 async function invoke(name: string, payload: unknown): Promise<{ body: string; log: string }> {
   const out = await k.lambda.send(

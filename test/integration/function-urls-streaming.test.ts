@@ -4,50 +4,25 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { after, before, describe, test } from 'node:test';
-import { AddPermissionCommand, CreateFunctionCommand, CreateFunctionUrlConfigCommand } from '@aws-sdk/client-lambda';
+import { before, describe, test } from 'node:test';
+import { CreateFunctionUrlConfigCommand } from '@aws-sdk/client-lambda';
 import { zipDirectory } from '../../src/code/index.js';
-import { fixtureDir, startKumo, type TestKumo } from '../helpers/server.js';
+import { allowPublicUrl, createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
+import { fixtureDir } from '../helpers/server.js';
 import { signalServer } from '../helpers/signal.js';
 
-let k: TestKumo;
+const k = useKumo({ stemCells: 0 });
 let zip: Buffer;
 
 before(async () => {
-  k = await startKumo({ stemCells: 0 });
   zip = await zipDirectory(fixtureDir('node-streaming'));
 });
-after(() => k.close());
 
 /** A function with a public RESPONSE_STREAM URL; returns the URL's path-style root. */
 async function streamingUrl(name: string, handler: string): Promise<string> {
-  await k.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Handler: `index.${handler}`,
-      Role: 'arn:aws:iam::000000000000:role/any',
-      Code: { ZipFile: zip },
-    }),
-  );
-  await k.lambda.send(
-    new AddPermissionCommand({
-      FunctionName: name,
-      StatementId: 'url',
-      Action: 'lambda:InvokeFunctionUrl',
-      Principal: '*',
-      FunctionUrlAuthType: 'NONE',
-    }),
-  );
-  await k.lambda.send(
-    new AddPermissionCommand({
-      FunctionName: name,
-      StatementId: 'invoke',
-      Action: 'lambda:InvokeFunction',
-      Principal: '*',
-      InvokedViaFunctionUrl: true,
-    }),
-  );
+  await createNodeFunction(k.lambda, name, zip, { Handler: `index.${handler}` });
+  await allowPublicUrl(k.lambda, name);
   const out = await k.lambda.send(
     new CreateFunctionUrlConfigCommand({ FunctionName: name, AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' }),
   );

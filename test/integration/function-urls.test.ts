@@ -8,11 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import {
   AddPermissionCommand,
   CreateAliasCommand,
-  CreateFunctionCommand,
   CreateFunctionUrlConfigCommand,
   DeleteAliasCommand,
   DeleteFunctionCommand,
@@ -27,12 +26,12 @@ import {
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { zipEntries } from '../../src/code/index.js';
-import { AWS_CLI_MISSING, runAwsCli } from '../helpers/aws-cli.js';
+import { AWS_CLI_MISSING, awsCli } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
+import { allowPublicUrl, createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
 import { startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
 import { qualifiedArn } from '../helpers/versions.js';
-
-const ROLE = 'arn:aws:iam::000000000000:role/urls-test';
 
 /** One handler for every case: the path picks what it answers. */
 const HANDLER = `
@@ -59,7 +58,7 @@ exports.handler = async (event) => {
   }
 };`;
 
-let k: TestKumo;
+const k = useKumo({ stemCells: 0 });
 let zip: Buffer;
 
 interface HttpAnswer {
@@ -105,29 +104,12 @@ function idOf(functionUrl: string | undefined): string {
 }
 
 async function createFunction(name: string): Promise<void> {
-  await k.lambda.send(new CreateFunctionCommand({ FunctionName: name, Runtime: 'nodejs20.x', Handler: 'index.handler', Role: ROLE, Code: { ZipFile: zip } }));
+  await createNodeFunction(k.lambda, name, zip);
 }
 
 /** The two statements a public (AuthType NONE) URL needs since October 2025. */
-async function allowPublic(name: string): Promise<void> {
-  await k.lambda.send(
-    new AddPermissionCommand({
-      FunctionName: name,
-      StatementId: 'FunctionURLAllowPublicAccess',
-      Action: 'lambda:InvokeFunctionUrl',
-      Principal: '*',
-      FunctionUrlAuthType: 'NONE',
-    }),
-  );
-  await k.lambda.send(
-    new AddPermissionCommand({
-      FunctionName: name,
-      StatementId: 'FunctionURLAllowInvokeAction',
-      Action: 'lambda:InvokeFunction',
-      Principal: '*',
-      InvokedViaFunctionUrl: true,
-    }),
-  );
+function allowPublic(name: string): Promise<void> {
+  return allowPublicUrl(k.lambda, name);
 }
 
 /** A function with a public URL; returns the URL id. */
@@ -140,10 +122,6 @@ async function publicUrl(name: string, extra: Partial<CreateFunctionUrlConfigCom
 
 before(async () => {
   zip = await zipEntries([{ name: 'index.js', content: HANDLER }]);
-  k = await startKumo({ stemCells: 0 });
-});
-after(async () => {
-  await k?.close();
 });
 
 describe('configuration API', () => {
@@ -322,25 +300,25 @@ describe('configuration API', () => {
 describe('the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
   test('create-, get-, update-, list- and delete-function-url-config', async () => {
     await createFunction('url-cli');
-    const ep = ['--endpoint-url', k.url, '--output', 'json'];
-    const created = await runAwsCli(['lambda', 'create-function-url-config', ...ep, '--function-name', 'url-cli', '--auth-type', 'NONE', '--cors', 'AllowOrigins=https://a.example,MaxAge=60']);
+    const cli = awsCli(k, 'lambda');
+    const created = await cli('create-function-url-config', '--function-name', 'url-cli', '--auth-type', 'NONE', '--cors', 'AllowOrigins=https://a.example,MaxAge=60');
     assert.equal(created.code, 0, created.stderr);
     const config = JSON.parse(created.stdout) as { FunctionUrl: string; Cors: unknown; AuthType: string };
     idOf(config.FunctionUrl);
     assert.deepEqual(config.Cors, { AllowOrigins: ['https://a.example'], MaxAge: 60 });
-    const again = await runAwsCli(['lambda', 'create-function-url-config', ...ep, '--function-name', 'url-cli', '--auth-type', 'NONE']);
+    const again = await cli('create-function-url-config', '--function-name', 'url-cli', '--auth-type', 'NONE');
     assert.equal(again.code, 254);
     assert.match(again.stderr, /ResourceConflictException/);
-    const updated = await runAwsCli(['lambda', 'update-function-url-config', ...ep, '--function-name', 'url-cli', '--auth-type', 'AWS_IAM']);
+    const updated = await cli('update-function-url-config', '--function-name', 'url-cli', '--auth-type', 'AWS_IAM');
     assert.equal(updated.code, 0, updated.stderr);
     assert.equal((JSON.parse(updated.stdout) as { AuthType: string }).AuthType, 'AWS_IAM');
-    const got = await runAwsCli(['lambda', 'get-function-url-config', ...ep, '--function-name', 'url-cli']);
+    const got = await cli('get-function-url-config', '--function-name', 'url-cli');
     assert.equal((JSON.parse(got.stdout) as { FunctionUrl: string }).FunctionUrl, config.FunctionUrl);
-    const listed = await runAwsCli(['lambda', 'list-function-url-configs', ...ep, '--function-name', 'url-cli']);
+    const listed = await cli('list-function-url-configs', '--function-name', 'url-cli');
     assert.equal((JSON.parse(listed.stdout) as { FunctionUrlConfigs: unknown[] }).FunctionUrlConfigs.length, 1);
-    const deleted = await runAwsCli(['lambda', 'delete-function-url-config', ...ep, '--function-name', 'url-cli']);
+    const deleted = await cli('delete-function-url-config', '--function-name', 'url-cli');
     assert.equal(deleted.code, 0, deleted.stderr);
-    const gone = await runAwsCli(['lambda', 'get-function-url-config', ...ep, '--function-name', 'url-cli']);
+    const gone = await cli('get-function-url-config', '--function-name', 'url-cli');
     assert.equal(gone.code, 254);
     assert.match(gone.stderr, /ResourceNotFoundException/);
   });
@@ -691,7 +669,7 @@ describe('persistence', () => {
     const first = await startKumo({ stemCells: 0 });
     let second: TestKumo | undefined;
     try {
-      await first.lambda.send(new CreateFunctionCommand({ FunctionName: 'url-kept', Runtime: 'nodejs20.x', Handler: 'index.handler', Role: ROLE, Code: { ZipFile: zip } }));
+      await createNodeFunction(first.lambda, 'url-kept', zip);
       const created = await first.lambda.send(
         new CreateFunctionUrlConfigCommand({ FunctionName: 'url-kept', AuthType: 'AWS_IAM', Cors: { AllowOrigins: ['*'] }, InvokeMode: 'RESPONSE_STREAM' }),
       );

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import {
-  CreateFunctionCommand,
   DeleteFunctionCommand,
   GetAccountSettingsCommand,
   GetFunctionCommand,
@@ -16,24 +15,20 @@ import {
 } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
 import { craftZip } from '../helpers/zip.js';
-import { startKumo, type TestKumo } from '../helpers/server.js';
+import { createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
 
-const ROLE = 'arn:aws:iam::000000000000:role/test-role';
-let k: TestKumo;
+const k = useKumo();
 let helloZip: Buffer;
 
 before(async () => {
-  k = await startKumo();
   helloZip = await zipEntries([
     { name: 'index.js', content: 'exports.handler = async (e) => ({ version: 1, echo: e, env: process.env.GREETING ?? null });' },
   ]);
 });
-after(() => k.close());
 
 function create(overrides: Partial<CreateFunctionCommandInput> & { FunctionName: string }) {
-  return k.lambda.send(
-    new CreateFunctionCommand({ Runtime: 'nodejs20.x', Handler: 'index.handler', Role: ROLE, Code: { ZipFile: helloZip }, ...overrides }),
-  );
+  return createNodeFunction(k.lambda, overrides.FunctionName, helloZip, overrides);
 }
 
 /** Runs `fn`, expecting Lambda's error `name` with HTTP `status`; returns the error. */

@@ -14,7 +14,6 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   AddLayerVersionPermissionCommand,
-  CreateFunctionCommand,
   DeleteLayerVersionCommand,
   GetFunctionCommand,
   GetFunctionConfigurationCommand,
@@ -34,39 +33,23 @@ import {
   type PublishLayerVersionCommandInput,
 } from '@aws-sdk/client-lambda';
 import { zipEntries, type ZipEntrySpec } from '../../src/code/index.js';
-import { AWS_CLI_MISSING, runAwsCli, type CliResult } from '../helpers/aws-cli.js';
+import { AWS_CLI_MISSING, awsCli, createNodeFunctionArgs, type CliResult } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
+import { createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
 import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
-const ROLE = 'arn:aws:iam::000000000000:role/layers-test';
 const REGION_ACCOUNT = 'us-east-1:000000000000';
 
-let k: TestKumo;
-
-before(async () => {
-  k = await startKumo();
-});
-
-after(async () => {
-  await k.close();
-});
+const k = useKumo();
 
 async function publish(name: string, files: ZipEntrySpec[], extra: Partial<PublishLayerVersionCommandInput> = {}) {
   return k.lambda.send(new PublishLayerVersionCommand({ LayerName: name, Content: { ZipFile: await zipEntries(files) }, ...extra }));
 }
 
 async function createFunction(name: string, files: ZipEntrySpec[], input: Partial<CreateFunctionCommandInput>) {
-  return k.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Role: ROLE,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Code: { ZipFile: await zipEntries(files) },
-      ...input,
-    }),
-  );
+  return createNodeFunction(k.lambda, name, await zipEntries(files), input);
 }
 
 async function invoke(name: string, payload: unknown = {}, qualifier?: string): Promise<unknown> {
@@ -634,12 +617,8 @@ done
 
 describe('the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
   let dir: string;
-  const aws = (...args: string[]): Promise<CliResult> => runAwsCli(['--endpoint-url', k.url, '--output', 'json', 'lambda', ...args]);
-  const ok = async (...args: string[]): Promise<Record<string, unknown>> => {
-    const out = await aws(...args);
-    assert.equal(out.code, 0, out.stderr);
-    return out.stdout.trim() === '' ? {} : (JSON.parse(out.stdout) as Record<string, unknown>);
-  };
+  const aws = awsCli(k, 'lambda');
+  const ok = aws.json;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-layers-cli-'));
@@ -715,21 +694,7 @@ describe('the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
     assert.match(stale.stderr, /PreconditionFailedException/);
     await ok('remove-layer-version-permission', '--layer-name', 'cli-layer', '--version-number', '1', '--statement-id', 'everyone');
 
-    const fn = await ok(
-      'create-function',
-      '--function-name',
-      'cli-with-layer',
-      '--runtime',
-      'nodejs20.x',
-      '--handler',
-      'index.handler',
-      '--role',
-      ROLE,
-      '--zip-file',
-      `fileb://${path.join(dir, 'fn.zip')}`,
-      '--layers',
-      arn,
-    );
+    const fn = await ok(...createNodeFunctionArgs('cli-with-layer', path.join(dir, 'fn.zip')), '--layers', arn);
     assert.deepEqual(
       (fn.Layers as Array<{ Arn: string }>).map((l) => l.Arn),
       [arn],
@@ -801,16 +766,7 @@ describe('after a restart', () => {
           Principal: '*',
         }),
       );
-      await first.lambda.send(
-        new CreateFunctionCommand({
-          FunctionName: 'kept-fn',
-          Role: ROLE,
-          Runtime: 'nodejs20.x',
-          Handler: 'index.handler',
-          Code: { ZipFile: await zipEntries([NODE_REPORT]) },
-          Layers: [layer.LayerVersionArn as string],
-        }),
-      );
+      await createNodeFunction(first.lambda, 'kept-fn', await zipEntries([NODE_REPORT]), { Layers: [layer.LayerVersionArn as string] });
       await first.close({ keepData: true });
       first = undefined;
 

@@ -3,12 +3,8 @@
  * real `@aws-sdk/client-cloudwatch-logs` client and with Debian's AWS CLI v2 (when installed).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import { promisify } from 'node:util';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import {
-  CloudWatchLogsClient,
   CloudWatchLogsServiceException,
   DeleteLogGroupCommand,
   DescribeLogGroupsCommand,
@@ -16,16 +12,18 @@ import {
   FilterLogEventsCommand,
   GetLogEventsCommand,
   paginateFilterLogEvents,
+  type CloudWatchLogsClient,
   type FilteredLogEvent,
   type FilterLogEventsCommandInput,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
-import { startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
+import { AWS_CLI_MISSING, awsCli } from '../helpers/aws-cli.js';
+import { logsClient } from '../helpers/clients.js';
+import { createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
 import { eventually } from '../helpers/wait.js';
 
-const run = promisify(execFile);
-const AWS_CLI = '/usr/bin/aws';
 const STREAM_RE = /^\d{4}\/\d\d\/\d\d\/\[\$LATEST\][0-9a-f]{32}$/;
 const HANDLER = `
 exports.handler = async (event) => {
@@ -34,25 +32,13 @@ exports.handler = async (event) => {
   return { ok: true };
 };`;
 
-const ROLE = 'arn:aws:iam::000000000000:role/test-role';
-
-let k: TestKumo;
 let logs: CloudWatchLogsClient;
 
-before(async () => {
-  k = await startKumo();
-  logs = new CloudWatchLogsClient({ endpoint: k.url, region: k.kumo.options.region, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+const k = useKumo({}, async () => {
+  logs = logsClient(k.url, k.kumo.options.region);
   const zip = await zipEntries([{ name: 'index.js', content: HANDLER }]);
   for (const name of ['logs-main', 'logs-other', 'logs-doomed']) {
-    await k.lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: name,
-        Runtime: 'nodejs20.x',
-        Handler: 'index.handler',
-        Code: { ZipFile: zip },
-        Role: ROLE,
-      }),
-    );
+    await createNodeFunction(k.lambda, name, zip);
   }
   // Two overlapping invocations of logs-main run in two environments: two log streams.
   await Promise.all([
@@ -66,9 +52,8 @@ before(async () => {
   await eventually(async () => (await filter({ logGroupName: '/aws/lambda/logs-other', filterPattern: 'REPORT' })).length === 1);
   await eventually(async () => (await filter({ logGroupName: '/aws/lambda/logs-doomed', filterPattern: 'REPORT' })).length === 1);
 });
-after(async () => {
+after(() => {
   logs?.destroy();
-  await k?.close();
 });
 
 async function invoke(name: string, event: unknown): Promise<void> {
@@ -407,48 +392,37 @@ describe('DeleteLogGroup and the wire protocol', () => {
   });
 });
 
-describe('AWS CLI v2', { skip: !fs.existsSync(AWS_CLI) && `${AWS_CLI} is not installed` }, () => {
-  const env = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_PAGER: '',
-    AWS_EC2_METADATA_DISABLED: 'true',
+describe('AWS CLI v2', { skip: AWS_CLI_MISSING }, () => {
+  const cli = awsCli(k, 'logs');
+  /** Runs `aws logs …`, which must succeed; resolves to what it printed. */
+  const aws = async (...args: string[]): Promise<string> => {
+    const r = await cli(...args);
+    assert.equal(r.code, 0, `aws logs ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
   };
-  const aws = async (...args: string[]) => (await run(AWS_CLI, ['--endpoint-url', k.url, '--output', 'json', ...args], { env })).stdout;
 
   test('aws logs filter-log-events (following its own pagination)', async () => {
     const out = JSON.parse(
-      await aws(
-        'logs',
-        'filter-log-events',
-        '--log-group-name',
-        '/aws/lambda/logs-main',
-        '--filter-pattern',
-        '?ERROR ?WARN',
-        '--page-size',
-        '1',
-      ),
+      await aws('filter-log-events', '--log-group-name', '/aws/lambda/logs-main', '--filter-pattern', '?ERROR ?WARN', '--page-size', '1'),
     ) as { events: Array<{ message: string; logStreamName: string }> };
     assert.deepEqual(out.events.map((e) => e.message.split('\t')[3]).sort(), ['ERROR disk full', 'WARN disk slow']);
     assert.ok(out.events.every((e) => STREAM_RE.test(e.logStreamName)));
   });
 
   test('aws logs describe-log-groups and get-log-events', async () => {
-    const groups = JSON.parse(await aws('logs', 'describe-log-groups', '--log-group-name-prefix', '/aws/lambda/logs-o')) as {
+    const groups = JSON.parse(await aws('describe-log-groups', '--log-group-name-prefix', '/aws/lambda/logs-o')) as {
       logGroups: Array<{ logGroupName: string }>;
     };
     assert.deepEqual(
       groups.logGroups.map((g) => g.logGroupName),
       ['/aws/lambda/logs-other'],
     );
-    const streams = JSON.parse(await aws('logs', 'describe-log-streams', '--log-group-name', '/aws/lambda/logs-other')) as {
+    const streams = JSON.parse(await aws('describe-log-streams', '--log-group-name', '/aws/lambda/logs-other')) as {
       logStreams: Array<{ logStreamName: string }>;
     };
     const stream = streams.logStreams[0]?.logStreamName ?? '';
     const events = JSON.parse(
-      await aws('logs', 'get-log-events', '--log-group-name', '/aws/lambda/logs-other', '--log-stream-name', stream, '--start-from-head'),
+      await aws('get-log-events', '--log-group-name', '/aws/lambda/logs-other', '--log-stream-name', stream, '--start-from-head'),
     ) as {
       events: Array<{ message: string }>;
     };
@@ -456,7 +430,7 @@ describe('AWS CLI v2', { skip: !fs.existsSync(AWS_CLI) && `${AWS_CLI} is not ins
   });
 
   test('aws logs tail', async () => {
-    const out = await aws('logs', 'tail', '/aws/lambda/logs-other', '--since', '1h', '--format', 'short');
+    const out = await aws('tail', '/aws/lambda/logs-other', '--since', '1h', '--format', 'short');
     assert.match(out, /other line/);
   });
 });

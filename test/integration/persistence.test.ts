@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CloudWatchLogsClient,
+  type CloudWatchLogsClient,
   DescribeLogStreamsCommand,
   paginateFilterLogEvents,
   type FilteredLogEvent,
@@ -27,7 +27,9 @@ import {
 } from '@aws-sdk/client-lambda';
 import { zipDirectory } from '../../src/code/index.js';
 import { ServerProcess } from '../helpers/server-process.js';
-import { repoPath, startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
+import { logsClient } from '../helpers/clients.js';
+import { createNodeFunction } from '../helpers/functions.js';
+import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/persistence';
 
@@ -122,12 +124,7 @@ describe('a clean restart on the same data directory', () => {
 
     await first.close({ keepData: true });
     second = await startKumo({ dataDir: first.dataDir });
-    logs = new CloudWatchLogsClient({
-      endpoint: second.url,
-      region: second.kumo.options.region,
-      credentials: TEST_CREDENTIALS,
-      maxAttempts: 1,
-    });
+    logs = logsClient(second.url, second.kumo.options.region);
   });
   after(async () => {
     logs?.destroy();
@@ -222,16 +219,7 @@ describe('kumo server killed with SIGKILL', () => {
     const zip = await zipDirectory(repoPath('examples/node-hello'));
     server = await ServerProcess.start(dataDir);
     let lambda = server.lambda();
-    const created = await lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: 'survivor',
-        Runtime: 'nodejs20.x',
-        Handler: 'index.handler',
-        Role: ROLE,
-        Code: { ZipFile: zip },
-        Environment: { Variables: { KEPT: 'yes' } },
-      }),
-    );
+    const created = await createNodeFunction(lambda, 'survivor', zip, { Environment: { Variables: { KEPT: 'yes' } } });
     const { body } = await invoke(lambda, 'survivor');
     assert.equal(body, '{"message":"Hello, Kumo!"}');
     lambda.destroy();

@@ -9,7 +9,6 @@ import { after, before, describe, test } from 'node:test';
 import {
   AddPermissionCommand,
   CreateAliasCommand,
-  CreateFunctionCommand,
   DeleteAliasCommand,
   DeleteFunctionCommand,
   GetAliasCommand,
@@ -25,28 +24,20 @@ import {
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { zipDirectory, zipEntries } from '../../src/code/index.js';
-import { AWS_CLI_MISSING, runAwsCli } from '../helpers/aws-cli.js';
+import { AWS_CLI_MISSING, awsCli, createNodeFunctionArgs } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
+import { createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
 import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
 import { createTwoVersions } from '../helpers/versions.js';
 
-const ROLE = 'arn:aws:iam::000000000000:role/policy-test';
 const ARN = (name: string, qualifier?: string): string =>
   `arn:aws:lambda:us-east-1:000000000000:function:${name}${qualifier === undefined ? '' : `:${qualifier}`}`;
 
 let zip: Buffer;
 
 async function create(lambda: LambdaClient, name: string, tags?: Record<string, string>): Promise<string> {
-  const out = await lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: ROLE,
-      Code: { ZipFile: zip },
-      ...(tags ? { Tags: tags } : {}),
-    }),
-  );
+  const out = await createNodeFunction(lambda, name, zip, tags ? { Tags: tags } : {});
   return out.RevisionId ?? assert.fail('no RevisionId');
 }
 
@@ -67,13 +58,7 @@ before(async () => {
 });
 
 describe('permissions with the SDK', () => {
-  let k: TestKumo;
-  before(async () => {
-    k = await startKumo({ stemCells: 0 });
-  });
-  after(async () => {
-    await k?.close();
-  });
+  const k = useKumo({ stemCells: 0 });
 
   test('AddPermission answers 201 with the statement as Lambda renders it, for each kind of principal', async () => {
     await create(k.lambda, 'perm-shapes');
@@ -304,13 +289,7 @@ describe('permissions with the SDK', () => {
 
   test('a version and an alias each have a policy of their own: their own RevisionId, their qualified ARN in statements', async () => {
     const name = 'perm-qualified';
-    await createTwoVersions(
-      k.lambda,
-      name,
-      ROLE,
-      zip,
-      await zipEntries([{ name: 'index.js', content: 'exports.handler = async () => 2;' }]),
-    );
+    await createTwoVersions(k.lambda, name, zip, await zipEntries([{ name: 'index.js', content: 'exports.handler = async () => 2;' }]));
     await k.lambda.send(new CreateAliasCommand({ FunctionName: name, Name: 'live', FunctionVersion: '1' }));
     const v1Before = (await k.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name, Qualifier: '1' }))).RevisionId;
     const aliasBefore = (await k.lambda.send(new GetAliasCommand({ FunctionName: name, Name: 'live' }))).RevisionId;
@@ -374,13 +353,7 @@ describe('permissions with the SDK', () => {
 });
 
 describe('tags with the SDK', () => {
-  let k: TestKumo;
-  before(async () => {
-    k = await startKumo({ stemCells: 0 });
-  });
-  after(async () => {
-    await k?.close();
-  });
+  const k = useKumo({ stemCells: 0 });
 
   test('Tags on CreateFunction are listed by ListTags and returned by GetFunction; a function without tags has no Tags', async () => {
     await create(k.lambda, 'tags-create', { team: 'kumo', stage: 'dev' });
@@ -497,47 +470,24 @@ describe('policies and tags survive a restart', () => {
 });
 
 describe('permissions and tags with the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
-  let k: TestKumo;
-  const cli = (...args: string[]) => runAwsCli(['--endpoint-url', k.url, '--output', 'json', 'lambda', ...args]);
-  const cliJson = async <T>(...args: string[]): Promise<T> => {
-    const r = await cli(...args);
-    assert.equal(r.code, 0, `aws lambda ${args.join(' ')}: ${r.stderr}`);
-    return (r.stdout.trim() === '' ? {} : JSON.parse(r.stdout)) as T;
-  };
+  const k = useKumo({ stemCells: 0 });
+  const cli = awsCli(k, 'lambda');
   const cliFails = async (error: string, ...args: string[]): Promise<void> => {
     const r = await cli(...args);
     assert.equal(r.code, 254, `expected a service error from aws lambda ${args.join(' ')}; stdout ${r.stdout} stderr ${r.stderr}`);
     assert.match(r.stderr, new RegExp(`\\(${error}\\)`));
   };
 
-  before(async () => {
+  before(() => {
     if (AWS_CLI_MISSING) console.log(`policy-tags.test: skipping the AWS CLI suite: ${AWS_CLI_MISSING}`);
-    k = await startKumo({ stemCells: 0 });
-  });
-  after(async () => {
-    await k?.close();
   });
 
   test('create-function --tags, add-permission, get-policy, remove-permission, tag-resource, list-tags, untag-resource', async () => {
     const zipFile = `${k.dataDir}/cli.zip`;
     const { writeFileSync } = await import('node:fs');
     writeFileSync(zipFile, zip);
-    await cliJson(
-      'create-function',
-      '--function-name',
-      'cli-perm',
-      '--runtime',
-      'nodejs20.x',
-      '--handler',
-      'index.handler',
-      '--role',
-      ROLE,
-      '--zip-file',
-      `fileb://${zipFile}`,
-      '--tags',
-      'team=kumo,stage=dev',
-    );
-    const added = await cliJson<{ Statement: string }>(
+    await cli.json(...createNodeFunctionArgs('cli-perm', zipFile), '--tags', 'team=kumo,stage=dev');
+    const added = await cli.json<{ Statement: string }>(
       'add-permission',
       '--function-name',
       'cli-perm',
@@ -558,7 +508,7 @@ describe('permissions and tags with the AWS CLI', { skip: AWS_CLI_MISSING }, () 
       Resource: ARN('cli-perm'),
       Condition: { ArnLike: { 'AWS:SourceArn': 'arn:aws:sns:us-east-1:123456789012:topic' } },
     });
-    await cliJson(
+    await cli.json(
       'add-permission',
       '--function-name',
       'cli-perm',
@@ -569,7 +519,7 @@ describe('permissions and tags with the AWS CLI', { skip: AWS_CLI_MISSING }, () 
       '--principal',
       '123456789012',
     );
-    const got = await cliJson<{ Policy: string; RevisionId: string }>('get-policy', '--function-name', 'cli-perm');
+    const got = await cli.json<{ Policy: string; RevisionId: string }>('get-policy', '--function-name', 'cli-perm');
     assert.deepEqual(JSON.parse(got.Policy), {
       Version: '2012-10-17',
       Id: 'default',
@@ -606,20 +556,20 @@ describe('permissions and tags with the AWS CLI', { skip: AWS_CLI_MISSING }, () 
       '--revision-id',
       'stale',
     );
-    await cliJson('remove-permission', '--function-name', 'cli-perm', '--statement-id', 'sns', '--revision-id', got.RevisionId);
+    await cli.json('remove-permission', '--function-name', 'cli-perm', '--statement-id', 'sns', '--revision-id', got.RevisionId);
     await cliFails('ResourceNotFoundException', 'remove-permission', '--function-name', 'cli-perm', '--statement-id', 'sns');
 
-    assert.deepEqual((await cliJson<{ Tags: Record<string, string> }>('list-tags', '--resource', ARN('cli-perm'))).Tags, {
+    assert.deepEqual((await cli.json<{ Tags: Record<string, string> }>('list-tags', '--resource', ARN('cli-perm'))).Tags, {
       stage: 'dev',
       team: 'kumo',
     });
-    await cliJson('tag-resource', '--resource', ARN('cli-perm'), '--tags', 'owner=ops,stage=prod');
-    await cliJson('untag-resource', '--resource', ARN('cli-perm'), '--tag-keys', 'team', 'nothing');
-    assert.deepEqual((await cliJson<{ Tags: Record<string, string> }>('list-tags', '--resource', ARN('cli-perm'))).Tags, {
+    await cli.json('tag-resource', '--resource', ARN('cli-perm'), '--tags', 'owner=ops,stage=prod');
+    await cli.json('untag-resource', '--resource', ARN('cli-perm'), '--tag-keys', 'team', 'nothing');
+    assert.deepEqual((await cli.json<{ Tags: Record<string, string> }>('list-tags', '--resource', ARN('cli-perm'))).Tags, {
       owner: 'ops',
       stage: 'prod',
     });
-    const fn = await cliJson<{ Tags: Record<string, string> }>('get-function', '--function-name', 'cli-perm');
+    const fn = await cli.json<{ Tags: Record<string, string> }>('get-function', '--function-name', 'cli-perm');
     assert.deepEqual(fn.Tags, { owner: 'ops', stage: 'prod' });
     await cliFails('ValidationException', 'list-tags', '--resource', 'cli-perm');
     await cliFails('InvalidParameterValueException', 'tag-resource', '--resource', ARN('cli-perm'), '--tags', 'aws:x=y');
@@ -629,12 +579,11 @@ describe('permissions and tags with the AWS CLI', { skip: AWS_CLI_MISSING }, () 
     await createTwoVersions(
       k.lambda,
       'cli-qualified',
-      ROLE,
       zip,
       await zipEntries([{ name: 'index.js', content: 'exports.handler = async () => 2;' }]),
     );
-    await cliJson('create-alias', '--function-name', 'cli-qualified', '--name', 'live', '--function-version', '2');
-    const added = await cliJson<{ Statement: string }>(
+    await cli.json('create-alias', '--function-name', 'cli-qualified', '--name', 'live', '--function-version', '2');
+    const added = await cli.json<{ Statement: string }>(
       'add-permission',
       '--function-name',
       'cli-qualified',
@@ -648,14 +597,14 @@ describe('permissions and tags with the AWS CLI', { skip: AWS_CLI_MISSING }, () 
       'events.amazonaws.com',
     );
     assert.equal(statement(added.Statement).Resource, ARN('cli-qualified', 'live'));
-    const got = await cliJson<{ Policy: string; RevisionId: string }>(
+    const got = await cli.json<{ Policy: string; RevisionId: string }>(
       'get-policy',
       '--function-name',
       'cli-qualified',
       '--qualifier',
       'live',
     );
-    const alias = await cliJson<{ RevisionId: string }>('get-alias', '--function-name', 'cli-qualified', '--name', 'live');
+    const alias = await cli.json<{ RevisionId: string }>('get-alias', '--function-name', 'cli-qualified', '--name', 'live');
     assert.equal(got.RevisionId, alias.RevisionId);
     await cliFails('ResourceNotFoundException', 'get-policy', '--function-name', 'cli-qualified', '--qualifier', '1');
     await cliFails('ResourceNotFoundException', 'get-policy', '--function-name', 'cli-qualified', '--qualifier', 'nope');

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import {
   CreateAliasCommand,
   DeleteAliasCommand,
@@ -24,13 +24,12 @@ import {
   type GetProvisionedConcurrencyConfigCommandOutput,
 } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
-import { AWS_CLI_MISSING, runAwsCli } from '../helpers/aws-cli.js';
+import { AWS_CLI_MISSING, awsCli } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
-import { startKumo, type TestKumo } from '../helpers/server.js';
+import { useKumo } from '../helpers/kumo-suite.js';
 import { createTwoVersions, qualifiedArn } from '../helpers/versions.js';
 import { eventually } from '../helpers/wait.js';
 
-const ROLE = 'arn:aws:iam::000000000000:role/provisioned-test';
 const HANDLER = `
 exports.handler = async (event) => {
   if (event.sleepMs) await new Promise((r) => setTimeout(r, event.sleepMs));
@@ -40,12 +39,12 @@ exports.handler = async (event) => {
 const LIMIT = 40;
 const MINIMUM = 10;
 
-let k: TestKumo;
+const k = useKumo({ concurrencyLimit: LIMIT, unreservedConcurrencyMinimum: MINIMUM });
 
 /** A function with versions 1 and 2 (their code differs by a comment). */
 async function withTwoVersions(name: string): Promise<void> {
   const code = (n: number) => zipEntries([{ name: 'index.js', content: `${HANDLER}\n// version ${n}` }]);
-  await createTwoVersions(k.lambda, name, ROLE, await code(1), await code(2));
+  await createTwoVersions(k.lambda, name, await code(1), await code(2));
 }
 
 function put(name: string, qualifier: string, count: number) {
@@ -76,13 +75,6 @@ async function invoke(name: string, qualifier: string, event: object = {}): Prom
 async function unreserved(): Promise<number | undefined> {
   return (await k.lambda.send(new GetAccountSettingsCommand({}))).AccountLimit?.UnreservedConcurrentExecutions;
 }
-
-before(async () => {
-  k = await startKumo({ concurrencyLimit: LIMIT, unreservedConcurrencyMinimum: MINIMUM });
-});
-after(async () => {
-  await k?.close();
-});
 
 describe('on a published version', () => {
   test('Put answers 202 IN_PROGRESS; Get turns READY with the environments allocated; invocations within the count see no cold start', async () => {
@@ -342,13 +334,11 @@ describe('misuse', () => {
 });
 
 test('configs survive a restart: the environments are initialised again', async () => {
-  const dataDir = k.dataDir;
   await withTwoVersions('pc-restart');
   await k.lambda.send(new CreateAliasCommand({ FunctionName: 'pc-restart', Name: 'live', FunctionVersion: '2' }));
   await put('pc-restart', 'live', 2);
   await ready('pc-restart', 'live');
-  await k.close({ keepData: true });
-  k = await startKumo({ dataDir, concurrencyLimit: LIMIT, unreservedConcurrencyMinimum: MINIMUM });
+  await k.restart();
   const got = await ready('pc-restart', 'live');
   assert.equal(got.AllocatedProvisionedConcurrentExecutions, 2);
   const r = await invoke('pc-restart', 'live');
@@ -356,7 +346,7 @@ test('configs survive a restart: the environments are initialised again', async 
 });
 
 describe('AWS CLI', { skip: AWS_CLI_MISSING }, () => {
-  const cli = (...args: string[]) => runAwsCli(['lambda', ...args, '--endpoint-url', k.url, '--output', 'json']);
+  const cli = awsCli(k, 'lambda');
 
   test('put-, get-, list- and delete-provisioned-concurrency-config; $LATEST is refused with exit code 254', async () => {
     await withTwoVersions('pc-cli');

@@ -4,15 +4,11 @@
  * is tested in provisioned-api.test.ts).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import {
-  CreateFunctionCommand,
-  GetProvisionedConcurrencyConfigCommand,
-  InvokeCommand,
-  PutProvisionedConcurrencyConfigCommand,
-} from '@aws-sdk/client-lambda';
+import { test } from 'node:test';
+import { GetProvisionedConcurrencyConfigCommand, InvokeCommand, PutProvisionedConcurrencyConfigCommand } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
-import { startKumo, type TestKumo } from '../helpers/server.js';
+import { createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
 import { eventually } from '../helpers/wait.js';
 
 const HANDLER = `
@@ -21,21 +17,9 @@ exports.handler = async (event) => {
   return { type: process.env.AWS_LAMBDA_INITIALIZATION_TYPE, api: process.env.AWS_LAMBDA_RUNTIME_API };
 };`;
 
-let k: TestKumo;
-before(async () => {
-  k = await startKumo({ idleTimeoutMs: 200 });
-  await k.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: 'pc',
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: 'arn:aws:iam::000000000000:role/test',
-      Code: { ZipFile: await zipEntries([{ name: 'index.js', content: HANDLER }]) },
-      Publish: true,
-    }),
-  );
+const k = useKumo({ idleTimeoutMs: 200 }, async ({ lambda }) => {
+  await createNodeFunction(lambda, 'pc', await zipEntries([{ name: 'index.js', content: HANDLER }]), { Publish: true });
 });
-after(() => k.close());
 
 async function invoke(event: object): Promise<{ body: { type: string; api: string }; log: string }> {
   const out = await k.lambda.send(

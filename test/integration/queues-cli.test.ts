@@ -4,12 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, before, test } from 'node:test';
-import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { repoPath, startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
+import { after, test } from 'node:test';
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { sqsClient } from '../helpers/clients.js';
+import { useKumo } from '../helpers/kumo-suite.js';
+import { repoPath } from '../helpers/server.js';
 
 const KUMO_BIN = repoPath('bin', 'kumo.js');
-let k: TestKumo;
 let sqs: SQSClient;
 
 function kumo(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -21,9 +22,8 @@ function kumo(...args: string[]): Promise<{ code: number; stdout: string; stderr
   });
 }
 
-before(async () => {
-  k = await startKumo();
-  sqs = new SQSClient({ endpoint: k.url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+const k = useKumo({}, async ({ url }) => {
+  sqs = sqsClient(url);
   await sqs.send(new CreateQueueCommand({ QueueName: 'cli-dlq' }));
   const policy = JSON.stringify({ deadLetterTargetArn: 'arn:aws:sqs:us-east-1:000000000000:cli-dlq', maxReceiveCount: 3 });
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'cli-work', Attributes: { RedrivePolicy: policy } }));
@@ -40,9 +40,8 @@ before(async () => {
   await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 1, VisibilityTimeout: 600 }));
 });
 
-after(async () => {
-  sqs.destroy();
-  await k.close();
+after(() => {
+  sqs?.destroy();
 });
 
 test('kumo queues ls lists every queue with its type, counts and dead-letter queue', async () => {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import type { SQSServiceException } from '@aws-sdk/client-sqs';
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -29,30 +29,25 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
   SetQueueAttributesCommand,
-  SQSClient,
   TagQueueCommand,
   type Message,
+  type SQSClient,
   type QueueAttributeName,
 } from '@aws-sdk/client-sqs';
 import { md5OfAttributes } from '../../src/queues/index.js';
-import { repoPath, startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
+import { sqsClient } from '../helpers/clients.js';
+import { useKumo } from '../helpers/kumo-suite.js';
+import { repoPath, startKumo } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
-let k: TestKumo;
 let sqs: SQSClient;
 
-function client(url: string): SQSClient {
-  return new SQSClient({ endpoint: url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
-}
-
-before(async () => {
-  k = await startKumo();
-  sqs = client(k.url);
+const k = useKumo({}, ({ url }) => {
+  sqs = sqsClient(url);
 });
 
-after(async () => {
-  sqs.destroy();
-  await k.close();
+after(() => {
+  sqs?.destroy();
 });
 
 async function create(name: string, attributes: Record<string, string> = {}): Promise<string> {
@@ -548,7 +543,7 @@ describe('service', () => {
 
   test('messages survive a restart on the same data directory', async () => {
     const first = await startKumo();
-    const c1 = client(first.url);
+    const c1 = sqsClient(first.url);
     const url = (await c1.send(new CreateQueueCommand({ QueueName: 'durable' }))).QueueUrl;
     await c1.send(
       new SendMessageCommand({ QueueUrl: url, MessageBody: 'kept', MessageAttributes: { a: { DataType: 'String', StringValue: 'b' } } }),
@@ -557,7 +552,7 @@ describe('service', () => {
     await first.close({ keepData: true });
 
     const second = await startKumo({ dataDir: first.dataDir });
-    const c2 = client(second.url);
+    const c2 = sqsClient(second.url);
     try {
       const url2 = (await c2.send(new GetQueueUrlCommand({ QueueName: 'durable' }))).QueueUrl;
       const out = await c2.send(new ReceiveMessageCommand({ QueueUrl: url2, MessageAttributeNames: ['All'] }));
@@ -584,7 +579,7 @@ describe('service', () => {
           if (m?.[1]) resolve(m[1]);
         });
       });
-      const c = client(url);
+      const c = sqsClient(url);
       const queueUrl = (await c.send(new CreateQueueCommand({ QueueName: 'kill-9' }))).QueueUrl;
       const acked = new Set<string>();
       let stop = false;
@@ -606,7 +601,7 @@ describe('service', () => {
       c.destroy();
 
       const again = await startKumo({ dataDir });
-      const c2 = client(again.url);
+      const c2 = sqsClient(again.url);
       try {
         const seen = new Set<string>();
         for (;;) {
@@ -630,7 +625,7 @@ describe('service', () => {
 
   test('closing the server ends a waiting long poll cleanly', async () => {
     const own = await startKumo();
-    const c = client(own.url);
+    const c = sqsClient(own.url);
     const url = (await c.send(new CreateQueueCommand({ QueueName: 'closing' }))).QueueUrl;
     const started = Date.now();
     const waiting = c.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 20 }));

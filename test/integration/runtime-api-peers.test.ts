@@ -12,17 +12,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { FilterLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { pino } from 'pino';
 import { zipEntries } from '../../src/code/index.js';
 import { detectIsolation } from '../../src/sandbox/index.js';
 import { Kumo } from '../../src/server/index.js';
 import { Collector, RECORDER_SOURCE } from '../helpers/collector.js';
+import { logsClient } from '../helpers/clients.js';
+import { createNodeFunction } from '../helpers/functions.js';
 import { TEST_CREDENTIALS } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
-const ROLE = 'arn:aws:iam::000000000000:role/test';
 
 const support = await detectIsolation();
 const noSandbox =
@@ -91,28 +92,12 @@ for (const mode of ['sandbox', 'process'] as const) {
       });
       kumo = await Kumo.start({ port: 0, host: '127.0.0.1', dataDir, isolation: mode }, pino({ level: 'warn' }, sink));
       lambda = new LambdaClient({ endpoint: kumo.url, region: kumo.options.region, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
-      logs = new CloudWatchLogsClient({ endpoint: kumo.url, region: kumo.options.region, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
-      await lambda.send(
-        new CreateFunctionCommand({
-          FunctionName: 'victim',
-          Runtime: 'nodejs20.x',
-          Handler: 'index.handler',
-          Role: ROLE,
-          Timeout: 30,
-          Environment: { Variables: { COLLECT: collector.url } },
-          Code: { ZipFile: await zipEntries([{ name: 'index.mjs', content: VICTIM_SOURCE }]) },
-        }),
-      );
-      await lambda.send(
-        new CreateFunctionCommand({
-          FunctionName: 'attacker',
-          Runtime: 'nodejs20.x',
-          Handler: 'index.handler',
-          Role: ROLE,
-          Timeout: 30,
-          Code: { ZipFile: await zipEntries([{ name: 'index.js', content: ATTACKER_SOURCE }]) },
-        }),
-      );
+      logs = logsClient(kumo.url, kumo.options.region);
+      await createNodeFunction(lambda, 'victim', await zipEntries([{ name: 'index.mjs', content: VICTIM_SOURCE }]), {
+        Timeout: 30,
+        Environment: { Variables: { COLLECT: collector.url } },
+      });
+      await createNodeFunction(lambda, 'attacker', await zipEntries([{ name: 'index.js', content: ATTACKER_SOURCE }]), { Timeout: 30 });
     });
 
     after(async () => {

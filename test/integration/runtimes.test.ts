@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CreateFunctionCommand, InvokeCommand, type Runtime } from '@aws-sdk/client-lambda';
 import { zipDirectory } from '../../src/code/index.js';
-import { fixtureDir, repoPath, startKumo, type TestKumo } from '../helpers/server.js';
+import { useKumo } from '../helpers/kumo-suite.js';
+import { fixtureDir, repoPath } from '../helpers/server.js';
 
 interface Expectation {
   functionError?: string;
@@ -62,11 +63,7 @@ const suites = fs
   .filter((f) => f.endsWith('.json'))
   .map((f) => ({ file: f, cases: JSON.parse(fs.readFileSync(path.join(casesDir, f), 'utf8')) as Case[] }));
 
-let k: TestKumo;
-before(async () => {
-  k = await startKumo();
-});
-after(() => k.close());
+const k = useKumo();
 
 let counter = 0;
 for (const suite of suites) {

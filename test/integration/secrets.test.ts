@@ -11,18 +11,17 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import {
-  CreateFunctionCommand,
   GetFunctionConfigurationCommand,
   InvokeCommand,
   PublishVersionCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
-import { AWS_CLI_MISSING, runAwsCli } from '../helpers/aws-cli.js';
+import { AWS_CLI_MISSING, awsCli } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
+import { createNodeFunction } from '../helpers/functions.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
 
-const ROLE = 'arn:aws:iam::000000000000:role/secrets-test';
 const KMS = 'arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const HANDLER = 'exports.handler = async () => ({ token: process.env.SECRET_TOKEN ?? null });';
 
@@ -41,17 +40,10 @@ function rawDatabase(dataDir: string): Buffer {
 }
 
 async function createWith(name: string, variables: Record<string, string>, kms?: string): Promise<void> {
-  await k.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: ROLE,
-      Code: { ZipFile: await zipEntries([{ name: 'index.js', content: HANDLER }]) },
-      Environment: { Variables: variables },
-      KMSKeyArn: kms,
-    }),
-  );
+  await createNodeFunction(k.lambda, name, await zipEntries([{ name: 'index.js', content: HANDLER }]), {
+    Environment: { Variables: variables },
+    KMSKeyArn: kms,
+  });
 }
 
 async function tokenSeenBy(name: string, qualifier?: string): Promise<unknown> {
@@ -140,7 +132,7 @@ describe('KMSKeyArn', () => {
 
   test('AWS CLI: update-function-configuration --kms-key-arn, get-function-configuration', { skip: AWS_CLI_MISSING }, async () => {
     await createWith('sec-cli', { SECRET_TOKEN: secret('cli') });
-    const cli = (...args: string[]) => runAwsCli(['lambda', ...args, '--endpoint-url', k.url, '--output', 'json']);
+    const cli = awsCli(k, 'lambda');
     const updated = await cli('update-function-configuration', '--function-name', 'sec-cli', '--kms-key-arn', KMS);
     assert.equal(updated.code, 0, updated.stderr);
     assert.equal((JSON.parse(updated.stdout) as { KMSKeyArn?: string }).KMSKeyArn, KMS);

@@ -9,10 +9,11 @@
  * initial environment, which for a stem cell is the one it started with (KUMO_STEM=1).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CreateFunctionCommand, InvokeCommand, type CreateFunctionCommandInput } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
-import { startKumo, type TestKumo } from '../helpers/server.js';
+import { useKumo } from '../helpers/kumo-suite.js';
+import { type TestKumo } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/test';
@@ -116,11 +117,7 @@ async function report(k: TestKumo, name: string): Promise<{ report: Report; log:
 }
 
 describe('stem cells', () => {
-  let k: TestKumo;
-  before(async () => {
-    k = await startKumo();
-  });
-  after(() => k.close());
+  const k = useKumo();
 
   for (const runtime of ['nodejs20.x', 'python3.12'] as const) {
     test(`${runtime}: a cold start takes a ready stem cell, which becomes exactly the function's environment`, async () => {
@@ -175,11 +172,7 @@ describe('stem cells', () => {
 });
 
 describe('stem cells turned off', () => {
-  let k: TestKumo;
-  before(async () => {
-    k = await startKumo({ stemCells: 0 });
-  });
-  after(() => k.close());
+  const k = useKumo({ stemCells: 0 });
 
   test('with KUMO_STEM_CELLS=0 every environment is a process started for its function', async () => {
     await deploy(k, 'no-stem', 'nodejs20.x');

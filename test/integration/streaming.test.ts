@@ -3,9 +3,8 @@
  * and @aws-sdk/client-lambda's InvokeWithResponseStreamCommand reading the event stream.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import {
-  CreateFunctionCommand,
   PutFunctionConcurrencyCommand,
   TooManyRequestsException,
   InvokeCommand,
@@ -18,32 +17,23 @@ import {
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { zipDirectory } from '../../src/code/index.js';
 import { readHttpPrelude } from '../../src/functions/index.js';
-import { fixtureDir, startKumo, TEST_CREDENTIALS, type TestKumo } from '../helpers/server.js';
+import { createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
+import { fixtureDir, TEST_CREDENTIALS } from '../helpers/server.js';
 import { signalServer } from '../helpers/signal.js';
 import { eventually } from '../helpers/wait.js';
 
-let k: TestKumo;
+const k = useKumo();
 let zip: Buffer;
 
 before(async () => {
-  k = await startKumo();
   zip = await zipDirectory(fixtureDir('node-streaming'));
 });
-after(() => k.close());
 
 let counter = 0;
 async function deploy(handler: string, timeout = 10): Promise<string> {
   const name = `stream-${++counter}-${handler}`;
-  await k.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Handler: `index.${handler}`,
-      Role: 'arn:aws:iam::000000000000:role/any',
-      Code: { ZipFile: zip },
-      Timeout: timeout,
-    }),
-  );
+  await createNodeFunction(k.lambda, name, zip, { Handler: `index.${handler}`, Timeout: timeout });
   return name;
 }
 

@@ -4,14 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  CreateFunctionCommand,
-  GetAccountSettingsCommand,
-  InvokeCommand,
-  ListFunctionsCommand,
-  TooManyRequestsException,
-} from '@aws-sdk/client-lambda';
+import { GetAccountSettingsCommand, InvokeCommand, ListFunctionsCommand, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
+import { createNodeFunction } from '../helpers/functions.js';
 import { startKumo } from '../helpers/server.js';
 import { processesOfDataDir } from '../helpers/processes.js';
 import { eventually } from '../helpers/wait.js';
@@ -22,19 +17,13 @@ const LIMIT = 24;
 test('concurrent clients, a burst over the limit, a responsive control plane, and no process left behind', async () => {
   const k = await startKumo({ concurrencyLimit: LIMIT });
   try {
-    await k.lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: FUNCTION,
-        Runtime: 'nodejs20.x',
-        Handler: 'index.handler',
-        Role: 'arn:aws:iam::000000000000:role/test',
-        MemorySize: 256,
-        Code: {
-          ZipFile: await zipEntries([
-            { name: 'index.js', content: 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms)); return e.n; };' },
-          ]),
-        },
-      }),
+    await createNodeFunction(
+      k.lambda,
+      FUNCTION,
+      await zipEntries([
+        { name: 'index.js', content: 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms)); return e.n; };' },
+      ]),
+      { MemorySize: 256 },
     );
     const invoke = async (n: number, ms: number): Promise<unknown> => {
       const out = await k.lambda.send(new InvokeCommand({ FunctionName: FUNCTION, Payload: Buffer.from(JSON.stringify({ n, ms })) }));

@@ -8,9 +8,8 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
-  CreateFunctionCommand,
   DeleteFunctionCommand,
   GetFunctionCommand,
   GetFunctionConfigurationCommand,
@@ -21,43 +20,27 @@ import {
   UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
-import { AWS_CLI_MISSING, runAwsCli } from '../helpers/aws-cli.js';
+import { AWS_CLI_MISSING, awsCli } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
-import { startKumo, type TestKumo } from '../helpers/server.js';
+import { createNodeFunction } from '../helpers/functions.js';
+import { useKumo } from '../helpers/kumo-suite.js';
 import { invokeTagged, qualifiedArn, taggedCode, type TaggedAnswer } from '../helpers/versions.js';
 
-const ROLE = 'arn:aws:iam::000000000000:role/versions-test';
 const ARN = qualifiedArn;
 
-let k: TestKumo;
+const k = useKumo({ stemCells: 0 });
 
 async function create(
   name: string,
   tag: string,
   publish = false,
 ): Promise<{ Version?: string; FunctionArn?: string; RevisionId?: string }> {
-  return k.lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: ROLE,
-      Code: { ZipFile: await taggedCode(tag) },
-      Publish: publish,
-    }),
-  );
+  return createNodeFunction(k.lambda, name, await taggedCode(tag), { Publish: publish });
 }
 
 function invoke(name: string, qualifier?: string): Promise<TaggedAnswer> {
   return invokeTagged(k.lambda, name, qualifier);
 }
-
-before(async () => {
-  k = await startKumo({ stemCells: 0 });
-});
-after(async () => {
-  await k?.close();
-});
 
 describe('PublishVersion', () => {
   test('publishes 1, 2, ... as snapshots with their own qualified ARN, and answers 201', async () => {
@@ -242,7 +225,7 @@ describe('qualifiers', () => {
 });
 
 describe('versions with the AWS CLI', { skip: AWS_CLI_MISSING }, () => {
-  const cli = (...args: string[]) => runAwsCli(['lambda', ...args, '--endpoint-url', k.url, '--output', 'json']);
+  const cli = awsCli(k, 'lambda');
 
   test('publish-version, list-versions-by-function, get-function --qualifier, invoke --qualifier and delete-function --qualifier', async () => {
     await create('ver-cli', 'a');

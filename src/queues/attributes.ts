@@ -6,8 +6,8 @@ import type { QueueRecord } from '../store/index.js';
  * read-only ones GetQueueAttributes computes. Values travel as strings, as in SQS's API.
  */
 
-/** The largest message SQS accepted when the AWS CLI Kumo targets was current (256 KiB). */
-export const MAX_MESSAGE_SIZE = 262_144;
+/** The largest message SQS accepts, and its default MaximumMessageSize: 1 MiB (256 KiB before 2025). */
+export const MAX_MESSAGE_SIZE = 1_048_576;
 
 interface IntRange {
   min: number;

@@ -237,11 +237,11 @@ describe('SQS through the AWS CLI (query protocol)', { skip: SKIP }, () => {
     await fails('AWS.SimpleQueueService.PurgeQueueInProgress', 'purge-queue', '--queue-url', url);
   });
 
-  test('bad messages: over 256 KiB, unknown queue', async () => {
+  test('bad messages: over 1 MiB, unknown queue', async () => {
     const url = await create('cli-bad');
-    const body = fileArg('big.txt', 'x'.repeat(262_145));
+    const body = fileArg('big.txt', 'x'.repeat(1_048_577));
     const stderr = await fails('InvalidParameterValue', 'send-message', '--queue-url', url, '--message-body', body);
-    assert.match(stderr, /Message must be shorter than 262144 bytes/);
+    assert.match(stderr, /Message must be shorter than 1048576 bytes/);
     await fails(
       'AWS.SimpleQueueService.NonExistentQueue',
       'send-message',

@@ -127,7 +127,7 @@ describe('queues', () => {
     const all = await attributes(url, 'All');
     assert.equal(all.QueueArn, 'arn:aws:sqs:us-east-1:000000000000:attrs');
     assert.equal(all.VisibilityTimeout, '30');
-    assert.equal(all.MaximumMessageSize, '262144');
+    assert.equal(all.MaximumMessageSize, '1048576');
     assert.equal(all.MessageRetentionPeriod, '345600');
     assert.equal(all.DelaySeconds, '0');
     assert.equal(all.ReceiveMessageWaitTimeSeconds, '0');
@@ -372,12 +372,27 @@ describe('messages', () => {
     assert.equal((await attributes(url, 'ApproximateNumberOfMessages')).ApproximateNumberOfMessages, '0');
   });
 
-  test('bad messages: over 256 KiB, invalid characters, bad receive parameters, unknown queue', async () => {
+  test('a message of exactly 1 MiB (past the old 256 KiB limit) is accepted and received whole; a queue may lower the limit', async () => {
+    const url = await create('one-mib');
+    const body = 'y'.repeat(1_048_576);
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));
+    const [m] = await receive(url, {});
+    assert.equal(m?.Body?.length, body.length);
+    assert.equal(m?.Body, body);
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { MaximumMessageSize: '300000' } }));
+    await rejectsWith(
+      sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'y'.repeat(300_001) })),
+      'InvalidParameterValue',
+      /Message must be shorter than 300000 bytes/,
+    );
+  });
+
+  test('bad messages: over 1 MiB, invalid characters, bad receive parameters, unknown queue', async () => {
     const url = await create('bad-messages');
     await rejectsWith(
-      sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x'.repeat(262_145) })),
+      sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x'.repeat(1_048_577) })),
       'InvalidParameterValue',
-      /Message must be shorter than 262144 bytes/,
+      /Message must be shorter than 1048576 bytes/,
     );
     await rejectsWith(sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'bad \uFFFF' })), 'InvalidMessageContents');
     await rejectsWith(

@@ -344,9 +344,22 @@ describe('messages', () => {
     assert.equal((await attributes(url, 'ApproximateNumberOfMessagesNotVisible')).ApproximateNumberOfMessagesNotVisible, '0');
   });
 
-  test('bad batches: too many entries, repeated ids, no entries, bad ids', async () => {
+  test('bad batches: too many entries, repeated ids, no entries, bad ids, over 1 MiB together', async () => {
     const url = await create('bad-batches');
     const entries = (n: number) => Array.from({ length: n }, (_, i) => ({ Id: `e${i}`, MessageBody: 'x' }));
+    await rejectsWith(
+      sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: url,
+          Entries: [
+            { Id: 'a', MessageBody: 'x'.repeat(600_000) },
+            { Id: 'b', MessageBody: 'x'.repeat(600_000) },
+          ],
+        }),
+      ),
+      'BatchRequestTooLong',
+      /Batch requests cannot be longer than 1048576 bytes. You have sent 1200000 bytes./,
+    );
     await rejectsWith(
       sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries(11) })),
       'TooManyEntriesInBatchRequest',

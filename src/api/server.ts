@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import { pipeline } from 'node:stream';
 import { KumoError } from '../errors/index.js';
+import { readBodyUpTo } from '../http/index.js';
 import { errorResponse, type ErrorProtocol } from './errors.js';
 import type { ApiRequest, ApiResponse, Route } from './http.js';
 import { Router } from './router.js';
@@ -159,32 +160,10 @@ function send(res: http.ServerResponse, requestId: string, r: ApiResponse): void
   res.end(body);
 }
 
-function readBody(req: http.IncomingMessage, limit: number, tooLarge?: () => KumoError): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) {
-    req.resume();
-    return Promise.reject(
-      tooLarge ? tooLarge() : new KumoError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes`),
-    );
+async function readBody(req: http.IncomingMessage, limit: number, tooLarge?: () => KumoError): Promise<Buffer> {
+  const body = await readBodyUpTo(req, limit);
+  if (body === undefined) {
+    throw tooLarge ? tooLarge() : new KumoError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes`);
   }
-  if (declared === 0 && req.headers['transfer-encoding'] === undefined) {
-    req.resume();
-    return Promise.resolve(EMPTY);
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.once('end', () => {
-      if (size > limit)
-        reject(tooLarge ? tooLarge() : new KumoError('RequestEntityTooLargeException', `Request must be smaller than ${limit} bytes`));
-      else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    });
-    req.once('error', reject);
-  });
+  return body;
 }
-
-const EMPTY = Buffer.alloc(0);

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import { isKumoError } from '../errors/index.js';
+import { readBodyUpTo } from '../http/index.js';
 import type { Readable } from 'node:stream';
 import {
   MAX_SYNC_PAYLOAD,
@@ -72,7 +73,7 @@ export class UrlGateway {
       req.resume();
       return preflightResponse(url.cors, headers);
     }
-    const body = await readBody(req, MAX_SYNC_PAYLOAD);
+    const body = await readBodyUpTo(req, MAX_SYNC_PAYLOAD);
     if (!body) return message(413, `Request must be smaller than ${MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation`);
     const request: UrlRequest = {
       method,
@@ -238,22 +239,4 @@ function send(res: http.ServerResponse, requestId: string, answer: UrlResponse):
     if (!stream.readableEnded) stream.resume();
   });
   stream.resume();
-}
-
-/** The request body, or undefined when it is larger than `limit` (the rest is drained). */
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  if (Number(req.headers['content-length'] ?? 0) > limit) {
-    req.resume();
-    return Promise.resolve(undefined);
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.once('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks, size)));
-    req.once('error', reject);
-  });
 }

@@ -2,6 +2,52 @@
  * Schema migrations for the SQLite adapter. Append-only: never edit a released entry, add a new one.
  * Entry N (1-based) brings the schema to user_version N.
  */
+/**
+ * The queue service's tables. Idempotent, because it is run twice: entry 3, and entry 10 for data
+ * directories made while entry 3 was still an empty placeholder (they are at user_version 4 or later
+ * without these tables).
+ */
+const QUEUE_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS sqs_queues (
+    name              TEXT PRIMARY KEY,
+    attributes        TEXT NOT NULL,           -- JSON: settable attributes, as strings
+    tags              TEXT NOT NULL,           -- JSON: tag key -> value
+    created_at        INTEGER NOT NULL,
+    last_modified     INTEGER NOT NULL,
+    purged_at         INTEGER,
+    sequence          INTEGER NOT NULL DEFAULT 0 -- last FIFO sequence number handed out
+  ) WITHOUT ROWID;
+
+  CREATE TABLE IF NOT EXISTS sqs_messages (
+    seq               INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order; receipt handles name it
+    id                TEXT NOT NULL,           -- the SQS MessageId (a random UUID)
+    queue             TEXT NOT NULL,
+    body              TEXT NOT NULL,
+    attributes        TEXT,                    -- JSON message attributes (binary values base64)
+    system_attributes TEXT,                    -- JSON message system attributes (AWSTraceHeader)
+    group_id          TEXT,
+    dedup_id          TEXT,
+    sequence_number   TEXT,
+    sent_at           INTEGER NOT NULL,
+    visible_at        INTEGER NOT NULL,
+    receive_count     INTEGER NOT NULL DEFAULT 0,
+    first_received_at INTEGER,
+    receipt           TEXT,                    -- token of the latest receive
+    dlq_source        TEXT                     -- ARN of the queue it was dead-lettered from
+  );
+  -- The only index: every write touches the table and this, nothing more.
+  CREATE INDEX IF NOT EXISTS sqs_messages_visible ON sqs_messages (queue, visible_at, seq);
+
+  CREATE TABLE IF NOT EXISTS sqs_dedup (
+    queue             TEXT NOT NULL,
+    dedup_key         TEXT NOT NULL,           -- group id + dedup id when DeduplicationScope is messageGroup
+    message_id        TEXT NOT NULL,
+    sequence_number   TEXT,
+    expires_at        INTEGER NOT NULL,
+    PRIMARY KEY (queue, dedup_key)
+  ) WITHOUT ROWID;
+  `;
+
 export const MIGRATIONS: readonly string[] = [
   /* 1: functions and logs */ `
   CREATE TABLE function_versions (
@@ -44,46 +90,7 @@ export const MIGRATIONS: readonly string[] = [
     reserved_concurrency   INTEGER
   ) WITHOUT ROWID;
   `,
-  /* 3: the SQS-compatible queue service (src/queues): queues, messages, FIFO deduplication */ `
-  CREATE TABLE sqs_queues (
-    name              TEXT PRIMARY KEY,
-    attributes        TEXT NOT NULL,           -- JSON: settable attributes, as strings
-    tags              TEXT NOT NULL,           -- JSON: tag key -> value
-    created_at        INTEGER NOT NULL,
-    last_modified     INTEGER NOT NULL,
-    purged_at         INTEGER,
-    sequence          INTEGER NOT NULL DEFAULT 0 -- last FIFO sequence number handed out
-  ) WITHOUT ROWID;
-
-  CREATE TABLE sqs_messages (
-    seq               INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order; receipt handles name it
-    id                TEXT NOT NULL,           -- the SQS MessageId (a random UUID)
-    queue             TEXT NOT NULL,
-    body              TEXT NOT NULL,
-    attributes        TEXT,                    -- JSON message attributes (binary values base64)
-    system_attributes TEXT,                    -- JSON message system attributes (AWSTraceHeader)
-    group_id          TEXT,
-    dedup_id          TEXT,
-    sequence_number   TEXT,
-    sent_at           INTEGER NOT NULL,
-    visible_at        INTEGER NOT NULL,
-    receive_count     INTEGER NOT NULL DEFAULT 0,
-    first_received_at INTEGER,
-    receipt           TEXT,                    -- token of the latest receive
-    dlq_source        TEXT                     -- ARN of the queue it was dead-lettered from
-  );
-  -- The only index: every write touches the table and this, nothing more.
-  CREATE INDEX sqs_messages_visible ON sqs_messages (queue, visible_at, seq);
-
-  CREATE TABLE sqs_dedup (
-    queue             TEXT NOT NULL,
-    dedup_key         TEXT NOT NULL,           -- group id + dedup id when DeduplicationScope is messageGroup
-    message_id        TEXT NOT NULL,
-    sequence_number   TEXT,
-    expires_at        INTEGER NOT NULL,
-    PRIMARY KEY (queue, dedup_key)
-  ) WITHOUT ROWID;
-  `,
+  /* 3: the SQS-compatible queue service (src/queues): queues, messages, FIFO deduplication */ QUEUE_SCHEMA,
   /* 4: asynchronous invocation: the durable event queue and event invoke configs */ `
   CREATE TABLE async_events (
     id                INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -257,4 +264,5 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM event_invoke_configs WHERE function_name = OLD.name AND qualifier = OLD.alias;
   END;
   `,
+  /* 10: the queue tables again, for data directories that skipped them (see QUEUE_SCHEMA) */ QUEUE_SCHEMA,
 ];

@@ -1,0 +1,41 @@
+/**
+ * Data directories from earlier versions open with today's schema. One kind needs care: those made
+ * while migration 3 (the queue tables) was an empty placeholder, which are past user_version 3
+ * without the queue tables.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { openSqliteStore } from '../../src/store/sqlite/adapter.js';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-migrations-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('a database made while migration 3 was an empty placeholder gets the queue tables and opens', async () => {
+  const file = path.join(dir, 'placeholder.db');
+  const old = new Database(file);
+  old.pragma('journal_mode = WAL');
+  for (const [i, sql] of MIGRATIONS.slice(0, 4).entries()) old.exec(i === 2 ? '' : sql);
+  old.pragma('user_version = 4');
+  old.close();
+
+  const store = openSqliteStore(file);
+  try {
+    const db = new Database(file, { readonly: true });
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'sqs_%' ORDER BY name").all();
+    assert.deepEqual(tables, [{ name: 'sqs_dedup' }, { name: 'sqs_messages' }, { name: 'sqs_queues' }]);
+    assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    db.close();
+  } finally {
+    await store.close();
+  }
+});
+
+test('a new database runs every migration, the repeated queue tables included, without error', async () => {
+  const store = openSqliteStore(path.join(dir, 'new.db'));
+  await store.close();
+});

@@ -24,6 +24,12 @@ import { InvalidStreamingOperation, toRapidResponse } from './errors.mjs';
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 const ERROR_TYPE_TRAILER = 'Lambda-Runtime-Function-Error-Type';
 const ERROR_BODY_TRAILER = 'Lambda-Runtime-Function-Error-Body';
+/**
+ * One kept-alive connection for streamed responses: the Runtime API serves a connection only once it
+ * has checked who opened it, so a new one per invocation would pay that check every time. Idle, its
+ * socket does not keep the process alive.
+ */
+const STREAM_AGENT = new http.Agent({ keepAlive: true, maxSockets: 1 });
 /** Characters a header value may not hold (Node's rule): an odd `error.name` must not break the trailer. */
 const INVALID_HEADER_CHARS = /[^\t\x20-\x7e\x80-\xff]/g;
 
@@ -176,7 +182,7 @@ export class ResponseStream extends Writable {
       port: colon === -1 ? 80 : Number(hostPort.slice(colon + 1)),
       method: 'POST',
       path: `/2018-06-01/runtime/invocation/${encodeURIComponent(requestId)}/response`,
-      agent: false,
+      agent: STREAM_AGENT,
       headers: {
         'Lambda-Runtime-Function-Response-Mode': 'streaming',
         'Transfer-Encoding': 'chunked',

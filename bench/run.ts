@@ -127,20 +127,21 @@ async function scaleUp(server: Server, rt: Runtime, tag: string, count: number, 
 }
 
 /**
- * Proportional set size (PSS: shared pages split among their users) of the processes of every
- * environment of the server, per environment. An environment is told by its Runtime API address,
- * which is in the initial environment of all its processes (a stem cell's too, which started
- * before it knew its function).
+ * Proportional set size (PSS: shared pages split among their users) of the environments of one
+ * runtime on one server, per environment: processes below the server whose initial environment
+ * names that runtime (`AWS_EXECUTION_ENV`), grouped by their Runtime API address (in the initial
+ * environment of all of an environment's processes, a stem cell's too). Other runtimes' environments
+ * on the same server, and other servers on the host, are left out.
  */
-function idleMemoryPerEnvironmentMb(): { environments: number; pssMbPerEnvironment: number } {
-  const needle = Buffer.from('AWS_LAMBDA_RUNTIME_API=');
+function idleMemoryPerEnvironmentMb(serverPid: number, executionEnv: string): { environments: number; pssMbPerEnvironment: number } {
+  const runtimeMark = Buffer.from(`\0AWS_EXECUTION_ENV=${executionEnv}\0`);
   const environments = new Set<string>();
   let pssKb = 0;
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      const environ = fs.readFileSync(`/proc/${pid}/environ`);
-      if (!environ.includes(needle)) continue;
+      const environ = Buffer.concat([Buffer.from('\0'), fs.readFileSync(`/proc/${pid}/environ`)]);
+      if (!environ.includes(runtimeMark) || !descendsFrom(Number(pid), serverPid)) continue;
       const api = /AWS_LAMBDA_RUNTIME_API=([^\0]+)/.exec(environ.toString('latin1'))?.[1];
       if (api) environments.add(api);
       const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
@@ -150,6 +151,15 @@ function idleMemoryPerEnvironmentMb(): { environments: number; pssMbPerEnvironme
     }
   }
   return { environments: environments.size, pssMbPerEnvironment: environments.size === 0 ? NaN : pssKb / 1024 / environments.size };
+}
+
+/** Whether `ancestor` is among `pid`'s parents. */
+function descendsFrom(pid: number, ancestor: number): boolean {
+  for (let p = pid, hops = 0; p > 1 && hops < 32; hops++) {
+    p = Number(/^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${p}/status`, 'latin1'))?.[1] ?? 0);
+    if (p === ancestor) return true;
+  }
+  return false;
 }
 
 interface RuntimeResult {
@@ -206,7 +216,7 @@ async function benchRuntime(server: Server, rt: Runtime, tag: string): Promise<R
   const scale = await scaleUp(server, rt, tag, SCALE_TO, 2000);
   // Let the environments go idle (frozen where the host has a freezer), then weigh them.
   await sleep(500);
-  const idle = idleMemoryPerEnvironmentMb();
+  const idle = idleMemoryPerEnvironmentMb(server.child.pid ?? 0, `AWS_Lambda_${rt.runtime}`);
   return {
     runtime: rt.runtime,
     coldInvokeMs: summary(cold),

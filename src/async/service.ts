@@ -127,17 +127,23 @@ export class AsyncService {
     if (!(await this.deps.configs.delete(name, q))) throw noEventInvokeConfig(this.deps.functions.arn(name, q));
   }
 
-  async listConfigs(functionName: string, maxItems: number | undefined): Promise<Record<string, unknown>> {
+  /** ListFunctionEventInvokeConfigs: at most `maxItems` (50) a page, `NextMarker` when more follow. */
+  async listConfigs(functionName: string, marker: string | undefined, maxItems: number | undefined): Promise<Record<string, unknown>> {
     const limit = pageSize(maxItems, 50);
     const ref = this.deps.functions.ref(functionName);
     if (ref.qualifier !== undefined) throw invalidParameter('ListFunctionEventInvokeConfigs takes a function name without a qualifier.');
     const fn = await this.existing(ref.name);
-    const records = await this.deps.configs.list(fn);
-    return {
-      FunctionEventInvokeConfigs: records
-        .slice(0, limit)
-        .map((r) => toEventInvokeConfigView(r, this.deps.functions.arn(r.functionName, r.qualifier))),
+    const after = marker === undefined || marker === '' ? undefined : Buffer.from(marker, 'base64url').toString('utf8');
+    const records = (await this.deps.configs.list(fn))
+      .filter((r) => after === undefined || r.qualifier > after)
+      .sort((x, y) => (x.qualifier < y.qualifier ? -1 : 1));
+    const page = records.slice(0, limit);
+    const out: Record<string, unknown> = {
+      FunctionEventInvokeConfigs: page.map((r) => toEventInvokeConfigView(r, this.deps.functions.arn(r.functionName, r.qualifier))),
     };
+    const last = page.at(-1);
+    if (records.length > limit && last) out.NextMarker = Buffer.from(last.qualifier, 'utf8').toString('base64url');
+    return out;
   }
 
   /** The function's queued events (for `kumo pending`). */

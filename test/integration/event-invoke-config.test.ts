@@ -178,6 +178,20 @@ describe('event invoke config through the SDK', () => {
       listed.FunctionEventInvokeConfigs?.map((c) => c.FunctionArn),
       [`${ARN}qual:1`, `${ARN}qual:live`],
     );
+    const first = await k.lambda.send(new ListFunctionEventInvokeConfigsCommand({ FunctionName: 'qual', MaxItems: 1 }));
+    assert.deepEqual(
+      first.FunctionEventInvokeConfigs?.map((c) => c.FunctionArn),
+      [`${ARN}qual:1`],
+    );
+    assert.ok(first.NextMarker, 'a NextMarker when more configs follow');
+    const second = await k.lambda.send(
+      new ListFunctionEventInvokeConfigsCommand({ FunctionName: 'qual', MaxItems: 1, Marker: first.NextMarker }),
+    );
+    assert.deepEqual(
+      second.FunctionEventInvokeConfigs?.map((c) => c.FunctionArn),
+      [`${ARN}qual:live`],
+    );
+    assert.equal(second.NextMarker, undefined);
     await rejectsWith(
       k.lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: 'qual', Qualifier: 'nope', MaximumRetryAttempts: 1 })),
       'ResourceNotFoundException',

@@ -35,7 +35,10 @@ export function eventInvokeConfigRoutes(events: AsyncService): Route[] {
       pattern: `${PATH}/list`,
       handler: async (req) => {
         const maxItems = req.query.get('MaxItems');
-        return json(200, await events.listConfigs(fn(req), maxItems === null ? undefined : Number(maxItems)));
+        return json(
+          200,
+          await events.listConfigs(fn(req), req.query.get('Marker') ?? undefined, maxItems === null ? undefined : Number(maxItems)),
+        );
       },
     },
   ];

@@ -70,7 +70,8 @@ export async function checkDestinations(
       if (!m?.[1] || !(await functionExists(m[1]))) throw invalidParameter(`The destination ARN ${arn} is invalid.`);
       if (m[1] === functionName) throw invalidParameter("You can't specify the function as a destination for itself.");
     } else if (service === 'sqs') {
-      if (!isQueueArn(arn)) invalid = true;
+      // Lambda refuses FIFO queues as destinations (400 InvalidParameterValueException).
+      if (!isQueueArn(arn) || arn.endsWith('.fifo')) invalid = true;
     } else if (NOT_YET[service]) {
       throw invalidParameter(
         `Kumo cannot deliver to ${NOT_YET[service]} yet; use a Lambda function or an SQS queue ARN as the destination: ${arn}`,

@@ -274,6 +274,12 @@ describe('event invoke config through the SDK', () => {
       'The provided destination config DestinationConfig(onSuccess=null, onFailure=OnFailure(destination=arn:aws:dynamodb:us-east-1:000000000000:table/t)) is invalid.',
     );
     await rejectsWith(
+      put('arn:aws:sqs:us-east-1:000000000000:records.fifo'),
+      'InvalidParameterValueException',
+      400,
+      'The provided destination config DestinationConfig(onSuccess=null, onFailure=OnFailure(destination=arn:aws:sqs:us-east-1:000000000000:records.fifo)) is invalid.',
+    );
+    await rejectsWith(
       put('arn:aws:sns:us-east-1:000000000000:topic'),
       'InvalidParameterValueException',
       400,

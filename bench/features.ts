@@ -91,13 +91,13 @@ async function publishLayer(server: BenchServer, name: string, packages: number)
   return (JSON.parse(res.body.toString()) as { LayerVersionArn: string }).LayerVersionArn;
 }
 
-async function coldStarts(server: BenchServer, tag: string, extra: Record<string, unknown>): Promise<Round> {
+async function coldStarts(server: BenchServer, tag: string, extra: Record<string, unknown>, qualifier?: string): Promise<Round> {
   const samples: number[] = [];
   for (let i = 0; i < COLD_SAMPLES; i++) {
     const name = `cold-${tag}-${i}`;
     await createFunction(server, name, 'index.handler', extra);
     await sleep(COLD_SPACING_MS);
-    samples.push(await timed(() => invoke(server, name)));
+    samples.push(await timed(() => invoke(server, name, qualifier)));
   }
   return summary(samples);
 }
@@ -174,7 +174,7 @@ async function measure(server: BenchServer): Promise<Results> {
   });
 
   process.stderr.write('provisioned concurrency, first invokes...\n');
-  const cold = await coldStarts(server, 'unprovisioned', { Publish: true });
+  const cold = await coldStarts(server, 'unprovisioned', { Publish: true }, '1');
   const provisionedFirst = await provisionedFirstInvokes(server);
   return { coldNoLayers, coldTwoLayers, invokeWarm, urlWarm, bufferedWarm, streamWarm, cold, provisionedFirst };
 }

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { digestZip } from '../code/index.js';
 import { KumoError, invalidParameter, validationError } from '../errors/index.js';
-import { checkTags, type CodeSignature, type FunctionService } from '../functions/index.js';
+import { checkTags, pageSize, type CodeSignature, type FunctionService } from '../functions/index.js';
 import type { CodeSigningConfigRecord, SigningRepo, TagRepo } from '../store/index.js';
 import type { SigningProfiles } from './profiles.js';
 import { SIGNATURE_PATH, manifestDigest, parseSignature, signedPayload } from './signature.js';
@@ -125,10 +125,7 @@ export class CodeSigning {
     marker: string | undefined,
     maxItems: number | undefined,
   ): Promise<{ configs: CodeSigningConfigRecord[]; nextMarker?: string }> {
-    if (maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 10000)) {
-      throw validationError('maxItems', maxItems, 'Member must have value greater than or equal to 1');
-    }
-    const limit = Math.min(maxItems ?? 50, 50);
+    const limit = pageSize(maxItems);
     const page = await this.deps.repo.configs(marker === undefined || marker === '' ? undefined : marker, limit + 1);
     const configs = page.slice(0, limit);
     const last = configs.at(-1);

@@ -152,6 +152,11 @@ describe('code signing configurations with the SDK', () => {
       'ValidationException',
       /untrustedArtifactOnDeployment/,
     );
+    await rejectsWith(
+      k.lambda.send(new ListCodeSigningConfigsCommand({ MaxItems: 20_000 })),
+      'ValidationException',
+      /at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 10000/,
+    );
   });
 
   test('Put, Get and Delete FunctionCodeSigningConfig; a configuration in use cannot be deleted', async () => {

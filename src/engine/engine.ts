@@ -180,7 +180,11 @@ export class Engine {
    */
   prepare(fn: FunctionRecord): void {
     const key = this.stemKey(fn);
-    if (key) this.stems?.warm(key);
+    if (key) {
+      this.stems?.warm(key);
+      // Whether its code can grow from a stem cell: its listing is read now, not at its cold start.
+      this.deps.codeDir(fn.codeSha256Hex).then(linkable, () => undefined);
+    }
     this.opt.warm(fn.config.layers, (err) => this.deps.onError?.(err, 'cannot build the /opt of a function'));
   }
 

@@ -23,22 +23,31 @@ const manifests = new Map<string, Manifest | 'too-large'>();
 function manifestOf(codeDir: string): Manifest | 'too-large' {
   let m = manifests.get(codeDir);
   if (m) return m;
-  const entries = fs.readdirSync(codeDir, { recursive: true, withFileTypes: true });
-  if (entries.length > MAX_LINKED_ENTRIES) m = 'too-large';
-  else {
-    const dirs: string[] = [];
-    const files: string[] = [];
-    for (const e of entries) {
-      const rel = path.relative(codeDir, path.join(e.parentPath, e.name));
-      if (e.isDirectory()) dirs.push(rel);
-      else if (e.isFile()) files.push(rel);
-    }
-    dirs.sort((a, b) => a.length - b.length);
-    m = { dirs, files };
-  }
+  m = walk(codeDir);
   if (manifests.size > 1000) manifests.clear();
   manifests.set(codeDir, m);
   return m;
+}
+
+/**
+ * Lists a tree, parents first, giving up as soon as it has more than MAX_LINKED_ENTRIES entries: a
+ * large tree (a node_modules of thousands of files) costs no more to refuse than a small one to list.
+ */
+function walk(root: string): Manifest | 'too-large' {
+  const dirs: string[] = [];
+  const files: string[] = [];
+  const pending = [''];
+  for (let rel = pending.shift(); rel !== undefined; rel = pending.shift()) {
+    for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
+      if (dirs.length + files.length >= MAX_LINKED_ENTRIES) return 'too-large';
+      const child = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) {
+        dirs.push(child);
+        pending.push(child);
+      } else if (e.isFile()) files.push(child);
+    }
+  }
+  return { dirs, files };
 }
 
 /** Whether a code tree is small enough to be linked into a stem cell. */

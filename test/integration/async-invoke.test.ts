@@ -19,6 +19,7 @@ import {
 import { Collector, createRecorderFunction, type Hit } from '../helpers/collector.js';
 import { useKumo } from '../helpers/kumo-suite.js';
 import { repoPath } from '../helpers/server.js';
+import { pendingEvents, type PendingOut } from '../helpers/pending.js';
 import { eventually } from '../helpers/wait.js';
 
 const SCALE = 0.01;
@@ -264,17 +265,8 @@ describe('destinations', () => {
   });
 });
 
-interface PendingOut {
-  FunctionName: string;
-  Count: number;
-  Running: number;
-  Events: Array<{ RequestId: string }>;
-}
-
-async function pending(name: string): Promise<PendingOut> {
-  const res = await fetch(`${k.url}/_kumo/functions/${name}/pending-events`);
-  assert.equal(res.status, 200);
-  return (await res.json()) as PendingOut;
+function pending(name: string): Promise<PendingOut> {
+  return pendingEvents(k.url, name);
 }
 
 describe('deleted functions', () => {

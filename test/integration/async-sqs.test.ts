@@ -10,6 +10,7 @@ import { awsCli } from '../helpers/aws-cli.js';
 import { sqsClient } from '../helpers/clients.js';
 import { Collector, createRecorderFunction } from '../helpers/collector.js';
 import { useKumo } from '../helpers/kumo-suite.js';
+import { pendingEvents } from '../helpers/pending.js';
 import { eventually } from '../helpers/wait.js';
 
 const QARN = 'arn:aws:sqs:us-east-1:000000000000:';
@@ -175,5 +176,6 @@ describe('queue destinations', () => {
       return /kumo_async_destination_deliveries_total\{function="to-nowhere",kind="on_failure",outcome="error"\} 1/.test(metrics);
     }, 'the failed delivery to be counted');
     assert.equal(collector.byId(id).length, 1);
+    await eventually(async () => (await pendingEvents(k.url, 'to-nowhere')).Count === 0, 'the event to leave the queue');
   });
 });

@@ -204,10 +204,16 @@ describe('event invoke config through the SDK', () => {
       404,
       `The function ${ARN}qual:2 doesn't have an EventInvokeConfig`,
     );
-    await k.lambda.send(new DeleteFunctionEventInvokeConfigCommand({ FunctionName: 'qual', Qualifier: '1' }));
     await k.lambda.send(new DeleteAliasCommand({ FunctionName: 'qual', Name: 'live' }));
-    const after = await k.lambda.send(new ListFunctionEventInvokeConfigsCommand({ FunctionName: 'qual' }));
-    assert.deepEqual(after.FunctionEventInvokeConfigs, [], "the alias's config went with it");
+    const afterAlias = await k.lambda.send(new ListFunctionEventInvokeConfigsCommand({ FunctionName: 'qual' }));
+    assert.deepEqual(
+      afterAlias.FunctionEventInvokeConfigs?.map((c) => c.FunctionArn),
+      [`${ARN}qual:1`],
+      "the alias's config went with it",
+    );
+    await k.lambda.send(new DeleteFunctionCommand({ FunctionName: 'qual', Qualifier: '1' }));
+    const afterVersion = await k.lambda.send(new ListFunctionEventInvokeConfigsCommand({ FunctionName: 'qual' }));
+    assert.deepEqual(afterVersion.FunctionEventInvokeConfigs, [], "the version's config went with it");
   });
 
   test('ranges and empty settings are refused and change nothing', async () => {

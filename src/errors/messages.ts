@@ -21,6 +21,14 @@ export function invalidParameter(message: string): KumoError {
   return new KumoError('InvalidParameterValueException', message);
 }
 
+/** Lambda's answer when a write lost a race with another change of the same resource (its RevisionId moved). */
+export function updateInProgress(arn: string): KumoError {
+  return new KumoError(
+    'ResourceConflictException',
+    `The operation cannot be performed at this time. An update is in progress for resource: ${arn}`,
+  );
+}
+
 function formatValue(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'string') return value;

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { KumoError, invalidParameter, validationError } from '../errors/index.js';
+import { KumoError, invalidParameter, validationError, updateInProgress } from '../errors/index.js';
 import type { AliasRecord, AliasRepo } from '../store/index.js';
 import { checkRevision, isAliasName, pageSize, type FunctionService } from './service.js';
 
@@ -67,10 +67,7 @@ export class FunctionAliases {
     }
     this.functions.forgetAlias(current.functionName, name);
     if (!(await this.repo.replace(next, current.revisionId))) {
-      throw new KumoError(
-        'ResourceConflictException',
-        `The operation cannot be performed at this time. An update is in progress for resource: ${this.functions.arn(current.functionName, name)}`,
-      );
+      throw updateInProgress(this.functions.arn(current.functionName, name));
     }
     this.functions.changed(current.functionName);
     return next;

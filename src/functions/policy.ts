@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { KumoError, invalidParameter, validationError } from '../errors/index.js';
+import { KumoError, invalidParameter, validationError, updateInProgress } from '../errors/index.js';
 import type { PolicyRepo } from '../store/index.js';
 import { checkQualifier, functionArn } from './names.js';
 import { checkRevision, isAliasName, type FunctionService } from './service.js';
@@ -132,10 +132,7 @@ export class FunctionPolicies {
     const written = await write(holder, crypto.randomUUID());
     this.functions.forgetAlias(name, holder.key);
     if (!written) {
-      throw new KumoError(
-        'ResourceConflictException',
-        `The operation cannot be performed at this time. An update is in progress for resource: ${this.functions.arn(name, holder.key)}`,
-      );
+      throw updateInProgress(this.functions.arn(name, holder.key));
     }
   }
 }

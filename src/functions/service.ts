@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { CodeArtifact, CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
 import { RUNTIMES, type Engine, type EngineInvokeRequest, type InvokeOutcome } from '../engine/index.js';
-import { KumoError, functionNotFound, invalidParameter, validationError } from '../errors/index.js';
+import { KumoError, functionNotFound, invalidParameter, validationError, updateInProgress } from '../errors/index.js';
 import type { AliasRecord, FunctionConfig, FunctionRecord, LayerAttachment, Store } from '../store/index.js';
 import { buildConfig, type ConfigInput } from './config.js';
 import { BUFFERED_CONTENT_TYPE, StreamCollector, type ResponseStream } from './streaming.js';
@@ -498,10 +498,7 @@ export class FunctionService {
     const key = current.version === '$LATEST' ? current.name : versionKey(current.name, current.version);
     if (!(await change(current, revisionId))) {
       cache.delete(key);
-      throw new KumoError(
-        'ResourceConflictException',
-        `The operation cannot be performed at this time. An update is in progress for resource: ${this.arn(current.name)}`,
-      );
+      throw updateInProgress(this.arn(current.name));
     }
     const record: FunctionRecord = { ...current, revisionId };
     cache.set(key, record);
@@ -572,10 +569,7 @@ export class FunctionService {
     );
     if (!published) {
       this.cache.delete(latest.name);
-      throw new KumoError(
-        'ResourceConflictException',
-        `The operation cannot be performed at this time. An update is in progress for resource: ${this.arn(latest.name)}`,
-      );
+      throw updateInProgress(this.arn(latest.name));
     }
     this.versionCache.set(versionKey(published.name, published.version), published);
     return published;
@@ -597,10 +591,7 @@ export class FunctionService {
     const record: FunctionRecord = { ...next, revisionId: crypto.randomUUID(), lastModified: Date.now() };
     if (!(await this.deps.store.functions.replace(record, current.revisionId))) {
       this.cache.delete(current.name);
-      throw new KumoError(
-        'ResourceConflictException',
-        `The operation cannot be performed at this time. An update is in progress for resource: ${this.arn(current.name)}`,
-      );
+      throw updateInProgress(this.arn(current.name));
     }
     this.cache.set(record.name, record);
     this.deps.engine.retire(record.name, '$LATEST');

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { KumoError, invalidParameter, validationError } from '../errors/index.js';
+import { KumoError, invalidParameter, validationError, updateInProgress } from '../errors/index.js';
 import {
   LAMBDA_RUNTIME_ENUM,
   checkPolicySize,
@@ -182,7 +182,7 @@ export class LayerService implements LayerResolver {
     const all = [...statements, added];
     checkPolicySize(all);
     const next = crypto.randomUUID();
-    if (!(await this.repo.putPolicy(name, version, all, policy?.revisionId, next))) throw concurrentUpdate(this.versionArn(name, version));
+    if (!(await this.repo.putPolicy(name, version, all, policy?.revisionId, next))) throw updateInProgress(this.versionArn(name, version));
     return { statement: JSON.stringify(added), revisionId: next };
   }
 
@@ -197,7 +197,7 @@ export class LayerService implements LayerResolver {
       throw new KumoError('ResourceNotFoundException', `Statement ${statementId} is not found in resource policy.`);
     }
     if (!(await this.repo.putPolicy(name, version, kept, policy?.revisionId, crypto.randomUUID()))) {
-      throw concurrentUpdate(this.versionArn(name, version));
+      throw updateInProgress(this.versionArn(name, version));
     }
   }
 
@@ -257,13 +257,6 @@ export class LayerService implements LayerResolver {
 
 function notFound(): KumoError {
   return new KumoError('ResourceNotFoundException', 'The resource you requested does not exist.');
-}
-
-function concurrentUpdate(arn: string): KumoError {
-  return new KumoError(
-    'ResourceConflictException',
-    `The operation cannot be performed at this time. An update is in progress for resource: ${arn}`,
-  );
 }
 
 function checkPolicyRevision(current: string | undefined, given: string | undefined): void {

@@ -401,15 +401,7 @@ export class Environment {
       else if (result.kind === 'error') {
         this.complete(p, result.body, 'Unhandled', result.errorType ?? errorTypeOf(result.body) ?? 'Unhandled');
       } else {
-        this.complete(
-          p,
-          jsonBody({
-            errorMessage: `Response payload size (${result.size} bytes) exceeded maximum allowed payload size (${MAX_RUNTIME_PAYLOAD} bytes).`,
-            errorType: 'Function.ResponseSizeTooLarge',
-          }),
-          'Unhandled',
-          'Function.ResponseSizeTooLarge',
-        );
+        this.complete(p, responseTooLarge(result.size, MAX_RUNTIME_PAYLOAD), 'Unhandled', 'Function.ResponseSizeTooLarge');
       }
     });
     return true;
@@ -444,11 +436,7 @@ export class Environment {
           const errorType = trailers.get(ERROR_TYPE_TRAILER);
           const errorBody = trailers.get(ERROR_BODY_TRAILER);
           if (size > limit) {
-            const body = jsonBody({
-              errorMessage: `Response payload size (${size} bytes) exceeded maximum allowed payload size (${limit} bytes).`,
-              errorType: 'Function.ResponseSizeTooLarge',
-            });
-            this.complete(p, body, 'Unhandled', 'Function.ResponseSizeTooLarge');
+            this.complete(p, responseTooLarge(size, limit), 'Unhandled', 'Function.ResponseSizeTooLarge');
           } else if (errorType !== undefined || errorBody !== undefined) {
             const body = errorBody === undefined ? jsonBody({ errorType, errorMessage: errorType }) : Buffer.from(errorBody, 'base64');
             this.complete(p, body, 'Unhandled', errorType ?? errorTypeOf(body) ?? 'Unhandled');
@@ -609,6 +597,14 @@ function exitErrorBody(requestId: string, info: string, errorType = 'Runtime.Exi
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The error document of a response over its limit (Lambda's `Function.ResponseSizeTooLarge`). */
+function responseTooLarge(size: number, limit: number): Buffer {
+  return jsonBody({
+    errorMessage: `Response payload size (${size} bytes) exceeded maximum allowed payload size (${limit} bytes).`,
+    errorType: 'Function.ResponseSizeTooLarge',
+  });
+}
 
 function jsonBody(value: object): Buffer {
   return Buffer.from(JSON.stringify(value));

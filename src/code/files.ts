@@ -57,17 +57,17 @@ export async function removeTree(target: string): Promise<void> {
 }
 
 async function makeWritable(target: string): Promise<void> {
-  let stats;
   try {
-    stats = await lstat(target);
+    const stats = await lstat(target);
+    if (!stats.isDirectory()) return;
+    await chmod(target, 0o700);
+    for (const entry of await readdir(target, { withFileTypes: true })) {
+      if (entry.isDirectory()) await makeWritable(path.join(target, entry.name));
+    }
   } catch (err) {
+    // Gone meanwhile (renamed into place or removed by its writer): nothing left to remove here.
     if (isErrnoException(err) && err.code === 'ENOENT') return;
     throw err;
-  }
-  if (!stats.isDirectory()) return;
-  await chmod(target, 0o700);
-  for (const entry of await readdir(target, { withFileTypes: true })) {
-    if (entry.isDirectory()) await makeWritable(path.join(target, entry.name));
   }
 }
 

@@ -143,6 +143,14 @@ export class CodeStore {
     return removed;
   }
 
+  /**
+   * Waits for the extractions in flight to settle, so none writes into the directory after its
+   * owner has closed (a new CodeStore on the same directory deletes temporaries it finds there).
+   */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.extractions.values()]);
+  }
+
   private async extract(sha256Hex: string): Promise<string> {
     const target = path.join(this.dir, sha256Hex);
     if (await isDirectory(target)) return target;

@@ -30,6 +30,7 @@ export class Kumo {
     private readonly server: http.Server,
     private readonly store: Store,
     private readonly engine: Engine,
+    private readonly code: CodeStore,
     private readonly isolation: Isolation,
     private readonly logWriter: LogWriter,
     readonly functions: FunctionService,
@@ -41,98 +42,113 @@ export class Kumo {
     const options = compileOptions(input);
     const logger = log ?? pino({ level: options.logLevel, base: undefined });
     fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-    const store = openStore(options.dataDir);
-    const code = await CodeStore.create(path.join(options.dataDir, 'code'));
-    const logWriter = new LogWriter(store.logs, (err) => logger.error({ err }, 'failed to store function logs'));
-    fs.rmSync(path.join(options.dataDir, 'environments'), { recursive: true, force: true });
-    const isolation = await Isolation.create({
-      mode: options.isolation,
-      // Connections to a Runtime API from outside its environment: the server's log, never the function's.
-      warn: (message, fields) => logger.warn(fields ?? {}, message),
-    });
-    if (isolation.support.warning) logger.warn(isolation.support.warning);
-    const engine = new Engine({
-      options,
-      logs: logWriter,
-      codeDir: (sha) => code.extracted(sha),
-      isolation,
-      onError: (err, msg) => logger.warn({ err }, msg),
-    });
-    const functions = new FunctionService({ options, store, code, engine });
-    await functions.load();
-    const provisioning = new FunctionProvisioning(functions, store.provisioned, engine, {
-      unreservedMinimum: options.unreservedConcurrencyMinimum,
-      onError: (err, msg) => logger.warn({ err }, msg),
-    });
-    await provisioning.load();
-    const metrics = new Metrics();
-    const queues = new QueueService({ repo: store.queues, region: options.region, accountId: options.accountId });
-    const events = new AsyncService({
-      functions,
-      events: store.asyncEvents,
-      configs: store.eventInvokeConfigs,
-      reservedConcurrency: (name) => engine.reservedConcurrency(name),
-      metrics,
-      timeScale: options.asyncTimeScale,
-      concurrency: options.asyncConcurrency,
-      log: logger,
-      queues: () => queues,
-    });
-    const resumed = await events.start();
-    if (resumed > 0) logger.info({ events: resumed }, 'resuming queued asynchronous invocations');
-    const policies = new FunctionPolicies(functions, store.policies);
-    const aliases = new FunctionAliases(functions, store.aliases);
-    const tags = new FunctionTags(functions, store.tags);
-    const profiles = new SigningProfiles(store.signing, { region: options.region, accountId: options.accountId });
-    const signing = new CodeSigning({
-      repo: store.signing,
-      tags: store.tags,
-      profiles,
-      functions,
-      warn: (fields, msg) => logger.warn(fields, msg),
-    });
-    functions.useDeploymentCheck(signing);
-    const layers = new LayerService(store.layers, functions);
-    functions.useLayers(layers);
-    tags.registerTaggable('code-signing-config', (arn) => signing.tagKey(arn));
-    const urls = new FunctionUrls({ functions, repo: store.urls, region: options.region });
-    const urlGateway = new UrlGateway({
-      urls,
-      functions,
-      policies: store.policies,
-      credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
-      region: options.region,
-      accountId: options.accountId,
-      log: logger,
-    });
-    const server = createApi({
-      options,
-      functions,
-      aliases,
-      provisioning,
-      events,
-      metrics,
-      policies,
-      tags,
-      layers,
-      signing,
-      profiles,
-      code,
-      logs: store.logs,
-      queues,
-      urls,
-      urlGateway,
-      secret: serverSecret(options.dataDir),
-      log: logger,
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => {
-        server.off('error', reject);
-        resolve();
+    // What has been opened when a later step throws (a port in use, a data directory another
+    // version wrote) is closed again, last first, so a failed start leaves nothing running.
+    const undo: Array<() => unknown> = [];
+    try {
+      const store = openStore(options.dataDir);
+      undo.push(() => store.close());
+      const code = await CodeStore.create(path.join(options.dataDir, 'code'));
+      const logWriter = new LogWriter(store.logs, (err) => logger.error({ err }, 'failed to store function logs'));
+      fs.rmSync(path.join(options.dataDir, 'environments'), { recursive: true, force: true });
+      const isolation = await Isolation.create({
+        mode: options.isolation,
+        // Connections to a Runtime API from outside its environment: the server's log, never the function's.
+        warn: (message, fields) => logger.warn(fields ?? {}, message),
       });
-    });
-    return new Kumo(options, logger, server, store, engine, isolation, logWriter, functions, events, queues);
+      undo.push(() => isolation.close());
+      if (isolation.support.warning) logger.warn(isolation.support.warning);
+      const engine = new Engine({
+        options,
+        logs: logWriter,
+        codeDir: (sha) => code.extracted(sha),
+        isolation,
+        onError: (err, msg) => logger.warn({ err }, msg),
+      });
+      undo.push(() => engine.close());
+      const functions = new FunctionService({ options, store, code, engine });
+      await functions.load();
+      const provisioning = new FunctionProvisioning(functions, store.provisioned, engine, {
+        unreservedMinimum: options.unreservedConcurrencyMinimum,
+        onError: (err, msg) => logger.warn({ err }, msg),
+      });
+      await provisioning.load();
+      const metrics = new Metrics();
+      const queues = new QueueService({ repo: store.queues, region: options.region, accountId: options.accountId });
+      const events = new AsyncService({
+        functions,
+        events: store.asyncEvents,
+        configs: store.eventInvokeConfigs,
+        reservedConcurrency: (name) => engine.reservedConcurrency(name),
+        metrics,
+        timeScale: options.asyncTimeScale,
+        concurrency: options.asyncConcurrency,
+        log: logger,
+        queues: () => queues,
+      });
+      undo.push(() => events.close());
+      const resumed = await events.start();
+      if (resumed > 0) logger.info({ events: resumed }, 'resuming queued asynchronous invocations');
+      const policies = new FunctionPolicies(functions, store.policies);
+      const aliases = new FunctionAliases(functions, store.aliases);
+      const tags = new FunctionTags(functions, store.tags);
+      const profiles = new SigningProfiles(store.signing, { region: options.region, accountId: options.accountId });
+      const signing = new CodeSigning({
+        repo: store.signing,
+        tags: store.tags,
+        profiles,
+        functions,
+        warn: (fields, msg) => logger.warn(fields, msg),
+      });
+      functions.useDeploymentCheck(signing);
+      const layers = new LayerService(store.layers, functions);
+      functions.useLayers(layers);
+      tags.registerTaggable('code-signing-config', (arn) => signing.tagKey(arn));
+      const urls = new FunctionUrls({ functions, repo: store.urls, region: options.region });
+      const urlGateway = new UrlGateway({
+        urls,
+        functions,
+        policies: store.policies,
+        credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+        region: options.region,
+        accountId: options.accountId,
+        log: logger,
+      });
+      const server = createApi({
+        options,
+        functions,
+        aliases,
+        provisioning,
+        events,
+        metrics,
+        policies,
+        tags,
+        layers,
+        signing,
+        profiles,
+        code,
+        logs: store.logs,
+        queues,
+        urls,
+        urlGateway,
+        secret: serverSecret(options.dataDir),
+        log: logger,
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port, options.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      return new Kumo(options, logger, server, store, engine, code, isolation, logWriter, functions, events, queues);
+    } catch (err) {
+      for (const close of undo.reverse())
+        await Promise.resolve()
+          .then(close)
+          .catch(() => undefined);
+      throw err;
+    }
   }
 
   /** The endpoint URL, e.g. `http://127.0.0.1:9001`. */
@@ -156,7 +172,14 @@ export class Kumo {
     return (this.server.address() as AddressInfo).port;
   }
 
-  async close(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** Stops the server and every environment. Later calls share the first one's promise. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     // Long polls end first (with no messages), so their connections do not hold the server open.
     this.queues.close();
     await new Promise<void>((resolve) => {
@@ -166,6 +189,7 @@ export class Kumo {
     });
     this.events.close();
     await this.engine.close();
+    await this.code.close();
     await this.isolation.close();
     await this.logWriter.flush();
     await this.store.close();

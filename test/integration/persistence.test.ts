@@ -25,11 +25,12 @@ import {
   type FunctionConfiguration,
   type Runtime,
 } from '@aws-sdk/client-lambda';
-import { zipDirectory } from '../../src/code/index.js';
+import { zipDirectory, zipEntries } from '../../src/code/index.js';
 import { ServerProcess } from '../helpers/server-process.js';
 import { logsClient } from '../helpers/clients.js';
 import { createNodeFunction } from '../helpers/functions.js';
 import { repoPath, startKumo, type TestKumo } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/persistence';
 
@@ -247,5 +248,69 @@ describe('kumo server killed with SIGKILL', () => {
     // A clean stop after all that: SIGTERM ends it with exit code 0.
     const stopped = await server.stop('SIGTERM');
     assert.deepEqual(stopped, { code: 0, signal: null }, server.output);
+  });
+});
+
+/** Host pids of this process's live children (the sock_diag helper, environments). */
+function childrenOfThisProcess(): number[] {
+  const children: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z' && Number(fields[1]) === process.pid) children.push(Number(entry));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return children;
+}
+
+describe('closing', () => {
+  test('close() waits for the code extraction a deployment started, so the next server on the directory finds no temporaries', async () => {
+    const first = await startKumo({ stemCells: 0 });
+    const many = Array.from({ length: 400 }, (_, i) => ({ name: `lib/m${i}.js`, content: `module.exports = ${i};\n` }));
+    const zip = await zipEntries([{ name: 'index.js', content: 'exports.handler = async () => 1;\n' }, ...many]);
+    await createNodeFunction(first.lambda, 'close-extract', zip, { Publish: true });
+    await first.close({ keepData: true });
+    const codeDir = path.join(first.dataDir, 'code');
+    assert.deepEqual(
+      fs.readdirSync(codeDir).filter((name) => name.startsWith('.tmp-')),
+      [],
+      'an extraction was still writing after close() resolved',
+    );
+    const second = await startKumo({ stemCells: 0, dataDir: first.dataDir });
+    try {
+      const out = await second.lambda.send(new InvokeCommand({ FunctionName: 'close-extract' }));
+      assert.equal(Buffer.from(out.Payload ?? []).toString(), '1');
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('close() twice resolves both times (the second call shares the first)', async () => {
+    const k = await startKumo({ stemCells: 0 });
+    await k.kumo.close();
+    await k.close();
+  });
+
+  test('a start that fails (its port is taken) closes what it had opened', async (t) => {
+    const k = await startKumo({ stemCells: 0 });
+    try {
+      const before = childrenOfThisProcess().sort();
+      const port = Number(new URL(k.url).port);
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-test-'));
+      t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+      await assert.rejects(startKumo({ stemCells: 0, port, dataDir }), (err: NodeJS.ErrnoException) => err.code === 'EADDRINUSE');
+      // Its sock_diag helper is SIGKILLed by close(); the kernel ends it a moment later.
+      await eventually(
+        () => childrenOfThisProcess().sort().join() === before.join(),
+        'the children the failed start made to be gone',
+        5000,
+      );
+    } finally {
+      await k.close();
+    }
   });
 });

@@ -10,8 +10,14 @@ export class Checkpointer {
     return new Checkpointer(worker);
   }
 
-  /** Runs a last checkpoint and ends the worker. */
-  async close(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** Runs a last checkpoint and ends the worker. Later calls share the first one's promise. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     const closed = new Promise<void>((resolve) => {
       this.worker.once('message', () => resolve());
       this.worker.once('exit', () => resolve());

@@ -41,6 +41,8 @@ export interface Route {
   /** Largest body accepted, in bytes (the error for larger ones is the route's `tooLarge`). */
   maxBody?: number;
   tooLarge?: () => KumoError;
+  /** Execution environments may call it (src/api/callers.ts); others answer them AccessDeniedException. */
+  fromEnvironments?: boolean;
 }
 
 export function json(status: number, body: unknown, headers?: Record<string, string | number>): ApiResponse {

@@ -9,6 +9,7 @@ import type { QueueService } from '../queues/index.js';
 import type { CodeSigning, SigningProfiles } from '../signing/index.js';
 import type { LogRepo } from '../store/index.js';
 import type { FunctionUrls, UrlGateway } from '../urls/index.js';
+import type { EnvironmentCheck } from './callers.js';
 import { CodeLinks } from './code-links.js';
 import { accountRoutes } from './routes/account.js';
 import { aliasRoutes } from './routes/aliases.js';
@@ -46,6 +47,8 @@ export interface ApiDeps {
   /** Function URLs' configurations, and the gateway that serves them on the same port. */
   urls: FunctionUrls;
   urlGateway: UrlGateway;
+  /** Tells connections from execution environments apart (they may only invoke and use SQS messages). */
+  environments?: EnvironmentCheck;
   /** Secret for signing code download links. */
   secret: Buffer;
   log: ServerLog;
@@ -72,7 +75,11 @@ export function createApi(deps: ApiDeps): http.Server {
   ];
   const logs = logsTargets(deps.logs, deps.options);
   const sqs = sqsApi(deps.queues);
-  return createHttpServer(routes, (target, req) => logs(target, req) ?? sqs.target(target, req), deps.log, sqs.query, deps.urlGateway);
+  return createHttpServer(routes, (target, req) => logs(target, req) ?? sqs.target(target, req), deps.log, {
+    queryApi: sqs.query,
+    functionUrls: deps.urlGateway,
+    ...(deps.environments ? { environments: deps.environments } : {}),
+  });
 }
 
 export { CodeLinks } from './code-links.js';

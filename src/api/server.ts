@@ -3,6 +3,7 @@ import http from 'node:http';
 import { pipeline } from 'node:stream';
 import { KumoError } from '../errors/index.js';
 import { readBodyUpTo } from '../http/index.js';
+import { CallerGate, sqsActionForEnvironments, type EnvironmentCheck } from './callers.js';
 import { errorResponse, type ErrorProtocol } from './errors.js';
 import type { ApiRequest, ApiResponse, Route } from './http.js';
 import { Router } from './router.js';
@@ -25,18 +26,24 @@ export interface FunctionUrlHandler {
   handle(req: http.IncomingMessage, res: http.ServerResponse): void;
 }
 
+export interface HttpServerOptions {
+  /** AWS query-protocol requests (SQS). */
+  queryApi?: QueryHandler;
+  /** Function URL requests. */
+  functionUrls?: FunctionUrlHandler;
+  /** Tells connections from execution environments apart (src/api/callers.ts); without it every caller may call everything. */
+  environments?: EnvironmentCheck;
+}
+
 /**
  * Kumo's HTTP server: node:http with a small segment router, no framework, because Invoke goes
  * through here. Every response carries `x-amzn-RequestId`; every error goes through `errorResponse`.
  */
-export function createHttpServer(
-  routes: readonly Route[],
-  targets: TargetHandler,
-  log: ServerLog,
-  queryApi?: QueryHandler,
-  functionUrls?: FunctionUrlHandler,
-): http.Server {
+export function createHttpServer(routes: readonly Route[], targets: TargetHandler, log: ServerLog, options: HttpServerOptions = {}): http.Server {
   const router = new Router(routes);
+  const { functionUrls } = options;
+  const gate = options.environments ? new CallerGate(options.environments) : undefined;
+  const api: Api = { router, targets, queryApi: options.queryApi, gate, log };
   const server = http.createServer({ keepAlive: true, noDelay: true, requestTimeout: 0 }, (req, res) => {
     // Function URLs first: a Host of `<id>.lambda-url.<region>.localhost`, or a `/_kumo/url/` path.
     if (functionUrls && isFunctionUrlRequest(req)) {
@@ -44,7 +51,7 @@ export function createHttpServer(
       return;
     }
     const requestId = crypto.randomUUID();
-    handle(router, targets, queryApi, log, req, res, requestId).then(
+    handle(api, req, res, requestId).then(
       (response) => send(res, requestId, response),
       (err: unknown) =>
         send(
@@ -65,15 +72,16 @@ function isFunctionUrlRequest(req: http.IncomingMessage): boolean {
   return (host !== undefined && host.includes('.lambda-url.')) || (req.url?.startsWith('/_kumo/url/') ?? false);
 }
 
-async function handle(
-  router: Router,
-  targets: TargetHandler,
-  queryApi: QueryHandler | undefined,
-  log: ServerLog,
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  requestId: string,
-): Promise<ApiResponse> {
+interface Api {
+  router: Router;
+  targets: TargetHandler;
+  queryApi: QueryHandler | undefined;
+  gate: CallerGate | undefined;
+  log: ServerLog;
+}
+
+async function handle(api: Api, req: http.IncomingMessage, res: http.ServerResponse, requestId: string): Promise<ApiResponse> {
+  const { router, targets, queryApi, gate, log } = api;
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
   const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
@@ -85,6 +93,9 @@ async function handle(
   try {
     if (typeof target === 'string' && method === 'POST' && (path === '/' || path === '')) {
       protocol = target.startsWith('AmazonSQS.') ? 'sqs-json' : 'json';
+      if (gate && !(protocol === 'sqs-json' && sqsActionForEnvironments(target.slice('AmazonSQS.'.length)))) {
+        await gate.refuseEnvironment(req, target);
+      }
       const body = await readBody(req, MAX_REQUEST_BODY, () => new KumoError('RequestEntityTooLargeException', 'Request too large'));
       const signal = protocol === 'sqs-json' ? hangUpSignal(res) : undefined;
       const answer = targets(target, {
@@ -104,6 +115,10 @@ async function handle(
     if (queryApi && isQueryRequest(method, path, req.headers['content-type'], query)) {
       protocol = 'sqs-query';
       const body = await readBody(req, MAX_REQUEST_BODY);
+      if (gate) {
+        const action = query.get('Action') ?? new URLSearchParams(body.toString('utf8')).get('Action');
+        if (!sqsActionForEnvironments(action)) await gate.refuseEnvironment(req, `SQS ${action ?? '(no Action)'}`);
+      }
       return await queryApi({ method, path, query, headers: req.headers, body, requestId, params: {}, origin, signal: hangUpSignal(res) });
     }
     const match = router.match(method, path);
@@ -112,6 +127,7 @@ async function handle(
       throw new KumoError('UnknownOperationException', `Unknown operation ${method} ${path}`);
     }
     const { route, params } = match;
+    if (gate && !route.fromEnvironments) await gate.refuseEnvironment(req, `${method} ${path}`);
     const body = await readBody(req, route.maxBody ?? MAX_REQUEST_BODY, route.tooLarge);
     return await route.handler({ method, path, query, headers: req.headers, body, requestId, params, origin });
   } catch (err) {

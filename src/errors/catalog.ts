@@ -27,6 +27,8 @@ export const ERROR_CATALOG = {
   UnsupportedMediaTypeException: { status: 415, fault: 'User', body: 'message' },
   CodeStorageExceededException: { status: 400, fault: 'User', body: 'message' },
   UnknownOperationException: { status: 404, fault: 'User', body: 'Message' },
+  // A caller that may not call the operation (an execution environment on Kumo's API, src/api/callers.ts).
+  AccessDeniedException: { status: 403, fault: 'User', body: 'Message', query: 'AccessDenied' },
   ServiceException: { status: 500, fault: 'Service', body: 'Message' },
   ResourceNotReadyException: { status: 502, fault: 'Service', body: 'message' },
   InvalidRuntimeException: { status: 502, fault: 'Service', body: 'Message' },

@@ -15,7 +15,7 @@ import { MB_PER_VCPU, discoverCgroups, type CgroupStats, type CgroupTree, type C
 import { PathMap, SANDBOX_PATHS, SANDBOX_USER, visibleAsIs } from './layout.js';
 import { PeerCheck, type PeerRefusal, type PeerVerdict } from './peers.js';
 import { ProcessPeakMemory, childrenOf, descendants, processTree, shellQuote, signal } from './procfs.js';
-import { openSocketOwners, type ConnectionEnds } from './sockets.js';
+import { isLocalAddress, openSocketOwners, type ConnectionEnds } from './sockets.js';
 
 /** `auto`: the best the host offers. `process`: today's plain processes. `sandbox`: bubblewrap and cgroups, or fail to start. */
 export type IsolationMode = 'auto' | 'process' | 'sandbox';
@@ -313,6 +313,32 @@ export class Isolation {
    */
   verifyPeer(handle: SandboxHandle, ends: ConnectionEnds, context?: Record<string, string>): Promise<PeerVerdict> {
     return this.peers.verify(handle, ends, context);
+  }
+
+  /**
+   * The host uid that execution environments' processes (and so their sockets) have, when it is
+   * not Kumo's own: bubblewrap with setpriv, Kumo running as root. Undefined otherwise (plain
+   * processes; bubblewrap's user namespace maps the sandbox user to Kumo's uid).
+   */
+  get environmentUid(): number | undefined {
+    return this.bwrap?.userMode === 'setpriv' && this.bwrap.setpriv ? SANDBOX_USER.uid : undefined;
+  }
+
+  /**
+   * Whether a connection to one of Kumo's own ports (its API) may come from an execution
+   * environment. Sandboxes share the host's network, so functions can connect to Kumo's API; the
+   * kernel says which uid made the client socket. False at once for a client on another host, or
+   * when this host cannot tell (no `environmentUid`). Otherwise resolves true when the sandbox's
+   * uid made the client socket, and when no process holds it any more (a client that sent its
+   * request and closed at once proves nothing), false when a host process holds it.
+   */
+  connectionFromEnvironment(ends: ConnectionEnds): Promise<boolean> | false {
+    const uid = this.environmentUid;
+    if (uid === undefined || !isLocalAddress(ends.remoteAddress)) return false;
+    return this.peers.socketUid(ends).then(
+      (found) => found === undefined || found === uid,
+      () => true,
+    );
   }
 
   /** How the peer check finds the client socket: 'sock_diag' (exact lookup) or 'proc' (/proc/net/tcp). */

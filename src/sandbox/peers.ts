@@ -72,6 +72,15 @@ export class PeerCheck {
     this.owners.close();
   }
 
+  /**
+   * The uid that made the client socket of `ends`, if a process still holds it. Undefined when the
+   * connection is gone, or its socket is an orphan (its owner closed it): nothing is proven then.
+   */
+  async socketUid(ends: ConnectionEnds): Promise<number | undefined> {
+    const owner = await this.owners.find(ends, []);
+    return owner && owner.inode !== 0 ? owner.uid : undefined;
+  }
+
   /** Whether the client end of `ends` is held by a process of `subject`; refusals are logged with `context`. */
   async verify(subject: PeerSubject, ends: ConnectionEnds, context: Record<string, string> = {}): Promise<PeerVerdict> {
     const verdict = await this.judge(subject, ends);

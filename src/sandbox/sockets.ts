@@ -461,3 +461,23 @@ export function holderOf(inode: number, pids: readonly number[]): number | undef
   }
   return undefined;
 }
+
+let interfaceAddresses: { at: number; set: ReadonlySet<string> } | undefined;
+
+/**
+ * Whether `address` is one of this host's own: loopback, or an address of one of its interfaces
+ * (read again at most every 5 s). A connection from such an address was made on this host.
+ */
+export function isLocalAddress(address: string): boolean {
+  let a = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+  const scope = a.indexOf('%');
+  if (scope >= 0) a = a.slice(0, scope);
+  if (a.startsWith('127.') || a === '::1') return true;
+  const now = Date.now();
+  if (!interfaceAddresses || now - interfaceAddresses.at > 5000) {
+    const set = new Set<string>();
+    for (const list of Object.values(os.networkInterfaces())) for (const i of list ?? []) set.add(i.address);
+    interfaceAddresses = { at: now, set };
+  }
+  return interfaceAddresses.set.has(a);
+}

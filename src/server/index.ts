@@ -131,6 +131,7 @@ export class Kumo {
         queues,
         urls,
         urlGateway,
+        environments: (ends) => isolation.connectionFromEnvironment(ends),
         secret: serverSecret(options.dataDir),
         log: logger,
       });

@@ -16,6 +16,7 @@ export function invokeRoutes(functions: FunctionService, events: AsyncService): 
     {
       method: 'POST',
       pattern: '/2015-03-31/functions/{FunctionName}/invocations',
+      fromEnvironments: true,
       maxBody: MAX_SYNC_PAYLOAD,
       tooLarge: payloadTooLarge(MAX_SYNC_PAYLOAD, 'InvokeFunction'),
       handler: async (req): Promise<ApiResponse> => {
@@ -52,6 +53,7 @@ export function invokeRoutes(functions: FunctionService, events: AsyncService): 
       // the function writes them, then one InvokeComplete.
       method: 'POST',
       pattern: '/2021-11-15/functions/{FunctionName}/response-streaming-invocations',
+      fromEnvironments: true,
       maxBody: MAX_SYNC_PAYLOAD,
       tooLarge: payloadTooLarge(MAX_SYNC_PAYLOAD, 'InvokeWithResponseStream'),
       handler: async (req): Promise<ApiResponse> => {
@@ -71,6 +73,7 @@ export function invokeRoutes(functions: FunctionService, events: AsyncService): 
     {
       method: 'POST',
       pattern: '/2014-11-13/functions/{FunctionName}/invoke-async',
+      fromEnvironments: true,
       maxBody: MAX_INVOKE_ASYNC_PAYLOAD,
       tooLarge: payloadTooLarge(MAX_INVOKE_ASYNC_PAYLOAD, 'InvokeAsync'),
       handler: async (req): Promise<ApiResponse> => {

@@ -4,5 +4,5 @@
  */
 export { CodeSigning, type CodeSigningConfigInput } from './configs.js';
 export { SigningProfiles, type SigningProfileView } from './profiles.js';
-export { SIGNATURE_PATH, manifestDigest, parseSignature, type SignatureDocument } from './signature.js';
+export { SIGNATURE_PATH, manifestDigest, parseSignature, signedPayload, type SignatureDocument } from './signature.js';
 export { signZip } from './sign-zip.js';

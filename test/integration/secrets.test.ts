@@ -2,7 +2,7 @@
  * Secrets at rest against a real Kumo: environment variables are sealed (AES-256-GCM) in kumo.db with
  * a key Kumo keeps in its data directory; the raw database and WAL bytes never hold a value; rows
  * from before encryption still read and are sealed at start; KMSKeyArn is kept and returned, with
- * the SDK and the AWS CLI.
+ * the SDK and the AWS CLI. Signing profiles' private keys are sealed the same way.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -17,6 +17,7 @@ import {
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
+import { signedPayload, type SignatureDocument } from '../../src/signing/index.js';
 import { AWS_CLI_MISSING, awsCli } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
 import { createNodeFunction } from '../helpers/functions.js';
@@ -141,5 +142,44 @@ describe('KMSKeyArn', () => {
     const bad = await cli('update-function-configuration', '--function-name', 'sec-cli', '--kms-key-arn', 'nope');
     assert.equal(bad.code, 254);
     assert.match(bad.stderr, /ValidationException/);
+  });
+});
+
+describe("signing profiles' private keys at rest", () => {
+  async function signWith(name: string): Promise<SignatureDocument> {
+    const res = await fetch(`${k.url}/_kumo/signing-profiles/${name}/sign`, { method: 'POST', body: JSON.stringify({ digest: 'ab'.repeat(32) }) });
+    assert.equal(res.status, 200, await res.clone().text());
+    return (await res.json()) as SignatureDocument;
+  }
+
+  test('a new profile keeps its private key sealed on disk, and signs with it', async () => {
+    const res = await fetch(`${k.url}/_kumo/signing-profiles`, { method: 'POST', body: JSON.stringify({ profileName: 'sealed_profile' }) });
+    assert.equal(res.status, 201, await res.clone().text());
+    const raw = rawDatabase(k.dataDir);
+    assert.ok(raw.includes('sealed_profile') && raw.includes('BEGIN PUBLIC KEY'), 'the profile is in those bytes');
+    assert.equal(raw.includes('PRIVATE KEY'), false, 'a private key is stored in plaintext');
+    assert.match((await signWith('sealed_profile')).signature, /^[A-Za-z0-9+/]+=*$/);
+  });
+
+  test('a private key stored in plaintext by an older Kumo still signs, and is sealed at the next start', async () => {
+    const res = await fetch(`${k.url}/_kumo/signing-profiles`, { method: 'POST', body: JSON.stringify({ profileName: 'legacy_profile' }) });
+    assert.equal(res.status, 201);
+    const dataDir = k.dataDir;
+    await k.close({ keepData: true });
+    // An older Kumo kept the PEM as it is: replace the profile's keys with a pair this test knows.
+    const pair = crypto.generateKeyPairSync('ed25519');
+    const privatePem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const db = new Database(path.join(dataDir, 'kumo.db'));
+    db.prepare("UPDATE signing_profiles SET public_key = ?, private_key = ? WHERE name = 'legacy_profile'").run(
+      pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      privatePem,
+    );
+    db.close();
+    assert.ok(rawDatabase(dataDir).includes('PRIVATE KEY'), 'the old row is plaintext on disk');
+
+    k = await startKumo({ dataDir, stemCells: 0 });
+    assert.equal(rawDatabase(dataDir).includes('PRIVATE KEY'), false, 'sealed at start, with no plaintext left behind');
+    const { signature, ...fields } = await signWith('legacy_profile');
+    assert.ok(crypto.verify(null, signedPayload(fields), pair.publicKey, Buffer.from(signature, 'base64')), 'signed with the stored key');
   });
 });

@@ -72,7 +72,7 @@ export function openSqliteStore(file: string, secrets: SecretBox = SecretBox.eph
     queues,
     policies: sqlitePolicyRepo(db),
     tags: sqliteTagRepo(db),
-    signing: sqliteSigningRepo(db),
+    signing: sqliteSigningRepo(db, secrets),
     urls: sqliteUrlRepo(db),
     provisioned: sqliteProvisionedRepo(db),
     layers: sqliteLayerRepo(db),

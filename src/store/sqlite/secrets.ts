@@ -9,7 +9,7 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
 /**
- * Encryption of secrets at rest (a function's environment variables): AES-256-GCM with a random
+ * Encryption of secrets at rest (functions' environment variables, signing profiles' private keys): AES-256-GCM with a random
  * nonce per value, and the row the value belongs to as additional authenticated data, so that a
  * value copied to another row does not open. The key is 32 random bytes in the data directory.
  */
@@ -58,9 +58,7 @@ export function isSealed(value: unknown): value is string {
 
 /**
  * Seals the environment variables of rows written before Kumo encrypted them (plaintext JSON
- * objects in `function_versions.config`), in one transaction, then overwrites what the plaintext
- * left behind: freed space in the database file (secure_delete) and the old pages in the WAL (a
- * truncating checkpoint). Returns how many rows it sealed.
+ * objects in `function_versions.config`). Returns how many rows it sealed (see `sealInPlace`).
  */
 export function sealPlaintextRows(db: Database.Database, seal: (config: string, name: string, version: string) => string): number {
   const rows = db
@@ -68,11 +66,20 @@ export function sealPlaintextRows(db: Database.Database, seal: (config: string, 
       "SELECT name, version, config FROM function_versions WHERE json_type(config, '$.environment') = 'object'",
     )
     .all();
-  if (rows.length === 0) return 0;
   const update = db.prepare<[string, string, string]>('UPDATE function_versions SET config = ? WHERE name = ? AND version = ?');
+  return sealInPlace(db, rows, (row) => update.run(seal(row.config, row.name, row.version), row.name, row.version));
+}
+
+/**
+ * Rewrites `rows` (plaintext secrets found at start) with `rewrite` in one transaction, then
+ * overwrites what the plaintext left behind: freed space in the database file (secure_delete and
+ * VACUUM) and the old pages in the WAL (a truncating checkpoint). Returns how many rows it rewrote.
+ */
+export function sealInPlace<Row>(db: Database.Database, rows: readonly Row[], rewrite: (row: Row) => void): number {
+  if (rows.length === 0) return 0;
   db.pragma('secure_delete = ON');
   writeTransaction(db, () => {
-    for (const row of rows) update.run(seal(row.config, row.name, row.version), row.name, row.version);
+    for (const row of rows) rewrite(row);
   })();
   db.exec('VACUUM');
   db.pragma('wal_checkpoint(TRUNCATE)');

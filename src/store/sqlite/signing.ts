@@ -1,8 +1,13 @@
 import type Database from 'better-sqlite3';
+import { isSealed, sealInPlace, type SecretBox } from './secrets.js';
 import { writeTransaction } from './tx.js';
 import type { CodeSigningConfigRecord, SigningProfileRecord, SigningRepo } from '../types.js';
 
-/** SQLite persistence of code signing (tables of migration 5): signing profiles, configurations, links. */
+/**
+ * SQLite persistence of code signing (tables of migration 5): signing profiles, configurations,
+ * links. A profile's private key is sealed with the data directory's secrets key (secrets.ts), with
+ * the profile's name as its context; keys stored in plaintext by an older Kumo are sealed at start.
+ */
 
 interface ProfileRow {
   name: string;
@@ -22,12 +27,17 @@ interface ConfigRow {
   last_modified: number;
 }
 
-function toProfile(r: ProfileRow): SigningProfileRecord {
+/** The additional authenticated data of a profile's sealed private key. */
+function keyContext(name: string): string {
+  return `signing-profile:${name}`;
+}
+
+function toProfile(r: ProfileRow, box: SecretBox): SigningProfileRecord {
   return {
     name: r.name,
     version: r.version,
     publicKeyPem: r.public_key,
-    privateKeyPem: r.private_key,
+    privateKeyPem: isSealed(r.private_key) ? box.open(r.private_key, keyContext(r.name)) : r.private_key,
     status: r.status === 'Revoked' ? 'Revoked' : 'Active',
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
@@ -44,7 +54,13 @@ function toConfig(r: ConfigRow): CodeSigningConfigRecord {
   };
 }
 
-export function sqliteSigningRepo(db: Database.Database): SigningRepo {
+export function sqliteSigningRepo(db: Database.Database, box: SecretBox): SigningRepo {
+  const plaintext = db
+    .prepare<[], { name: string; private_key: string }>('SELECT name, private_key FROM signing_profiles')
+    .all()
+    .filter((row) => !isSealed(row.private_key));
+  const sealKey = db.prepare<[string, string]>('UPDATE signing_profiles SET private_key = ? WHERE name = ?');
+  sealInPlace(db, plaintext, (row) => sealKey.run(box.seal(row.private_key, keyContext(row.name)), row.name));
   const s = {
     profile: db.prepare<[string], ProfileRow>('SELECT * FROM signing_profiles WHERE name = ?'),
     profiles: db.prepare<[], ProfileRow>('SELECT * FROM signing_profiles ORDER BY name'),
@@ -78,16 +94,16 @@ export function sqliteSigningRepo(db: Database.Database): SigningRepo {
   return {
     profile: (name) => {
       const row = s.profile.get(name);
-      return Promise.resolve(row ? toProfile(row) : undefined);
+      return Promise.resolve(row ? toProfile(row, box) : undefined);
     },
-    profiles: () => Promise.resolve(s.profiles.all().map(toProfile)),
+    profiles: () => Promise.resolve(s.profiles.all().map((r) => toProfile(r, box))),
     createProfile: (p) =>
       Promise.resolve(
         s.createProfile.run({
           name: p.name,
           version: p.version,
           public_key: p.publicKeyPem,
-          private_key: p.privateKeyPem,
+          private_key: box.seal(p.privateKeyPem, keyContext(p.name)),
           status: p.status,
           created_at: p.createdAt,
           revoked_at: p.revokedAt,

@@ -7,7 +7,7 @@ import type { AliasRecord, FunctionConfig, FunctionRecord, LayerAttachment, Stor
 import { buildConfig, type ConfigInput } from './config.js';
 import { BUFFERED_CONTENT_TYPE, StreamCollector, type ResponseStream } from './streaming.js';
 import { checkTags } from './tags.js';
-import { functionArn, parseFunctionRef, parseNewFunctionName, type FunctionRef, type Partition } from './names.js';
+import { checkQualifier, functionArn, parseFunctionRef, parseNewFunctionName, type FunctionRef, type Partition } from './names.js';
 
 /** Lambda's limit on a synchronous invocation's request payload. */
 export const MAX_SYNC_PAYLOAD = 6 * 1024 * 1024;
@@ -169,8 +169,10 @@ export class FunctionService {
     return functionArn(this.partition, name, qualifier);
   }
 
+  /** The function and qualifier a FunctionName (name, partial or full ARN) and `Qualifier` parameter name together. */
   ref(input: string, qualifier?: string): FunctionRef {
     const ref = parseFunctionRef(this.partition, input);
+    if (qualifier !== undefined) checkQualifier(qualifier);
     if (qualifier !== undefined && ref.qualifier !== undefined && qualifier !== ref.qualifier) {
       throw invalidParameter('The derived qualifier from the function name does not match the specified qualifier.');
     }

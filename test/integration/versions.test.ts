@@ -222,6 +222,20 @@ describe('qualifiers', () => {
     await k.lambda.send(new DeleteFunctionCommand({ FunctionName: 'ver-delete' }));
     await rejectsWith(k.lambda.send(new GetFunctionCommand({ FunctionName: 'ver-delete', Qualifier: '2' })), 'ResourceNotFoundException');
   });
+
+  test("a Qualifier outside Lambda's pattern is ValidationException on Get, Invoke and Delete, and deletes nothing", async () => {
+    await create('ver-badq', 'a', true);
+    const message = "1 validation error detected: Value 'a.b' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)";
+    await rejectsWith(k.lambda.send(new GetFunctionCommand({ FunctionName: 'ver-badq', Qualifier: 'a.b' })), 'ValidationException', message);
+    await rejectsWith(k.lambda.send(new InvokeCommand({ FunctionName: 'ver-badq', Qualifier: 'a.b' })), 'ValidationException', message);
+    await rejectsWith(k.lambda.send(new DeleteFunctionCommand({ FunctionName: 'ver-badq', Qualifier: 'a.b' })), 'ValidationException', message);
+    await rejectsWith(
+      k.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'ver-badq', Qualifier: 'x'.repeat(129) })),
+      'ValidationException',
+      /Member must have length less than or equal to 128/,
+    );
+    assert.equal((await invoke('ver-badq', '1')).code, 'a');
+  });
 });
 
 describe('versions with the AWS CLI', { skip: AWS_CLI_MISSING }, () => {

@@ -5,7 +5,7 @@ import { KumoError } from '../errors/index.js';
 import { newLogStreamName, type LogWriter } from '../logs/index.js';
 import type { Isolation } from '../sandbox/index.js';
 import type { FunctionRecord } from '../store/index.js';
-import { Environment, type EnvironmentSpec, type InvocationStream, type InvokeOutcome } from './environment.js';
+import { Environment, type EnvironmentSpec, type InvokeOutcome, type InvokeRequest } from './environment.js';
 import { ConcurrencyLimiter } from './concurrency.js';
 import { EnvironmentPool } from './pool.js';
 import { OptTrees } from './opt-trees.js';
@@ -29,15 +29,8 @@ export interface EngineDeps {
   onError?: (err: unknown, msg: string) => void;
 }
 
-export interface EngineInvokeRequest {
-  requestId: string;
-  payload: Buffer;
-  invokedFunctionArn: string;
-  clientContext?: string | undefined;
-  wantTail: boolean;
-  /** Where a streamed response goes as it arrives (see InvocationStream); without it, it is buffered. */
-  stream?: InvocationStream | undefined;
-}
+/** An invocation as the engine takes it: what an environment takes (see InvokeRequest). */
+export type EngineInvokeRequest = InvokeRequest;
 
 export interface EngineStats {
   /** Environments running an invocation or starting for one. */

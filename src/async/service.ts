@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { KumoError, invalidParameter, isKumoError } from '../errors/index.js';
-import { checkJson, pageSize } from '../functions/index.js';
+import { checkJson, pageOf, pageSize, readMarker } from '../functions/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { AsyncEventRepo, EventInvokeConfigRecord, EventInvokeConfigRepo } from '../store/index.js';
 import { systemClock, type Clock } from '../clock/index.js';
@@ -133,17 +133,15 @@ export class AsyncService {
     const ref = this.deps.functions.ref(functionName);
     if (ref.qualifier !== undefined) throw invalidParameter('ListFunctionEventInvokeConfigs takes a function name without a qualifier.');
     const fn = await this.existing(ref.name);
-    const after = marker === undefined || marker === '' ? undefined : Buffer.from(marker, 'base64url').toString('utf8');
+    const after = readMarker(marker);
     const records = (await this.deps.configs.list(fn))
       .filter((r) => after === undefined || r.qualifier > after)
       .sort((x, y) => (x.qualifier < y.qualifier ? -1 : 1));
-    const page = records.slice(0, limit);
-    const out: Record<string, unknown> = {
+    const { page, nextMarker } = pageOf(records, limit, (r) => r.qualifier);
+    return {
       FunctionEventInvokeConfigs: page.map((r) => toEventInvokeConfigView(r, this.deps.functions.arn(r.functionName, r.qualifier))),
+      ...(nextMarker === undefined ? {} : { NextMarker: nextMarker }),
     };
-    const last = page.at(-1);
-    if (records.length > limit && last) out.NextMarker = Buffer.from(last.qualifier, 'utf8').toString('base64url');
-    return out;
   }
 
   /** The function's queued events (for `kumo pending`). */

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import { KumoError, invalidParameter, validationError, updateInProgress } from '../errors/index.js';
 import type { AliasRecord, AliasRepo } from '../store/index.js';
-import { checkRevision, isAliasName, pageSize, type FunctionService } from './service.js';
+import { pageOf, pageSize, readMarker } from './paging.js';
+import { checkRevision, isAliasName, type FunctionService } from './service.js';
 
 /** CreateAlias / UpdateAlias parameters, shape-checked at the edge. */
 export interface AliasInput {
@@ -88,13 +89,12 @@ export class FunctionAliases {
   ): Promise<{ aliases: AliasRecord[]; nextMarker: string | undefined }> {
     const limit = pageSize(maxItems);
     const fn = await this.functions.get(this.functions.ref(functionName).name);
-    const after = marker === undefined || marker === '' ? undefined : Buffer.from(marker, 'base64url').toString('utf8');
+    const after = readMarker(marker);
     const all = (await this.repo.list(fn.name)).filter(
       (a) => (functionVersion === undefined || a.functionVersion === functionVersion) && (after === undefined || a.name > after),
     );
-    const aliases = all.slice(0, limit);
-    const last = aliases.at(-1);
-    return { aliases, nextMarker: all.length > limit && last ? Buffer.from(last.name, 'utf8').toString('base64url') : undefined };
+    const { page, nextMarker } = pageOf(all, limit, (a) => a.name);
+    return { aliases: page, nextMarker };
   }
 
   /** AliasConfiguration, as Lambda renders it. */

@@ -3,7 +3,6 @@ export {
   MAX_SYNC_PAYLOAD,
   checkJson,
   isAliasName,
-  pageSize,
   type CreateFunctionInput,
   type UpdateCodeInput,
   type InvokeInput,
@@ -25,6 +24,7 @@ export {
   type ConfigInput,
   type ConfigurationView,
 } from './config.js';
+export { pageOf, pageSize, readMarker } from './paging.js';
 export { checkQualifier, functionArn, parseFunctionRef, type Partition, type FunctionRef } from './names.js';
 export {
   FunctionPolicies,

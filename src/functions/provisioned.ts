@@ -1,7 +1,8 @@
 import { KumoError, invalidParameter, isKumoError, validationError } from '../errors/index.js';
 import type { FunctionRecord, ProvisionedConcurrencyRecord, ProvisionedConcurrencyRepo } from '../store/index.js';
 import { checkQualifier } from './names.js';
-import { isAliasName, pageSize, type FunctionService } from './service.js';
+import { pageOf, pageSize, readMarker } from './paging.js';
+import { isAliasName, type FunctionService } from './service.js';
 
 /** What provisioned concurrency needs of the engine (Engine satisfies it). */
 export interface ProvisioningEngine {
@@ -125,18 +126,16 @@ export class FunctionProvisioning {
     const ref = this.functions.ref(functionName);
     const fn = await this.functions.get(ref.name);
     await this.settled(fn.name);
-    const after = marker === undefined || marker === '' ? undefined : Buffer.from(marker, 'base64url').toString('utf8');
+    const after = readMarker(marker);
     const all = (await this.repo.list(fn.name)).filter((r) => after === undefined || r.qualifier > after);
-    const page = all.slice(0, limit);
-    const last = page.at(-1);
-    const out: { ProvisionedConcurrencyConfigs: Array<Record<string, unknown>>; NextMarker?: string } = {
+    const { page, nextMarker } = pageOf(all, limit, (r) => r.qualifier);
+    return {
       ProvisionedConcurrencyConfigs: page.map((r) => ({
         FunctionArn: this.functions.arn(fn.name, r.qualifier),
         ...this.view(fn.name, r.qualifier),
       })),
+      ...(nextMarker === undefined ? {} : { NextMarker: nextMarker }),
     };
-    if (all.length > limit && last) out.NextMarker = Buffer.from(last.qualifier, 'utf8').toString('base64url');
-    return out;
   }
 
   /** A config whose environments failed their init starts over when it is put again. */

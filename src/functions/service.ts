@@ -6,6 +6,7 @@ import { KumoError, functionNotFound, invalidParameter, validationError, updateI
 import type { AliasRecord, FunctionConfig, FunctionRecord, LayerAttachment, Store } from '../store/index.js';
 import { buildConfig, type ConfigInput } from './config.js';
 import { BUFFERED_CONTENT_TYPE, StreamCollector, type ResponseStream } from './streaming.js';
+import { pageOf, pageSize, readMarker } from './paging.js';
 import { checkTags } from './tags.js';
 import { checkQualifier, functionArn, parseFunctionRef, parseNewFunctionName, type FunctionRef, type Partition } from './names.js';
 
@@ -266,15 +267,14 @@ export class FunctionService {
     await this.latest({ name: ref.name, qualifier: undefined });
     const all = await this.deps.store.functions.versions(ref.name);
     let start = 0;
-    if (marker !== undefined && marker !== '') {
-      const after = decodeVersionMarker(marker);
+    const after = readVersionMarker(marker);
+    if (after) {
       if (after.name !== ref.name) throw invalidParameter('Invalid marker');
       start = all.findIndex((v) => versionNumber(v.version) > versionNumber(after.version));
       if (start < 0) start = all.length;
     }
-    const versions = all.slice(start, start + limit);
-    const last = versions.at(-1);
-    return { versions, nextMarker: start + limit < all.length && last ? encodeMarker(`${last.name}:${last.version}`) : undefined };
+    const { page, nextMarker } = pageOf(all.slice(start), limit, versionKeyOf);
+    return { versions: page, nextMarker };
   }
 
   async list(
@@ -284,17 +284,12 @@ export class FunctionService {
   ): Promise<{ functions: FunctionRecord[]; nextMarker: string | undefined }> {
     const limit = pageSize(maxItems);
     if (allVersions) {
-      const after = marker === undefined || marker === '' ? undefined : decodeVersionMarker(marker);
-      const page = await this.deps.store.functions.listAll(after, limit + 1);
-      const functions = page.slice(0, limit);
-      const last = functions.at(-1);
-      return { functions, nextMarker: page.length > limit && last ? encodeMarker(`${last.name}:${last.version}`) : undefined };
+      const { page, nextMarker } = pageOf(await this.deps.store.functions.listAll(readVersionMarker(marker), limit + 1), limit, versionKeyOf);
+      return { functions: page, nextMarker };
     }
-    const after = marker === undefined || marker === '' ? undefined : decodeMarker(marker);
-    const page = await this.deps.store.functions.list(after, limit + 1);
-    const functions = page.slice(0, limit);
-    const last = functions.at(-1);
-    return { functions, nextMarker: page.length > limit && last ? encodeMarker(last.name) : undefined };
+    const after = readMarker(marker, FUNCTION_NAME_KEY);
+    const { page, nextMarker } = pageOf(await this.deps.store.functions.list(after, limit + 1), limit, (f) => f.name);
+    return { functions: page, nextMarker };
   }
 
   async updateCode(input: string, update: UpdateCodeInput): Promise<FunctionRecord> {
@@ -706,33 +701,16 @@ function checkCombinedSize(codeUnzippedSize: number, layers: readonly LayerAttac
   }
 }
 
-/**
- * A listing's page size from its MaxItems: checked against the model's range (1 to `modelMax`,
- * Lambda's ValidationException otherwise), at most 50, 50 when not given.
- */
-export function pageSize(maxItems: number | undefined, modelMax = 10000): number {
-  if (maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > modelMax)) {
-    throw validationError(
-      'maxItems',
-      maxItems,
-      maxItems < 1 ? 'Member must have value greater than or equal to 1' : `Member must have value less than or equal to ${modelMax}`,
-    );
-  }
-  return Math.min(maxItems ?? 50, 50);
+const FUNCTION_NAME_KEY = /^[a-zA-Z0-9-_]{1,64}$/;
+
+/** A ListVersionsByFunction or ListFunctions(ALL) marker: the function and version it stopped at. */
+function readVersionMarker(marker: string | undefined): { name: string; version: string } | undefined {
+  const key = readMarker(marker, /^[a-zA-Z0-9-_]{1,64}:(\$LATEST|[0-9]+)$/);
+  if (key === undefined) return undefined;
+  const at = key.lastIndexOf(':');
+  return { name: key.slice(0, at), version: key.slice(at + 1) };
 }
 
-function decodeVersionMarker(marker: string): { name: string; version: string } {
-  const m = /^([a-zA-Z0-9-_]{1,64}):(\$LATEST|[0-9]+)$/.exec(Buffer.from(marker, 'base64url').toString('utf8'));
-  if (!m?.[1] || !m[2]) throw invalidParameter('Invalid marker');
-  return { name: m[1], version: m[2] };
-}
-
-function encodeMarker(name: string): string {
-  return Buffer.from(name, 'utf8').toString('base64url');
-}
-
-function decodeMarker(marker: string): string {
-  const name = Buffer.from(marker, 'base64url').toString('utf8');
-  if (!/^[a-zA-Z0-9-_]{1,64}$/.test(name)) throw invalidParameter('Invalid marker');
-  return name;
+function versionKeyOf(f: FunctionRecord): string {
+  return `${f.name}:${f.version}`;
 }

@@ -4,8 +4,10 @@ import {
   LAMBDA_RUNTIME_ENUM,
   checkPolicySize,
   checkStatementIdFree,
+  pageOf,
   pageSize,
   policyDocument,
+  readMarker,
   type FunctionService,
   type LayerResolver,
   type Partition,
@@ -120,21 +122,16 @@ export class LayerService implements LayerResolver {
   async list(query: LayerListQuery): Promise<{ layers: LayerListEntry[]; nextMarker: string | undefined }> {
     checkFilters(query);
     const limit = pageSize(query.maxItems, 50);
-    const after = query.marker === undefined || query.marker === '' ? undefined : decodeMarker(query.marker);
-    const layers: LayerListEntry[] = [];
-    let more = false;
+    const after = readMarker(query.marker, MARKER_KEY);
+    const found: LayerListEntry[] = [];
     for (const name of await this.repo.names()) {
       if (after !== undefined && name <= after) continue;
       const latest = (await this.repo.versions(name)).find((v) => matches(v, query));
-      if (!latest) continue;
-      if (layers.length === limit) {
-        more = true;
-        break;
-      }
-      layers.push({ name, latest });
+      if (latest) found.push({ name, latest });
+      if (found.length > limit) break; // one past the page: more follow
     }
-    const last = layers.at(-1);
-    return { layers, nextMarker: more && last ? encodeMarker(last.name) : undefined };
+    const { page, nextMarker } = pageOf(found, limit, (l) => l.name);
+    return { layers: page, nextMarker };
   }
 
   /** ListLayerVersions: a layer's versions matching the filters, newest first (none for an unknown layer). */
@@ -145,14 +142,13 @@ export class LayerService implements LayerResolver {
     checkFilters(query);
     const limit = pageSize(query.maxItems, 50);
     const { name, local } = parseLayerName(this.partition, layerName);
-    const before = query.marker === undefined || query.marker === '' ? undefined : Number(decodeMarker(query.marker));
-    if (before !== undefined && !Number.isSafeInteger(before)) throw invalidParameter('Invalid marker');
+    const marker = readMarker(query.marker, /^[0-9]{1,15}$/);
+    const before = marker === undefined ? undefined : Number(marker);
     const all = (local ? await this.repo.versions(name) : []).filter(
       (v) => matches(v, query) && (before === undefined || v.version < before),
     );
-    const versions = all.slice(0, limit);
-    const last = versions.at(-1);
-    return { versions, nextMarker: all.length > limit && last ? encodeMarker(String(last.version)) : undefined };
+    const { page, nextMarker } = pageOf(all, limit, (v) => String(v.version));
+    return { versions: page, nextMarker };
   }
 
   /**
@@ -302,12 +298,5 @@ function checkArchitectures(
   }
 }
 
-function encodeMarker(value: string): string {
-  return Buffer.from(value, 'utf8').toString('base64url');
-}
-
-function decodeMarker(marker: string): string {
-  const value = Buffer.from(marker, 'base64url').toString('utf8');
-  if (!/^[a-zA-Z0-9-_]{1,140}$/.test(value)) throw invalidParameter('Invalid marker');
-  return value;
-}
+/** What a ListLayers marker may name: a layer name. */
+const MARKER_KEY = /^[a-zA-Z0-9-_]{1,140}$/;

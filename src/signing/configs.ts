@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { digestZip } from '../code/index.js';
 import { KumoError, invalidParameter, validationError } from '../errors/index.js';
-import { checkTags, pageSize, type CodeSignature, type FunctionService } from '../functions/index.js';
+import { checkTags, pageOf, pageSize, readMarker, type CodeSignature, type FunctionService } from '../functions/index.js';
 import type { CodeSigningConfigRecord, SigningRepo, TagRepo } from '../store/index.js';
 import type { SigningProfiles } from './profiles.js';
 import { SIGNATURE_PATH, manifestDigest, parseSignature, signedPayload } from './signature.js';
@@ -126,10 +126,8 @@ export class CodeSigning {
     maxItems: number | undefined,
   ): Promise<{ configs: CodeSigningConfigRecord[]; nextMarker?: string }> {
     const limit = pageSize(maxItems);
-    const page = await this.deps.repo.configs(marker === undefined || marker === '' ? undefined : marker, limit + 1);
-    const configs = page.slice(0, limit);
-    const last = configs.at(-1);
-    return page.length > limit && last ? { configs, nextMarker: last.id } : { configs };
+    const { page, nextMarker } = pageOf(await this.deps.repo.configs(readMarker(marker), limit + 1), limit, (c) => c.id);
+    return nextMarker === undefined ? { configs: page } : { configs: page, nextMarker };
   }
 
   /** PutFunctionCodeSigningConfig. */

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { KumoError } from '../errors/index.js';
-import { pageSize, type FunctionService } from '../functions/index.js';
+import { pageOf, pageSize, readMarker, type FunctionService } from '../functions/index.js';
 import type { FunctionUrlRecord, UrlCors, UrlRepo } from '../store/index.js';
 import { checkAuthType, checkCors, checkInvokeMode, checkUrlQualifier, type UrlSettingsInput } from './settings.js';
 
@@ -110,15 +110,11 @@ export class FunctionUrls {
     const name = this.deps.functions.ref(functionName).name;
     await this.requireFunction(name, 'Function does not exist');
     const all = await this.deps.repo.list(name);
-    let start = 0;
-    if (marker !== undefined && marker !== '') {
-      const after = Buffer.from(marker, 'base64url').toString('utf8');
-      start = all.findIndex((u) => u.urlId === after) + 1;
-      if (start === 0) throw new KumoError('InvalidParameterValueException', 'Invalid marker');
-    }
-    const urls = all.slice(start, start + limit);
-    const last = urls.at(-1);
-    return { urls, nextMarker: start + limit < all.length && last ? Buffer.from(last.urlId, 'utf8').toString('base64url') : undefined };
+    const after = readMarker(marker);
+    const start = after === undefined ? 0 : all.findIndex((u) => u.urlId === after) + 1;
+    if (after !== undefined && start === 0) throw new KumoError('InvalidParameterValueException', 'Invalid marker');
+    const { page, nextMarker } = pageOf(all.slice(start), limit, (u) => u.urlId);
+    return { urls: page, nextMarker };
   }
 
   /** The URL with this id, for serving. */

@@ -327,16 +327,26 @@ export class Isolation {
   /**
    * Whether a connection to one of Kumo's own ports (its API) may come from an execution
    * environment. Sandboxes share the host's network, so functions can connect to Kumo's API; the
-   * kernel says which uid made the client socket. False at once for a client on another host, or
-   * when this host cannot tell (no `environmentUid`). Otherwise resolves true when the sandbox's
-   * uid made the client socket, and when no process holds it any more (a client that sent its
-   * request and closed at once proves nothing), false when a host process holds it.
+   * kernel says who made the client socket. False at once for a client on another host. With an
+   * `environmentUid`, the uid that made the client socket decides (one lookup); without one
+   * (functions run under Kumo's own uid), whether a process of a live environment holds it (its
+   * descriptors are read, every environment's: slower, but only once per connection). Resolves
+   * true for a socket no process holds any more: a client that sent its request and closed at
+   * once proves nothing.
    */
   connectionFromEnvironment(ends: ConnectionEnds): Promise<boolean> | false {
+    if (!isLocalAddress(ends.remoteAddress)) return false;
     const uid = this.environmentUid;
-    if (uid === undefined || !isLocalAddress(ends.remoteAddress)) return false;
-    return this.peers.socketUid(ends).then(
-      (found) => found === undefined || found === uid,
+    if (uid !== undefined) {
+      return this.peers.socketUid(ends).then(
+        (found) => found === undefined || found === uid,
+        () => true,
+      );
+    }
+    const pids = [...this.live].flatMap((s) => s.pids());
+    if (pids.length === 0) return false; // no environment, so no function, is running
+    return this.peers.holderAmong(ends, pids).then(
+      (found) => found !== 'elsewhere',
       () => true,
     );
   }

@@ -81,6 +81,16 @@ export class PeerCheck {
     return owner && owner.inode !== 0 ? owner.uid : undefined;
   }
 
+  /**
+   * Whether one of `pids` holds the client socket of `ends`: 'held', 'elsewhere' (a process, but
+   * none of these), or 'gone' when no process holds it any more.
+   */
+  async holderAmong(ends: ConnectionEnds, pids: readonly number[]): Promise<'held' | 'elsewhere' | 'gone'> {
+    const owner = await this.owners.find(ends, pids);
+    if (!owner || owner.inode === 0) return 'gone';
+    return owner.holder === undefined ? 'elsewhere' : 'held';
+  }
+
   /** Whether the client end of `ends` is held by a process of `subject`; refusals are logged with `context`. */
   async verify(subject: PeerSubject, ends: ConnectionEnds, context: Record<string, string> = {}): Promise<PeerVerdict> {
     const verdict = await this.judge(subject, ends);

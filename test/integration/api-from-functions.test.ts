@@ -3,25 +3,18 @@
  * connect to Kumo's port; what it may do there is what a narrow execution role allows on Lambda:
  * invoke functions and use SQS messages. Reading another function's code or configuration, the
  * logs, the metrics, or changing anything answers AccessDeniedException (403). The kernel says
- * which connections come from a sandbox (the uid that made the client socket), so this needs
- * bubblewrap with setpriv (Kumo running as root); elsewhere the suite is skipped with the reason.
+ * which connections come from a function: with bubblewrap as root, the uid that made the client
+ * socket; with plain processes (or bubblewrap's user namespace), whether an environment's process
+ * holds it. Both are tested, each on its own server.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { GetFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { zipEntries } from '../../src/code/index.js';
-import { detectIsolation } from '../../src/sandbox/index.js';
 import { sqsClient } from '../helpers/clients.js';
 import { createNodeFunction } from '../helpers/functions.js';
 import { useKumo } from '../helpers/kumo-suite.js';
-
-const support = await detectIsolation();
-const skip =
-  support.kind !== 'bubblewrap' || support.user !== 'setpriv'
-    ? `functions run under Kumo's own uid here (isolation ${support.kind}, user mode ${support.user ?? 'none'}), so Kumo cannot tell their connections apart: ${support.reasons.join('; ')}`
-    : false;
-if (skip) console.log(`# skipped: ${skip}`);
 
 /** Calls Kumo's API with raw HTTP from inside the function; each answer is its status and error type. */
 const PROBE = `
@@ -64,58 +57,66 @@ interface Answer {
   body: string;
 }
 
-describe("Kumo's API from inside a function", { skip }, () => {
-  let queueUrl = '';
-  const k = useKumo({}, async (kumo) => {
-    await createNodeFunction(kumo.lambda, 'api-victim', await zipEntries([{ name: 'index.js', content: 'exports.handler = async (e) => ({ victim: e });\n' }]), {
-      Environment: { Variables: { SECRET: 'the victim keeps this' } },
-    });
-    await createNodeFunction(kumo.lambda, 'api-probe', await zipEntries([{ name: 'index.js', content: PROBE }]), {
-      Environment: { Variables: { KUMO_API: kumo.url } },
-      Timeout: 30,
-    });
-    const sqs = sqsClient(kumo.url);
-    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'api-probe-queue' }))).QueueUrl ?? '';
-    sqs.destroy();
-  });
-
-  test('a function may invoke functions and use SQS messages, and nothing else', async () => {
-    const out = await k.lambda.send(new InvokeCommand({ FunctionName: 'api-probe', Payload: Buffer.from(JSON.stringify({ queueUrl })) }));
-    const payload = Buffer.from(out.Payload ?? []).toString();
-    assert.equal(out.FunctionError, undefined, payload);
-    const answers = JSON.parse(payload) as Record<string, Answer>;
-    const denied = (name: string, type: RegExp = /^AccessDenied(Exception)?(;Sender)?$/): void => {
-      const a = answers[name] ?? assert.fail(`no answer for ${name}`);
-      assert.equal(a.status, 403, `${name}: ${JSON.stringify(a)}`);
-      assert.match(a.type ?? '', type, `${name}: ${JSON.stringify(a)}`);
-      assert.doesNotMatch(a.body, /the victim keeps this/);
-    };
-    for (const name of ['getFunction', 'getConfiguration', 'listFunctions', 'deleteFunction', 'codeLink', 'metrics', 'logs']) denied(name);
-    for (const name of ['createQueue', 'purgeQueue']) denied(name, /^AccessDenied;Sender$/);
-    // The query protocol answers in XML, with the code in the body.
-    assert.equal(answers.deleteQueueQuery?.status, 403, JSON.stringify(answers.deleteQueueQuery));
-    assert.match(answers.deleteQueueQuery?.body ?? '', /<Code>AccessDenied<\/Code>/);
-    assert.match(answers.getFunction?.body ?? '', /not authorized to perform: GET \/2015-03-31\/functions\/api-victim/);
-
-    assert.equal(answers.invoke?.status, 200, JSON.stringify(answers.invoke));
-    assert.deepEqual(JSON.parse(answers.invoke?.body ?? ''), { victim: { from: 'probe' } });
-    assert.equal(answers.invokeAsync?.status, 202, JSON.stringify(answers.invokeAsync));
-    assert.equal(answers.sendMessage?.status, 200, JSON.stringify(answers.sendMessage));
-    assert.equal(answers.receiveMessage?.status, 200, JSON.stringify(answers.receiveMessage));
-    assert.match(answers.receiveMessage?.body ?? '', /from a function/);
-    assert.equal(answers.getQueueUrlQuery?.status, 200, JSON.stringify(answers.getQueueUrlQuery));
-
-    // Nothing the function was refused happened.
-    const victim = await k.lambda.send(new GetFunctionCommand({ FunctionName: 'api-victim' }));
-    assert.equal(victim.Configuration?.Environment?.Variables?.SECRET, 'the victim keeps this');
-    const sqs = sqsClient(k.url);
-    try {
-      const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }));
-      assert.ok(attributes.Attributes, 'the queue is still there');
-      const left = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
-      assert.equal(left.Messages?.[0]?.Body, 'from a function', 'the queue was not purged');
-    } finally {
+for (const isolation of ['auto', 'process'] as const) {
+  describe(`Kumo's API from inside a function (isolation ${isolation})`, () => {
+    let queueUrl = '';
+    const k = useKumo({ isolation }, async (kumo) => {
+      await createNodeFunction(
+        kumo.lambda,
+        'api-victim',
+        await zipEntries([{ name: 'index.js', content: 'exports.handler = async (e) => ({ victim: e });\n' }]),
+        {
+          Environment: { Variables: { SECRET: 'the victim keeps this' } },
+        },
+      );
+      await createNodeFunction(kumo.lambda, 'api-probe', await zipEntries([{ name: 'index.js', content: PROBE }]), {
+        Environment: { Variables: { KUMO_API: kumo.url } },
+        Timeout: 30,
+      });
+      const sqs = sqsClient(kumo.url);
+      queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'api-probe-queue' }))).QueueUrl ?? '';
       sqs.destroy();
-    }
+    });
+
+    test('a function may invoke functions and use SQS messages, and nothing else', async () => {
+      const out = await k.lambda.send(new InvokeCommand({ FunctionName: 'api-probe', Payload: Buffer.from(JSON.stringify({ queueUrl })) }));
+      const payload = Buffer.from(out.Payload ?? []).toString();
+      assert.equal(out.FunctionError, undefined, payload);
+      const answers = JSON.parse(payload) as Record<string, Answer>;
+      const denied = (name: string, type: RegExp = /^AccessDenied(Exception)?(;Sender)?$/): void => {
+        const a = answers[name] ?? assert.fail(`no answer for ${name}`);
+        assert.equal(a.status, 403, `${name}: ${JSON.stringify(a)}`);
+        assert.match(a.type ?? '', type, `${name}: ${JSON.stringify(a)}`);
+        assert.doesNotMatch(a.body, /the victim keeps this/);
+      };
+      for (const name of ['getFunction', 'getConfiguration', 'listFunctions', 'deleteFunction', 'codeLink', 'metrics', 'logs'])
+        denied(name);
+      for (const name of ['createQueue', 'purgeQueue']) denied(name, /^AccessDenied;Sender$/);
+      // The query protocol answers in XML, with the code in the body.
+      assert.equal(answers.deleteQueueQuery?.status, 403, JSON.stringify(answers.deleteQueueQuery));
+      assert.match(answers.deleteQueueQuery?.body ?? '', /<Code>AccessDenied<\/Code>/);
+      assert.match(answers.getFunction?.body ?? '', /not authorized to perform: GET \/2015-03-31\/functions\/api-victim/);
+
+      assert.equal(answers.invoke?.status, 200, JSON.stringify(answers.invoke));
+      assert.deepEqual(JSON.parse(answers.invoke?.body ?? ''), { victim: { from: 'probe' } });
+      assert.equal(answers.invokeAsync?.status, 202, JSON.stringify(answers.invokeAsync));
+      assert.equal(answers.sendMessage?.status, 200, JSON.stringify(answers.sendMessage));
+      assert.equal(answers.receiveMessage?.status, 200, JSON.stringify(answers.receiveMessage));
+      assert.match(answers.receiveMessage?.body ?? '', /from a function/);
+      assert.equal(answers.getQueueUrlQuery?.status, 200, JSON.stringify(answers.getQueueUrlQuery));
+
+      // Nothing the function was refused happened.
+      const victim = await k.lambda.send(new GetFunctionCommand({ FunctionName: 'api-victim' }));
+      assert.equal(victim.Configuration?.Environment?.Variables?.SECRET, 'the victim keeps this');
+      const sqs = sqsClient(k.url);
+      try {
+        const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }));
+        assert.ok(attributes.Attributes, 'the queue is still there');
+        const left = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+        assert.equal(left.Messages?.[0]?.Body, 'from a function', 'the queue was not purged');
+      } finally {
+        sqs.destroy();
+      }
+    });
   });
-});
+}

@@ -694,6 +694,16 @@ class RuntimeClient(object):
         self.sock = sock
         self.rfile = sock.makefile("rb")
 
+    def connect_early(self):
+        """Connect ahead of the first request: Kumo checks a new Runtime API connection's peer, and
+        this way it does so while nobody waits for it. A failure here is retried by the first request.
+        """
+        try:
+            self._connect()
+        except OSError:
+            self.close()
+        return self
+
     def close(self):
         if self.sock is not None:
             try:
@@ -921,16 +931,10 @@ def _await_specialisation():
     init (Init Duration) starts here. stdin becomes /dev/null, as in any environment.
     """
     global _MEMORY_LIMITED
-    # Connected before saying ready: Kumo checks a new Runtime API connection's peer, and this way
-    # it does so while the stem cell waits, not during a cold start. main() takes the client over.
-    client = None
+    # Connected before saying ready: the peer check is made while the stem cell waits, not during a
+    # cold start. main() takes the client over.
     address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
-    if address:
-        client = RuntimeClient(address)
-        try:
-            client._connect()
-        except OSError:
-            client.close()
+    client = RuntimeClient(address).connect_early() if address else None
     os.write(1, STEM_READY)
     chunks = []
     while True:
@@ -980,13 +984,8 @@ def main():
     else:
         if early is not None:
             early.close()
-        client = RuntimeClient(address)
-        # Connect now: Kumo checks a new connection's peer, and this way it does so while the
-        # handler loads. A failure here is retried by the first request.
-        try:
-            client._connect()
-        except OSError:
-            client.close()
+        # Connected now: the peer check is made while the handler loads.
+        client = RuntimeClient(address).connect_early()
 
     try:
         request_handler = _get_handler(environ.get("_HANDLER", ""))

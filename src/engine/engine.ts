@@ -18,6 +18,21 @@ import { readAtStartup } from './variables.js';
 /** Longest a start holds its place in the start gate (a slow init then lets others start). */
 const START_HOLD_MS = 500;
 
+/** What differs between the starts of an environment: for an invocation, or ahead of demand. */
+interface StartMode {
+  initializationType: EnvironmentSpec['initializationType'];
+  /**
+   * Provisioned concurrency: counted in the pool's `provisioning` while it starts (else in
+   * `starting`), then kept warm in `provisioned`; a failed init is an error, not an outcome.
+   */
+  provisioned: boolean;
+}
+
+/** An invocation's cold start (AWS_LAMBDA_INITIALIZATION_TYPE=on-demand). */
+const ON_DEMAND: StartMode = { initializationType: 'on-demand', provisioned: false };
+/** A provisioned environment (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency). */
+const PROVISIONED: StartMode = { initializationType: 'provisioned-concurrency', provisioned: true };
+
 export interface EngineDeps {
   options: CompiledOptions;
   logs: LogWriter;
@@ -104,34 +119,7 @@ export class Engine {
     pool.provisionedTarget = count;
     for (const env of [...pool.provisioned].slice(count)) pool.provisioned.delete(env);
     const missing = Math.max(0, count - pool.provisionedCount);
-    await Promise.all(Array.from({ length: missing }, () => this.startProvisioned(pool, fn)));
-  }
-
-  private async startProvisioned(pool: EnvironmentPool, fn: FunctionRecord): Promise<void> {
-    const runtime = RUNTIMES.get(fn.config.runtime);
-    if (!runtime) throw new KumoError('InvalidRuntimeException', `The runtime parameter of ${fn.config.runtime} is not supported by Kumo.`);
-    pool.provisioning++;
-    let env: Environment;
-    const leave = await this.gate.enter();
-    try {
-      env = await this.spawnInto(pool, fn, runtime, 'provisioned-concurrency');
-    } finally {
-      leave();
-      pool.provisioning--;
-    }
-    if (env.failedInit) {
-      env.kill();
-      throw new KumoError('ServiceException', `A provisioned environment of ${fn.name} failed its init.`);
-    }
-    pool.provisioned.add(env);
-    env.onDeath(() => {
-      pool.provisioned.delete(env);
-      // Kept warm: a provisioned environment that ends is replaced.
-      if (!this.closed && !pool.retired && pool.provisionedCount < pool.provisionedTarget) {
-        this.startProvisioned(pool, fn).catch((err: unknown) => this.deps.onError?.(err, 'cannot replace a provisioned environment'));
-      }
-    });
-    pool.release(env, this.deps.options.maxEnvironmentLifetimeMs);
+    await Promise.all(Array.from({ length: missing }, () => this.startEnvironment(pool, fn, PROVISIONED)));
   }
 
   /** Provisioned environments of this function version that are initialised and ready. */
@@ -259,24 +247,47 @@ export class Engine {
     return pool;
   }
 
-  private async startEnvironment(pool: EnvironmentPool, fn: FunctionRecord): Promise<Environment> {
+  /** Every start of an environment, whatever it is for (`mode`): counted in the pool while under way, through the start gate. */
+  private async startEnvironment(pool: EnvironmentPool, fn: FunctionRecord, mode: StartMode = ON_DEMAND): Promise<Environment> {
     const runtime = RUNTIMES.get(fn.config.runtime);
     if (!runtime) throw new KumoError('InvalidRuntimeException', `The runtime parameter of ${fn.config.runtime} is not supported by Kumo.`);
-    pool.starting++;
+    const counter = mode.provisioned ? 'provisioning' : 'starting';
+    pool[counter]++;
+    let env: Environment;
     const leave = await this.gate.enter();
     try {
-      return await this.spawnInto(pool, fn, runtime);
+      env = await this.spawnInto(pool, fn, runtime, mode.initializationType);
     } finally {
       leave();
-      pool.starting--;
+      pool[counter]--;
     }
+    // In the same turn as the count above falls, so the pool's provisionedCount never dips meanwhile.
+    if (mode.provisioned) this.keepProvisioned(pool, fn, env);
+    return env;
+  }
+
+  /** A provisioned environment that has started: kept warm, and replaced when it ends. Throws when its init failed. */
+  private keepProvisioned(pool: EnvironmentPool, fn: FunctionRecord, env: Environment): void {
+    if (env.failedInit) {
+      env.kill();
+      throw new KumoError('ServiceException', `A provisioned environment of ${fn.name} failed its init.`);
+    }
+    pool.provisioned.add(env);
+    env.onDeath(() => {
+      pool.provisioned.delete(env);
+      // Kept warm: a provisioned environment that ends is replaced.
+      if (!this.closed && !pool.retired && pool.provisionedCount < pool.provisionedTarget) {
+        this.startEnvironment(pool, fn, PROVISIONED).catch((err: unknown) => this.deps.onError?.(err, 'cannot replace a provisioned environment'));
+      }
+    });
+    pool.release(env, this.deps.options.maxEnvironmentLifetimeMs);
   }
 
   private async spawnInto(
     pool: EnvironmentPool,
     fn: FunctionRecord,
     runtime: RuntimeSpec,
-    initializationType: EnvironmentSpec['initializationType'] = 'on-demand',
+    initializationType: EnvironmentSpec['initializationType'],
   ): Promise<Environment> {
     const codeDir = await this.deps.codeDir(fn.codeSha256Hex);
     const opt = await this.opt.acquire(fn.config.layers);

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LayerAttachment } from '../store/index.js';
 import { linkTree } from './task-links.js';
+import { walkTree } from './walk-tree.js';
 
 /** Ready copies (spares) kept per tree for stem cells' /opt. */
 const SPARES = 2;
@@ -233,21 +234,17 @@ export function mergeTrees(roots: readonly string[]): Map<string, 'dir' | { file
     for (const key of out.keys()) if (key.startsWith(prefix)) out.delete(key);
   };
   for (const root of roots) {
-    const entries = fs.readdirSync(root, { recursive: true, withFileTypes: true });
-    // Parents first, so that a replaced directory's children never outlive it.
-    const items = entries
-      .map((e) => ({ rel: path.relative(root, path.join(e.parentPath, e.name)), dir: e.isDirectory(), file: e.isFile() }))
-      .sort((a, b) => a.rel.split('/').length - b.rel.split('/').length);
-    for (const item of items) {
-      const previous = out.get(item.rel);
-      if (item.dir) {
-        if (previous !== 'dir') out.set(item.rel, 'dir');
-      } else if (item.file) {
-        if (previous === 'dir') removeBelow(item.rel);
-        out.delete(item.rel); // re-inserted last: a file comes after its directory
-        out.set(item.rel, { file: path.join(root, item.rel) });
+    // Parents first (walkTree's order), so that a replaced directory's children never outlive it.
+    walkTree(root, (rel, entry) => {
+      const previous = out.get(rel);
+      if (entry.isDirectory()) {
+        if (previous !== 'dir') out.set(rel, 'dir');
+      } else if (entry.isFile()) {
+        if (previous === 'dir') removeBelow(rel);
+        out.delete(rel); // re-inserted last: a file comes after its directory
+        out.set(rel, { file: path.join(root, rel) });
       }
-    }
+    });
   }
   // Map order is insertion order; a directory re-created after its parent was replaced by a file
   // and back must still come before its children.

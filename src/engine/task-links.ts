@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { walkTree } from './walk-tree.js';
 
 /**
  * Puts a function's unpacked code into a stem cell's task root, which was bound at /var/task when
@@ -36,18 +37,13 @@ function manifestOf(codeDir: string): Manifest | 'too-large' {
 function walk(root: string): Manifest | 'too-large' {
   const dirs: string[] = [];
   const files: string[] = [];
-  const pending = [''];
-  for (let rel = pending.shift(); rel !== undefined; rel = pending.shift()) {
-    for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
-      if (dirs.length + files.length >= MAX_LINKED_ENTRIES) return 'too-large';
-      const child = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (e.isDirectory()) {
-        dirs.push(child);
-        pending.push(child);
-      } else if (e.isFile()) files.push(child);
-    }
-  }
-  return { dirs, files };
+  const whole = walkTree(root, (rel, entry) => {
+    if (dirs.length + files.length >= MAX_LINKED_ENTRIES) return false;
+    if (entry.isDirectory()) dirs.push(rel);
+    else if (entry.isFile()) files.push(rel);
+    return true;
+  });
+  return whole ? { dirs, files } : 'too-large';
 }
 
 /** Whether a code tree is small enough to be linked into a stem cell. */

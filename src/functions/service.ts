@@ -114,7 +114,7 @@ export class FunctionService {
    * `recordKey(name, version)`: an invocation of `$LATEST` finds its record by the bare name.
    */
   private readonly records = new Map<string, FunctionRecord>();
-  /** Aliases by function and name: invoking an alias needs one on every call. `AliasService` forgets the ones it changes. */
+  /** Aliases by `recordKey(function, alias)`: invoking an alias needs one on every call. See `forgetAliases`. */
   private readonly aliasCache = new Map<string, AliasRecord>();
   /** Draws in [0, 1) for weighted alias routing. */
   private readonly random: () => number = Math.random;
@@ -356,7 +356,7 @@ export class FunctionService {
     if (ref.qualifier === '$LATEST') throw invalidParameter('$LATEST version cannot be deleted without deleting the function.');
     const existed = await this.deps.store.functions.delete(ref.name);
     forgetFunction(this.records, ref.name);
-    forgetFunction(this.aliasCache, ref.name);
+    this.forgetAliases(ref.name);
     this.deps.engine.retire(ref.name);
     this.deps.engine.setReservedConcurrency(ref.name, undefined);
     if (!existed) throw functionNotFound(this.arn(ref.name));
@@ -509,9 +509,13 @@ export class FunctionService {
     return alias;
   }
 
-  /** Drops a cached alias (after it was updated or deleted). */
-  forgetAlias(functionName: string, name: string): void {
-    this.aliasCache.delete(recordKey(functionName, name));
+  /**
+   * Drops the cached alias `name` of a function, or all of its aliases without `name`. Whatever
+   * changes or deletes an alias (the alias API, its resource policy) or deletes a function calls it.
+   */
+  forgetAliases(functionName: string, name?: string): void {
+    if (name === undefined) forgetFunction(this.aliasCache, functionName);
+    else this.aliasCache.delete(recordKey(functionName, name));
   }
 
   /**

@@ -193,36 +193,28 @@ export class FunctionService {
     const tags = input.Tags === undefined ? undefined : checkTags(input.Tags, {});
     if (await this.deps.store.functions.get(name)) throw conflictExists(name);
     const config = signedBy(built, await this.deploymentCheck?.verify(name, input.zip, input.CodeSigningConfigArn));
-    return this.codeLock
-      .run(async () => {
-        const code = await this.deps.code.put(input.zip);
-        checkCombinedSize(code.unzippedSize, config.layers);
-        const now = Date.now();
-        const record: FunctionRecord = {
-          name,
-          version: '$LATEST',
-          config,
-          codeSha256Hex: code.sha256Hex,
-          codeSize: code.size,
-          codeUnzippedSize: code.unzippedSize,
-          revisionId: crypto.randomUUID(),
-          createdAt: now,
-          lastModified: now,
-        };
-        if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
-        if (tags) await this.deps.store.tags.set(name, tags);
-        if (input.CodeSigningConfigArn !== undefined) await this.deploymentCheck?.attachOnCreate(name, input.CodeSigningConfigArn);
-        this.remember(record);
-        this.deps.engine.prepare(record);
-        return record;
-      })
-      .then(
-        (record) => (input.Publish === true ? this.publishFrom(record, undefined) : record),
-        async (err: unknown) => {
-          await this.collectCode(); // an archive stored for a create that was then refused
-          throw err;
-        },
-      );
+    const created = await this.storeArchive(input.zip, async (code) => {
+      checkCombinedSize(code.unzippedSize, config.layers);
+      const now = Date.now();
+      const record: FunctionRecord = {
+        name,
+        version: '$LATEST',
+        config,
+        codeSha256Hex: code.sha256Hex,
+        codeSize: code.size,
+        codeUnzippedSize: code.unzippedSize,
+        revisionId: crypto.randomUUID(),
+        createdAt: now,
+        lastModified: now,
+      };
+      if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
+      if (tags) await this.deps.store.tags.set(name, tags);
+      if (input.CodeSigningConfigArn !== undefined) await this.deploymentCheck?.attachOnCreate(name, input.CodeSigningConfigArn);
+      this.remember(record);
+      this.deps.engine.prepare(record);
+      return record;
+    });
+    return input.Publish === true ? this.publishFrom(created, undefined) : created;
   }
 
   /**
@@ -299,14 +291,8 @@ export class FunctionService {
     const current = await this.latest(ref);
     checkRevision(current, update.RevisionId);
     const signature = await this.deploymentCheck?.verify(current.name, update.zip);
-    const record = await this.codeLock.run(async () => {
-      const code = await this.deps.code.put(update.zip);
-      try {
-        checkCombinedSize(code.unzippedSize, current.config.layers);
-      } catch (err) {
-        await this.pruneCode(); // refused: the archive goes unless something else holds it
-        throw err;
-      }
+    const record = await this.storeArchive(update.zip, async (code) => {
+      checkCombinedSize(code.unzippedSize, current.config.layers);
       return this.replace(current, {
         ...current,
         config: signedBy(current.config, signature),
@@ -606,11 +592,21 @@ export class FunctionService {
   }
 
   /**
-   * Stores an archive and records what refers to it (`record`), serialized against code garbage
-   * collection (for layer versions, src/layers).
+   * Stores an archive and records what refers to it (`record`: a function's create or code update,
+   * a layer version in src/layers), serialized against code garbage collection. When `record`
+   * fails (refused, or it lost a RevisionId race to another update), the archive is collected at
+   * once unless something else refers to it.
    */
   storeArchive<T>(zip: Buffer, record: (code: CodeArtifact) => Promise<T>): Promise<T> {
-    return this.codeLock.run(async () => record(await this.deps.code.put(zip)));
+    return this.codeLock.run(async () => {
+      const code = await this.deps.code.put(zip); // a refused archive leaves nothing behind
+      try {
+        return await record(code);
+      } catch (err) {
+        await this.pruneCode();
+        throw err;
+      }
+    });
   }
 
   /** Removes code archives that no function, layer version or environment refers to. */

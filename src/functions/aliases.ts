@@ -66,7 +66,7 @@ export class FunctionAliases {
     } else {
       await this.check(next, input);
     }
-    this.functions.forgetAlias(current.functionName, name);
+    this.functions.forgetAliases(current.functionName, name);
     if (!(await this.repo.replace(next, current.revisionId))) {
       throw updateInProgress(this.functions.arn(current.functionName, name));
     }
@@ -77,7 +77,7 @@ export class FunctionAliases {
   /** DeleteAlias answers 204 whether or not the alias existed (the function must exist). */
   async delete(functionName: string, name: string): Promise<void> {
     const fn = await this.functions.get(this.functions.ref(functionName).name);
-    this.functions.forgetAlias(fn.name, name);
+    this.functions.forgetAliases(fn.name, name);
     if (await this.repo.delete(fn.name, name)) this.functions.changed(fn.name);
   }
 

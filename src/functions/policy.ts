@@ -130,7 +130,7 @@ export class FunctionPolicies {
       return;
     }
     const written = await write(holder, crypto.randomUUID());
-    this.functions.forgetAlias(name, holder.key);
+    this.functions.forgetAliases(name, holder.key);
     if (!written) {
       throw updateInProgress(this.functions.arn(name, holder.key));
     }

@@ -105,14 +105,16 @@ const SUPPORTED_RUNTIMES: ReadonlySet<string> = new Set(RUNTIMES.keys());
 
 /**
  * Functions: their lifecycle (create, read, update, delete) and invocation. This is where Lambda's
- * rules live; the HTTP layer only parses and maps. `$LATEST` records are cached in memory because
+ * rules live; the HTTP layer only parses and maps. Function records are cached in memory because
  * every invocation needs one.
  */
 export class FunctionService {
-  private readonly cache = new Map<string, FunctionRecord>();
-  /** Published versions (immutable but for their RevisionId), keyed `name\0version`. */
-  private readonly versionCache = new Map<string, FunctionRecord>();
-  /** Aliases by function and name: invoking an alias needs one on every call. `AliasService` forgets the ones it changes. */
+  /**
+   * Records of `$LATEST` and of published versions (immutable but for their RevisionId), keyed
+   * `recordKey(name, version)`: an invocation of `$LATEST` finds its record by the bare name.
+   */
+  private readonly records = new Map<string, FunctionRecord>();
+  /** Aliases by `recordKey(function, alias)`: invoking an alias needs one on every call. See `forgetAliases`. */
   private readonly aliasCache = new Map<string, AliasRecord>();
   /** Draws in [0, 1) for weighted alias routing. */
   private readonly random: () => number = Math.random;
@@ -191,36 +193,28 @@ export class FunctionService {
     const tags = input.Tags === undefined ? undefined : checkTags(input.Tags, {});
     if (await this.deps.store.functions.get(name)) throw conflictExists(name);
     const config = signedBy(built, await this.deploymentCheck?.verify(name, input.zip, input.CodeSigningConfigArn));
-    return this.codeLock
-      .run(async () => {
-        const code = await this.deps.code.put(input.zip);
-        checkCombinedSize(code.unzippedSize, config.layers);
-        const now = Date.now();
-        const record: FunctionRecord = {
-          name,
-          version: '$LATEST',
-          config,
-          codeSha256Hex: code.sha256Hex,
-          codeSize: code.size,
-          codeUnzippedSize: code.unzippedSize,
-          revisionId: crypto.randomUUID(),
-          createdAt: now,
-          lastModified: now,
-        };
-        if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
-        if (tags) await this.deps.store.tags.set(name, tags);
-        if (input.CodeSigningConfigArn !== undefined) await this.deploymentCheck?.attachOnCreate(name, input.CodeSigningConfigArn);
-        this.cache.set(name, record);
-        this.deps.engine.prepare(record);
-        return record;
-      })
-      .then(
-        (record) => (input.Publish === true ? this.publishFrom(record, undefined) : record),
-        async (err: unknown) => {
-          await this.collectCode(); // an archive stored for a create that was then refused
-          throw err;
-        },
-      );
+    const created = await this.storeArchive(input.zip, async (code) => {
+      checkCombinedSize(code.unzippedSize, config.layers);
+      const now = Date.now();
+      const record: FunctionRecord = {
+        name,
+        version: '$LATEST',
+        config,
+        codeSha256Hex: code.sha256Hex,
+        codeSize: code.size,
+        codeUnzippedSize: code.unzippedSize,
+        revisionId: crypto.randomUUID(),
+        createdAt: now,
+        lastModified: now,
+      };
+      if (!(await this.deps.store.functions.insert(record))) throw conflictExists(name);
+      if (tags) await this.deps.store.tags.set(name, tags);
+      if (input.CodeSigningConfigArn !== undefined) await this.deploymentCheck?.attachOnCreate(name, input.CodeSigningConfigArn);
+      this.remember(record);
+      this.deps.engine.prepare(record);
+      return record;
+    });
+    return input.Publish === true ? this.publishFrom(created, undefined) : created;
   }
 
   /**
@@ -297,14 +291,8 @@ export class FunctionService {
     const current = await this.latest(ref);
     checkRevision(current, update.RevisionId);
     const signature = await this.deploymentCheck?.verify(current.name, update.zip);
-    const record = await this.codeLock.run(async () => {
-      const code = await this.deps.code.put(update.zip);
-      try {
-        checkCombinedSize(code.unzippedSize, current.config.layers);
-      } catch (err) {
-        await this.pruneCode(); // refused: the archive goes unless something else holds it
-        throw err;
-      }
+    const record = await this.storeArchive(update.zip, async (code) => {
+      checkCombinedSize(code.unzippedSize, current.config.layers);
       return this.replace(current, {
         ...current,
         config: signedBy(current.config, signature),
@@ -345,7 +333,7 @@ export class FunctionService {
       if (!(await this.deps.store.functions.deleteVersion(version.name, version.version))) {
         throw functionNotFound(this.arn(ref.name, ref.qualifier));
       }
-      this.versionCache.delete(versionKey(version.name, version.version));
+      this.forget(version);
       this.deps.engine.retire(version.name, version.version);
       this.changed(version.name);
       await this.collectCode();
@@ -353,9 +341,8 @@ export class FunctionService {
     }
     if (ref.qualifier === '$LATEST') throw invalidParameter('$LATEST version cannot be deleted without deleting the function.');
     const existed = await this.deps.store.functions.delete(ref.name);
-    this.cache.delete(ref.name);
-    for (const key of this.versionCache.keys()) if (key.startsWith(`${ref.name}\u0000`)) this.versionCache.delete(key);
-    for (const key of this.aliasCache.keys()) if (key.startsWith(`${ref.name}\u0000`)) this.aliasCache.delete(key);
+    forgetFunction(this.records, ref.name);
+    this.forgetAliases(ref.name);
     this.deps.engine.retire(ref.name);
     this.deps.engine.setReservedConcurrency(ref.name, undefined);
     if (!existed) throw functionNotFound(this.arn(ref.name));
@@ -491,20 +478,16 @@ export class FunctionService {
   async revise(ref: FunctionRef, change: (current: FunctionRecord, nextRevisionId: string) => Promise<boolean>): Promise<FunctionRecord> {
     const current = await this.resolve(ref);
     const revisionId = crypto.randomUUID();
-    const cache = current.version === '$LATEST' ? this.cache : this.versionCache;
-    const key = current.version === '$LATEST' ? current.name : versionKey(current.name, current.version);
     if (!(await change(current, revisionId))) {
-      cache.delete(key);
+      this.forget(current);
       throw updateInProgress(this.arn(current.name));
     }
-    const record: FunctionRecord = { ...current, revisionId };
-    cache.set(key, record);
-    return record;
+    return this.remember({ ...current, revisionId });
   }
 
   /** An alias of a function, if it has one of that name. */
   async alias(functionName: string, name: string): Promise<AliasRecord | undefined> {
-    const key = versionKey(functionName, name);
+    const key = recordKey(functionName, name);
     const cached = this.aliasCache.get(key);
     if (cached) return cached;
     const alias = await this.deps.store.aliases.get(functionName, name);
@@ -512,9 +495,13 @@ export class FunctionService {
     return alias;
   }
 
-  /** Drops a cached alias (after it was updated or deleted). */
-  forgetAlias(functionName: string, name: string): void {
-    this.aliasCache.delete(versionKey(functionName, name));
+  /**
+   * Drops the cached alias `name` of a function, or all of its aliases without `name`. Whatever
+   * changes or deletes an alias (the alias API, its resource policy) or deletes a function calls it.
+   */
+  forgetAliases(functionName: string, name?: string): void {
+    if (name === undefined) forgetFunction(this.aliasCache, functionName);
+    else this.aliasCache.delete(recordKey(functionName, name));
   }
 
   /**
@@ -533,16 +520,29 @@ export class FunctionService {
     return { name: ref.name, qualifier: alias.functionVersion };
   }
 
-  /** The version a reference names: `$LATEST` (no qualifier) or a published version number. */
+  /**
+   * The version a reference names: `$LATEST` (no qualifier) or a published version number. Every
+   * invocation comes here: a cached record is one Map lookup (by the bare name for `$LATEST`).
+   */
   private async resolve(ref: FunctionRef): Promise<FunctionRecord> {
-    if (ref.qualifier === undefined || ref.qualifier === '$LATEST') return this.latest(ref);
-    const key = versionKey(ref.name, ref.qualifier);
-    const cached = this.versionCache.get(key);
+    const version = ref.qualifier ?? '$LATEST';
+    const cached = this.records.get(recordKey(ref.name, version));
     if (cached) return cached;
-    const record = /^[0-9]+$/.test(ref.qualifier) ? await this.deps.store.functions.get(ref.name, ref.qualifier) : undefined;
+    const known = version === '$LATEST' || /^[0-9]+$/.test(version);
+    const record = known ? await this.deps.store.functions.get(ref.name, version) : undefined;
     if (!record) throw functionNotFound(this.arn(ref.name, ref.qualifier));
-    this.versionCache.set(key, record);
+    return this.remember(record);
+  }
+
+  /** Caches `record` as its function version's current one. */
+  private remember(record: FunctionRecord): FunctionRecord {
+    this.records.set(recordKey(record.name, record.version), record);
     return record;
+  }
+
+  /** Drops the cached record of `record`'s function version (gone, or moved on in the store). */
+  private forget(record: FunctionRecord): void {
+    this.records.delete(recordKey(record.name, record.version));
   }
 
   /** Publishes `latest` as a new version, or answers the last version when nothing changed since it. */
@@ -565,43 +565,48 @@ export class FunctionService {
       latest.revisionId,
     );
     if (!published) {
-      this.cache.delete(latest.name);
+      this.forget(latest);
       throw updateInProgress(this.arn(latest.name));
     }
-    this.versionCache.set(versionKey(published.name, published.version), published);
-    return published;
+    return this.remember(published);
   }
 
-  private async latest(ref: FunctionRef): Promise<FunctionRecord> {
+  /** `$LATEST` of the function `ref` names; not found when `ref` names a version or alias. */
+  private latest(ref: FunctionRef): Promise<FunctionRecord> {
     if (ref.qualifier !== undefined && ref.qualifier !== '$LATEST') {
-      throw functionNotFound(this.arn(ref.name, ref.qualifier));
+      return Promise.reject(functionNotFound(this.arn(ref.name, ref.qualifier)));
     }
-    const cached = this.cache.get(ref.name);
-    if (cached) return cached;
-    const record = await this.deps.store.functions.get(ref.name);
-    if (!record) throw functionNotFound(this.arn(ref.name, ref.qualifier));
-    this.cache.set(ref.name, record);
-    return record;
+    return this.resolve(ref);
   }
 
   private async replace(current: FunctionRecord, next: FunctionRecord): Promise<FunctionRecord> {
     const record: FunctionRecord = { ...next, revisionId: crypto.randomUUID(), lastModified: Date.now() };
     if (!(await this.deps.store.functions.replace(record, current.revisionId))) {
-      this.cache.delete(current.name);
+      this.forget(current);
       throw updateInProgress(this.arn(current.name));
     }
-    this.cache.set(record.name, record);
+    this.remember(record);
     this.deps.engine.retire(record.name, '$LATEST');
     this.deps.engine.prepare(record);
     return record;
   }
 
   /**
-   * Stores an archive and records what refers to it (`record`), serialized against code garbage
-   * collection (for layer versions, src/layers).
+   * Stores an archive and records what refers to it (`record`: a function's create or code update,
+   * a layer version in src/layers), serialized against code garbage collection. When `record`
+   * fails (refused, or it lost a RevisionId race to another update), the archive is collected at
+   * once unless something else refers to it.
    */
   storeArchive<T>(zip: Buffer, record: (code: CodeArtifact) => Promise<T>): Promise<T> {
-    return this.codeLock.run(async () => record(await this.deps.code.put(zip)));
+    return this.codeLock.run(async () => {
+      const code = await this.deps.code.put(zip); // a refused archive leaves nothing behind
+      try {
+        return await record(code);
+      } catch (err) {
+        await this.pruneCode();
+        throw err;
+      }
+    });
   }
 
   /** Removes code archives that no function, layer version or environment refers to. */
@@ -674,8 +679,18 @@ export function isAliasName(qualifier: string | undefined): qualifier is string 
   return qualifier !== undefined && qualifier !== '$LATEST' && !/^[0-9]+$/.test(qualifier);
 }
 
-function versionKey(name: string, version: string): string {
-  return `${name}\u0000${version}`;
+/**
+ * The in-memory key of a function's version (or alias, in `version`'s place): `name\0version`, and
+ * the bare name for `$LATEST` so that invoking `$LATEST` builds no string. Names never hold `\0`.
+ */
+function recordKey(name: string, version: string): string {
+  return version === '$LATEST' ? name : `${name}\u0000${version}`;
+}
+
+/** Drops a function's entries (the bare name and every `name\0...`) from a map keyed by `recordKey`. */
+function forgetFunction(map: Map<string, unknown>, name: string): void {
+  const prefix = `${name}\u0000`;
+  for (const key of map.keys()) if (key === name || key.startsWith(prefix)) map.delete(key);
 }
 
 function versionNumber(version: string): number {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import {
   DeleteFunctionCommand,
@@ -14,6 +16,7 @@ import {
   type CreateFunctionCommandInput,
 } from '@aws-sdk/client-lambda';
 import { zipEntries } from '../../src/code/index.js';
+import { KumoError } from '../../src/errors/index.js';
 import { craftZip } from '../helpers/zip.js';
 import { createNodeFunction } from '../helpers/functions.js';
 import { useKumo } from '../helpers/kumo-suite.js';
@@ -328,6 +331,25 @@ describe('updates', () => {
     assert.equal(now.RevisionId, created.RevisionId);
     assert.equal(now.Timeout, 3);
     assert.equal(now.CodeSha256, created.CodeSha256);
+  });
+
+  test('of two code updates racing on one RevisionId, the loser is a conflict and its stored archive is collected at once', async () => {
+    const created = await create({ FunctionName: 'upd-race' });
+    // The winner deploys the code the function has (a new RevisionId only), so it collects nothing itself.
+    const lost = await zipEntries([{ name: 'index.js', content: "exports.handler = async () => 'lost';" }]);
+    // Called in one tick, in-process: both pass the RevisionId check before either stores its code,
+    // then store and record one after the other, so the second loses when it records (not at the check).
+    const [first, second] = await Promise.allSettled(
+      [helloZip, lost].map((zip) => k.kumo.functions.updateCode('upd-race', { zip, RevisionId: created.RevisionId })),
+    );
+    assert.equal(first?.status, 'fulfilled');
+    assert.ok(second?.status === 'rejected');
+    assert.ok(second.reason instanceof KumoError);
+    assert.equal(second.reason.code, 'ResourceConflictException');
+    const archive = (zip: Buffer) => path.join(k.dataDir, 'code', `${crypto.createHash('sha256').update(zip).digest('hex')}.zip`);
+    assert.ok(fs.existsSync(archive(helloZip)), 'the function\'s code is stored');
+    assert.ok(!fs.existsSync(archive(lost)), 'the losing code was left in the code store');
+    assert.deepEqual(await invokeJson('upd-race'), { version: 1, echo: {}, env: null });
   });
 });
 

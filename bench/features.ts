@@ -5,7 +5,8 @@
  * - a warm InvokeWithResponseStream of a streamified handler against a buffered Invoke;
  * - the first invoke of a version with provisioned concurrency against a cold start.
  * Prints a table and writes bench/results/features.json; `--update-readme` rewrites the README's
- * table between `<!-- bench-features:start -->` and `<!-- bench-features:end -->`.
+ * table between `<!-- bench-features:start -->` and `<!-- bench-features:end -->`. `--url` measures
+ * only the function URL row (and its Invoke), prints it and writes nothing.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,7 @@ import { ROOT, startServer, stopServer, type BenchServer } from './server.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
+const URL_ONLY = args.has('--url');
 const COLD_SAMPLES = QUICK ? 5 : 20;
 const WARM_SAMPLES = QUICK ? 300 : 2000;
 const PROVISIONED_SAMPLES = QUICK ? 3 : 10;
@@ -150,12 +152,8 @@ async function provisionedFirstInvokes(server: BenchServer): Promise<Round> {
   return summary(samples);
 }
 
-async function measure(server: BenchServer): Promise<Results> {
-  process.stderr.write('cold starts with and without layers...\n');
-  const layers = [await publishLayer(server, 'liba', 50), await publishLayer(server, 'libb', 50)];
-  const coldNoLayers = await coldStarts(server, 'plain', {});
-  const coldTwoLayers = await coldStarts(server, 'layers', { Layers: layers });
-
+/** A warm function URL request (AuthType NONE) and a warm Invoke of the same function. */
+async function urlAndInvoke(server: BenchServer): Promise<{ invokeWarm: Round; urlWarm: Round }> {
   process.stderr.write('function URL and Invoke, warm...\n');
   await createFunction(server, 'web', 'index.handler');
   const host = await functionUrl(server, 'web');
@@ -164,6 +162,16 @@ async function measure(server: BenchServer): Promise<Results> {
     const res = await send(server.url, 'GET', '/?name=bench', undefined, { Host: `${host}:${server.url.port}` });
     if (res.status !== 200) throw new Error(`function URL: ${res.status} ${res.body.toString()}`);
   });
+  return { invokeWarm, urlWarm };
+}
+
+async function measure(server: BenchServer): Promise<Results> {
+  process.stderr.write('cold starts with and without layers...\n');
+  const layers = [await publishLayer(server, 'liba', 50), await publishLayer(server, 'libb', 50)];
+  const coldNoLayers = await coldStarts(server, 'plain', {});
+  const coldTwoLayers = await coldStarts(server, 'layers', { Layers: layers });
+
+  const { invokeWarm, urlWarm } = await urlAndInvoke(server);
 
   process.stderr.write('InvokeWithResponseStream and Invoke, warm...\n');
   await createFunction(server, 'streamer', 'index.stream');
@@ -194,6 +202,15 @@ function table(r: Results): string {
 
 async function main(): Promise<void> {
   const server = await startServer('kumo-bench-features-');
+  if (URL_ONLY) {
+    try {
+      const r = await urlAndInvoke(server);
+      process.stdout.write(`\n| function URL request, warm | ${ms(r.urlWarm)} | Invoke, warm | ${ms(r.invokeWarm)} |\n`);
+    } finally {
+      await stopServer(server);
+    }
+    return;
+  }
   let results: Results;
   try {
     results = await measure(server);

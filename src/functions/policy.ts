@@ -42,10 +42,27 @@ interface PolicyHolder {
  * RevisionId is the version's or the alias's. A statement's Resource is the qualified ARN.
  */
 export class FunctionPolicies {
+  /** Told after every AddPermission or RemovePermission has written (see `watch`). */
+  private readonly watchers: Array<(functionName: string) => void> = [];
+
   constructor(
     private readonly functions: FunctionService,
     private readonly repo: PolicyRepo,
   ) {}
+
+  /**
+   * Calls `watcher` with the function's name after an AddPermission or RemovePermission on it (or
+   * on one of its versions or aliases) has written, before the call answers: what keeps a policy's
+   * verdict in memory (function URLs) drops it.
+   */
+  watch(watcher: (functionName: string) => void): void {
+    this.watchers.push(watcher);
+  }
+
+  /** The statements of a version's (`$LATEST` included) or an alias's policy as stored; undefined when it has none. */
+  statements(functionName: string, qualifier: string): Promise<ReadonlyArray<Record<string, unknown>> | undefined> {
+    return this.repo.get(functionName, qualifier);
+  }
 
   /** AddPermission: returns the statement added, as Lambda's `Statement` string. */
   async add(functionName: string, qualifier: string | undefined, input: AddPermissionInput): Promise<string> {
@@ -115,7 +132,8 @@ export class FunctionPolicies {
   /**
    * Runs `write` against the policy's holder with a new RevisionId for it; `write` stores both
    * (false: the stored revision moved on meanwhile, a conflict). A version goes through
-   * FunctionService.revise (its cached record follows); an alias's cached record is dropped.
+   * FunctionService.revise (its cached record follows); an alias's cached record is dropped. The
+   * watchers are told whether or not it wrote.
    */
   private async change(
     name: string,
@@ -123,16 +141,20 @@ export class FunctionPolicies {
     write: (holder: PolicyHolder, nextRevisionId: string) => Promise<boolean>,
   ): Promise<void> {
     const holder = await this.holder(name, qualifier);
-    if (holder.kind === 'version') {
-      await this.functions.revise({ name, qualifier: holder.key }, (fn, next) =>
-        write({ kind: 'version', key: fn.version, revisionId: fn.revisionId }, next),
-      );
-      return;
-    }
-    const written = await write(holder, crypto.randomUUID());
-    this.functions.forgetAliases(name, holder.key);
-    if (!written) {
-      throw updateInProgress(this.functions.arn(name, holder.key));
+    try {
+      if (holder.kind === 'version') {
+        await this.functions.revise({ name, qualifier: holder.key }, (fn, next) =>
+          write({ kind: 'version', key: fn.version, revisionId: fn.revisionId }, next),
+        );
+        return;
+      }
+      const written = await write(holder, crypto.randomUUID());
+      this.functions.forgetAliases(name, holder.key);
+      if (!written) {
+        throw updateInProgress(this.functions.arn(name, holder.key));
+      }
+    } finally {
+      for (const watcher of this.watchers) watcher(name);
     }
   }
 }

@@ -104,11 +104,10 @@ export class Kumo {
       const layers = new LayerService(store.layers, functions);
       functions.useLayers(layers);
       tags.registerTaggable('code-signing-config', (arn) => signing.tagKey(arn));
-      const urls = new FunctionUrls({ functions, repo: store.urls, region: options.region });
+      const urls = new FunctionUrls({ functions, repo: store.urls, policies, region: options.region });
       const urlGateway = new UrlGateway({
         urls,
         functions,
-        policies: store.policies,
         credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
         region: options.region,
         accountId: options.accountId,

@@ -10,8 +10,7 @@ import {
   type StreamCompletion,
   type StreamInvokeResult,
 } from '../functions/index.js';
-import type { FunctionUrlRecord, PolicyRepo } from '../store/index.js';
-import { allowsPublicUrlAccess } from './access.js';
+import type { FunctionUrlRecord } from '../store/index.js';
 import { isPreflight, preflightResponse, withCorsHeaders } from './cors.js';
 import { buildEvent, joinHeaders, type IamCaller, type UrlRequest } from './event.js';
 import { isSendableStatus, mapResponse, sendableHeaders, type UrlResponse } from './response.js';
@@ -21,8 +20,6 @@ import { verifySigV4, type Credentials } from './sigv4.js';
 export interface UrlGatewayDeps {
   urls: FunctionUrls;
   functions: FunctionService;
-  /** Resource-based policies, for AuthType NONE's check. */
-  policies: PolicyRepo;
   /** What AWS_IAM requests must be signed with. */
   credentials: Credentials;
   region: string;
@@ -62,11 +59,12 @@ export class UrlGateway {
 
   private async serve(req: http.IncomingMessage, requestId: string): Promise<UrlResponse> {
     const located = this.locate(req);
-    const url = located && (await this.deps.urls.byId(located.urlId));
-    if (!located || !url) {
+    const served = located && (await this.deps.urls.serving(located.urlId));
+    if (!located || !served) {
       req.resume();
       return FORBIDDEN;
     }
+    const url = served.url;
     const headers = joinHeaders(req.rawHeaders);
     const method = req.method ?? 'GET';
     if (url.cors && isPreflight(method, headers)) {
@@ -92,9 +90,8 @@ export class UrlGateway {
       const verdict = await verifySigV4(signed, headers, { credentials: this.deps.credentials, region: this.deps.region, now });
       if (!verdict.ok) return message(403, verdict.message);
       caller = { accessKey: verdict.accessKeyId, accountId: this.deps.accountId };
-    } else {
-      const policy = await this.deps.policies.get(url.functionName, url.qualifier);
-      if (!allowsPublicUrlAccess(policy, this.deps.urls.functionArn(url), url.authType)) return FORBIDDEN;
+    } else if (!served.publicAccess) {
+      return FORBIDDEN;
     }
     const event = buildEvent(request, url, { domainName: this.deps.urls.domain(url.urlId), requestId, now, caller });
     const answer = await serveInvoke(this.deps.functions, url, Buffer.from(JSON.stringify(event)), requestId);

@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import { KumoError } from '../errors/index.js';
 import { pageOf, pageSize, readMarker, type FunctionService } from '../functions/index.js';
 import type { FunctionUrlRecord, UrlCors, UrlRepo } from '../store/index.js';
+import { allowsPublicUrlAccess } from './access.js';
+import { ServedUrlCache, type ServedUrl } from './cache.js';
 import { checkAuthType, checkCors, checkInvokeMode, checkUrlQualifier, type UrlSettingsInput } from './settings.js';
 
 /** FunctionUrlConfig as Lambda renders it. */
@@ -15,6 +17,15 @@ export interface FunctionUrlConfigView {
   InvokeMode: string;
 }
 
+/**
+ * Where the AuthType NONE check reads a function's or alias's resource policy, and hears that one
+ * changed (FunctionPolicies): `watch`'s watcher is called after each change, before it answers.
+ */
+export interface UrlPolicies {
+  statements(functionName: string, qualifier: string): Promise<ReadonlyArray<Record<string, unknown>> | undefined>;
+  watch(watcher: (functionName: string) => void): void;
+}
+
 const URL_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const URL_ID_LENGTH = 32;
 
@@ -22,17 +33,25 @@ const URL_ID_LENGTH = 32;
  * Function URLs' configurations: CreateFunctionUrlConfig, GetFunctionUrlConfig,
  * UpdateFunctionUrlConfig, DeleteFunctionUrlConfig, ListFunctionUrlConfigs. A URL belongs to a
  * function's `$LATEST` (no qualifier) or to one of its aliases, never to a version; it goes when
- * they go (the store's delete triggers).
+ * they go (the store's delete triggers). What serving needs is kept in memory (`serving`): this
+ * class's writes, policy changes and the function service's changes (a function, version or
+ * alias deleted) drop it.
  */
 export class FunctionUrls {
+  private readonly served = new ServedUrlCache((urlId) => this.load(urlId));
+
   constructor(
     private readonly deps: {
       functions: FunctionService;
       repo: UrlRepo;
+      policies: UrlPolicies;
       region: string;
       now?: () => number;
     },
-  ) {}
+  ) {
+    deps.functions.watch((name) => this.served.forget(name));
+    deps.policies.watch((name) => this.served.forget(name));
+  }
 
   async create(functionName: string, qualifier: string | undefined, input: UrlSettingsInput): Promise<FunctionUrlRecord> {
     const target = this.target(functionName, qualifier);
@@ -59,7 +78,9 @@ export class FunctionUrls {
       createdAt: now,
       lastModified: now,
     };
-    if (!(await this.deps.repo.create(record))) {
+    const created = await this.deps.repo.create(record);
+    this.served.forget(target.name);
+    if (!created) {
       // A concurrent create of the same URL won, or the function or alias went meanwhile.
       return this.create(functionName, qualifier, input);
     }
@@ -90,14 +111,18 @@ export class FunctionUrls {
       cors: cors ?? current.cors,
       lastModified: Math.max(this.now(), current.lastModified),
     };
-    if (!(await this.deps.repo.update(next))) throw new KumoError('ResourceNotFoundException', NOT_FOUND);
+    const updated = await this.deps.repo.update(next);
+    this.served.forget(target.name);
+    if (!updated) throw new KumoError('ResourceNotFoundException', NOT_FOUND);
     return next;
   }
 
   async delete(functionName: string, qualifier: string | undefined): Promise<void> {
     const target = this.target(functionName, qualifier);
     await this.requireFunction(target.name, NOT_FOUND);
-    if (!(await this.deps.repo.delete(target.name, target.qualifier))) throw new KumoError('ResourceNotFoundException', NOT_FOUND);
+    const deleted = await this.deps.repo.delete(target.name, target.qualifier);
+    this.served.forget(target.name);
+    if (!deleted) throw new KumoError('ResourceNotFoundException', NOT_FOUND);
   }
 
   /** ListFunctionUrlConfigs: the function's URLs ($LATEST's and its aliases'), oldest first, 50 a page at most. */
@@ -117,9 +142,17 @@ export class FunctionUrls {
     return { urls: page, nextMarker };
   }
 
-  /** The URL with this id, for serving. */
-  byId(urlId: string): Promise<FunctionUrlRecord | undefined> {
-    return this.deps.repo.byId(urlId);
+  /** The URL with this id and whether anyone may invoke through it, for serving (from memory once warm). */
+  serving(urlId: string): Promise<ServedUrl | undefined> {
+    return this.served.get(urlId);
+  }
+
+  private async load(urlId: string): Promise<ServedUrl | undefined> {
+    const url = await this.deps.repo.byId(urlId);
+    if (!url) return undefined;
+    if (url.authType !== 'NONE') return { url, publicAccess: false };
+    const policy = await this.deps.policies.statements(url.functionName, url.qualifier);
+    return { url, publicAccess: allowsPublicUrlAccess(policy, this.functionArn(url), url.authType) };
   }
 
   /** `http://<url-id>.lambda-url.<region>.localhost:<port>/`: the port is the one the caller reached Kumo on. */

@@ -20,6 +20,7 @@ import {
   ListFunctionUrlConfigsCommand,
   PublishVersionCommand,
   PutFunctionConcurrencyCommand,
+  RemovePermissionCommand,
   UpdateFunctionUrlConfigCommand,
   type CreateFunctionUrlConfigCommandInput,
 } from '@aws-sdk/client-lambda';
@@ -371,6 +372,101 @@ describe('AuthType NONE and the resource policy', () => {
     const res = await request('/', { host: hostOf('a'.repeat(32)) });
     assert.equal(res.status, 403);
     assert.deepEqual(JSON.parse(res.text), { Message: 'Forbidden' });
+  });
+});
+
+/**
+ * A warm URL is served from memory (src/urls/cache.ts): each test warms one, changes what it
+ * depends on through the API, and the very next request must see the change.
+ */
+describe('a warm URL follows every change as soon as the API call answers', () => {
+  /** Two requests, so the second is served warm; both must succeed. */
+  async function warmUp(id: string): Promise<void> {
+    for (let i = 0; i < 2; i++) {
+      const res = await request('/string', { host: hostOf(id) });
+      assert.equal(res.status, 200, res.text);
+    }
+  }
+  const status = async (id: string): Promise<number> => (await request('/string', { host: hostOf(id) })).status;
+
+  test('RemovePermission of the public statement: the next request is 403, and AddPermission opens it again', async () => {
+    const id = await publicUrl('url-warm-policy');
+    await warmUp(id);
+    await k.lambda.send(new RemovePermissionCommand({ FunctionName: 'url-warm-policy', StatementId: 'FunctionURLAllowInvokeAction' }));
+    assert.equal(await status(id), 403);
+    await k.lambda.send(
+      new AddPermissionCommand({
+        FunctionName: 'url-warm-policy',
+        StatementId: 'again',
+        Action: 'lambda:InvokeFunction',
+        Principal: '*',
+        InvokedViaFunctionUrl: true,
+      }),
+    );
+    assert.equal(await status(id), 200);
+  });
+
+  test('UpdateFunctionUrlConfig AuthType NONE to AWS_IAM: the next unsigned request is 403; back to NONE it is 200', async () => {
+    const id = await publicUrl('url-warm-auth');
+    await warmUp(id);
+    await k.lambda.send(new UpdateFunctionUrlConfigCommand({ FunctionName: 'url-warm-auth', AuthType: 'AWS_IAM' }));
+    assert.equal(await status(id), 403);
+    await k.lambda.send(new UpdateFunctionUrlConfigCommand({ FunctionName: 'url-warm-auth', AuthType: 'NONE' }));
+    assert.equal(await status(id), 200);
+  });
+
+  test('UpdateFunctionUrlConfig Cors: the next preflight answers with the new settings', async () => {
+    const id = await publicUrl('url-warm-cors', { Cors: { AllowOrigins: ['https://one.example'], AllowMethods: ['GET'] } });
+    const preflight = (origin: string): Promise<HttpAnswer> =>
+      request('/', { method: 'OPTIONS', host: hostOf(id), headers: { origin, 'access-control-request-method': 'GET' } });
+    assert.equal((await preflight('https://one.example')).headers['access-control-allow-origin'], 'https://one.example');
+    await k.lambda.send(
+      new UpdateFunctionUrlConfigCommand({ FunctionName: 'url-warm-cors', Cors: { AllowOrigins: ['https://two.example'], AllowMethods: ['GET'] } }),
+    );
+    assert.equal((await preflight('https://one.example')).headers['access-control-allow-origin'], undefined);
+    assert.equal((await preflight('https://two.example')).headers['access-control-allow-origin'], 'https://two.example');
+  });
+
+  test('DeleteFunctionUrlConfig: the next request is 403', async () => {
+    const id = await publicUrl('url-warm-delete');
+    await warmUp(id);
+    await k.lambda.send(new DeleteFunctionUrlConfigCommand({ FunctionName: 'url-warm-delete' }));
+    assert.equal(await status(id), 403);
+  });
+
+  test('DeleteFunction: the old URL is 403, even once a public function of the same name is back', async () => {
+    const id = await publicUrl('url-warm-function');
+    await warmUp(id);
+    await k.lambda.send(new DeleteFunctionCommand({ FunctionName: 'url-warm-function' }));
+    await createFunction('url-warm-function');
+    await allowPublic('url-warm-function');
+    assert.equal(await status(id), 403);
+  });
+
+  test('an alias URL: RemovePermission on the alias, then DeleteAlias, each shut it at once', async () => {
+    await createFunction('url-warm-alias');
+    await k.lambda.send(new PublishVersionCommand({ FunctionName: 'url-warm-alias' }));
+    await k.lambda.send(new CreateAliasCommand({ FunctionName: 'url-warm-alias', Name: 'live', FunctionVersion: '1' }));
+    const target = { FunctionName: 'url-warm-alias', Qualifier: 'live', Principal: '*' };
+    const grant = (StatementId: 'alias-url' | 'alias-invoke'): Promise<unknown> =>
+      k.lambda.send(
+        new AddPermissionCommand(
+          StatementId === 'alias-url'
+            ? { ...target, StatementId, Action: 'lambda:InvokeFunctionUrl', FunctionUrlAuthType: 'NONE' }
+            : { ...target, StatementId, Action: 'lambda:InvokeFunction', InvokedViaFunctionUrl: true },
+        ),
+      );
+    await grant('alias-url');
+    await grant('alias-invoke');
+    const out = await k.lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: 'url-warm-alias', Qualifier: 'live', AuthType: 'NONE' }));
+    const id = idOf(out.FunctionUrl);
+    await warmUp(id);
+    await k.lambda.send(new RemovePermissionCommand({ FunctionName: 'url-warm-alias', Qualifier: 'live', StatementId: 'alias-url' }));
+    assert.equal(await status(id), 403);
+    await grant('alias-url');
+    await warmUp(id);
+    await k.lambda.send(new DeleteAliasCommand({ FunctionName: 'url-warm-alias', Name: 'live' }));
+    assert.equal(await status(id), 403);
   });
 });
 

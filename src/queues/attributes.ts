@@ -15,14 +15,30 @@ interface IntRange {
   default: number;
 }
 
-const INT_ATTRIBUTES: Record<string, IntRange> = {
+/**
+ * The integer attributes: THE place their ranges are written. The parameters that override one of
+ * them for a single call (SendMessage's DelaySeconds, ReceiveMessage's WaitTimeSeconds and
+ * VisibilityTimeout, ChangeMessageVisibility's) are checked against the same range
+ * (`checkOverride`).
+ */
+const INT_ATTRIBUTES = {
   DelaySeconds: { min: 0, max: 900, default: 0 },
   MaximumMessageSize: { min: 1024, max: MAX_MESSAGE_SIZE, default: MAX_MESSAGE_SIZE },
   MessageRetentionPeriod: { min: 60, max: 1_209_600, default: 345_600 },
   ReceiveMessageWaitTimeSeconds: { min: 0, max: 20, default: 0 },
   VisibilityTimeout: { min: 0, max: 43_200, default: 30 },
   KmsDataKeyReusePeriodSeconds: { min: 60, max: 86_400, default: 300 },
-};
+} as const satisfies Record<string, IntRange>;
+
+export type IntAttributeName = keyof typeof INT_ATTRIBUTES;
+
+function isIntAttribute(name: string): name is IntAttributeName {
+  return Object.hasOwn(INT_ATTRIBUTES, name);
+}
+
+function inRange(range: IntRange, n: number): boolean {
+  return Number.isInteger(n) && n >= range.min && n <= range.max;
+}
 
 const BOOLEAN_ATTRIBUTES = new Set(['FifoQueue', 'ContentBasedDeduplication', 'SqsManagedSseEnabled']);
 const FIFO_ONLY = new Set(['ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit']);
@@ -50,9 +66,9 @@ export interface RedrivePolicy {
 
 export function isSettable(name: string): boolean {
   return (
-    name in INT_ATTRIBUTES ||
+    isIntAttribute(name) ||
     BOOLEAN_ATTRIBUTES.has(name) ||
-    name in ENUM_ATTRIBUTES ||
+    Object.hasOwn(ENUM_ATTRIBUTES, name) ||
     OPAQUE_ATTRIBUTES.has(name) ||
     name === 'RedrivePolicy'
   );
@@ -91,17 +107,17 @@ export function normalizeAttributes(given: Record<string, string>, fifo: boolean
       throw new KumoError('InvalidAttributeName', `Unknown Attribute ${name}.`);
     }
     const value = String(raw);
-    const range = INT_ATTRIBUTES[name];
-    if (range) {
+    const allowed = Object.hasOwn(ENUM_ATTRIBUTES, name) ? ENUM_ATTRIBUTES[name] : undefined;
+    if (isIntAttribute(name)) {
       const n = /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
-      if (!(n >= range.min && n <= range.max)) throw invalidValue(name);
+      if (!inRange(INT_ATTRIBUTES[name], n)) throw invalidValue(name);
       out[name] = String(n);
     } else if (BOOLEAN_ATTRIBUTES.has(name)) {
       const lower = value.toLowerCase();
       if (lower !== 'true' && lower !== 'false') throw invalidValue(name);
       out[name] = lower;
-    } else if (ENUM_ATTRIBUTES[name]) {
-      if (!ENUM_ATTRIBUTES[name].includes(value)) throw invalidValue(name);
+    } else if (allowed) {
+      if (!allowed.includes(value)) throw invalidValue(name);
       out[name] = value;
     } else {
       out[name] = value;
@@ -133,9 +149,25 @@ export function parseRedrivePolicy(value: string): RedrivePolicy {
   return { deadLetterTargetArn: p.deadLetterTargetArn, maxReceiveCount: count };
 }
 
-export function intAttribute(attributes: Record<string, string>, name: keyof typeof INT_ATTRIBUTES): number {
+export function intAttribute(attributes: Record<string, string>, name: IntAttributeName): number {
   const v = attributes[name];
-  return v === undefined ? (INT_ATTRIBUTES[name]?.default ?? 0) : Number(v);
+  return v === undefined ? INT_ATTRIBUTES[name].default : Number(v);
+}
+
+/**
+ * A parameter that overrides the integer attribute `name` for one call: an integer in the
+ * attribute's range, or SQS's InvalidParameterValue, whose reason (worded per parameter, as SQS
+ * words it) is given the range.
+ */
+export function checkOverride(
+  parameter: string,
+  value: number,
+  name: IntAttributeName,
+  reason: (range: { min: number; max: number }) => string,
+): void {
+  const range = INT_ATTRIBUTES[name];
+  if (inRange(range, value)) return;
+  throw new KumoError('InvalidParameterValue', `Value ${value} for parameter ${parameter} is invalid. Reason: ${reason(range)}`);
 }
 
 function invalidValue(name: string): KumoError {

@@ -1,5 +1,6 @@
 import { KumoError } from '../errors/index.js';
 import type { QueueMessage } from '../store/index.js';
+import { checkOverride } from './attributes.js';
 import { md5Hex, md5OfAttributes } from './md5.js';
 import { fromStored, selectAttributes } from './messages.js';
 import type { ReceivedMessage } from './types.js';
@@ -68,10 +69,5 @@ export function parseHandle(queue: string, handle: string): { seq: number; token
 }
 
 export function checkVisibility(v: number): void {
-  if (!(Number.isInteger(v) && v >= 0 && v <= 43_200)) {
-    throw new KumoError(
-      'InvalidParameterValue',
-      `Value ${v} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.`,
-    );
-  }
+  checkOverride('VisibilityTimeout', v, 'VisibilityTimeout', (r) => `Must be between ${r.min} and ${r.max}, if provided.`);
 }

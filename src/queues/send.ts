@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { KumoError } from '../errors/index.js';
 import type { NewQueueMessage, QueueRecord } from '../store/index.js';
-import { intAttribute, isFifo } from './attributes.js';
+import { checkOverride, intAttribute, isFifo } from './attributes.js';
 import { md5Hex, md5OfAttributes, type MessageAttributes } from './md5.js';
 import { checkAttributes, checkBody, toStored } from './messages.js';
 import type { SendMessageInput, SendMessageResult } from './types.js';
@@ -37,12 +37,7 @@ export function prepareSend(
   let delay = intAttribute(q.attributes, 'DelaySeconds');
   if (input.DelaySeconds !== undefined) {
     if (fifo) throw notForThisQueue('DelaySeconds', input.DelaySeconds);
-    if (!(Number.isInteger(input.DelaySeconds) && input.DelaySeconds >= 0 && input.DelaySeconds <= 900)) {
-      throw new KumoError(
-        'InvalidParameterValue',
-        `Value ${input.DelaySeconds} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.`,
-      );
-    }
+    checkOverride('DelaySeconds', input.DelaySeconds, 'DelaySeconds', (r) => `DelaySeconds must be >= ${r.min} and <= ${r.max}.`);
     delay = input.DelaySeconds;
   }
   let dedup: NewQueueMessage['dedup'];

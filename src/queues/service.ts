@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { KumoError } from '../errors/index.js';
 import type { QueueMessage, QueueRecord, QueueRepo } from '../store/index.js';
 import {
+  checkOverride,
   COMPUTED_ATTRIBUTES,
   initialAttributes,
   intAttribute,
@@ -369,12 +370,7 @@ export class QueueService {
       );
     }
     const wait = input.WaitTimeSeconds ?? intAttribute(q.attributes, 'ReceiveMessageWaitTimeSeconds');
-    if (!(Number.isInteger(wait) && wait >= 0 && wait <= 20)) {
-      throw new KumoError(
-        'InvalidParameterValue',
-        `Value ${wait} for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.`,
-      );
-    }
+    checkOverride('WaitTimeSeconds', wait, 'ReceiveMessageWaitTimeSeconds', (r) => `Must be >= ${r.min} and <= ${r.max}, if provided.`);
     if (input.VisibilityTimeout !== undefined) checkVisibility(input.VisibilityTimeout);
     const systemNames = [...(input.AttributeNames ?? []), ...(input.MessageSystemAttributeNames ?? [])];
     for (const n of systemNames) {

@@ -180,3 +180,41 @@ test('QueueService on a manual clock: delays, visibility timeouts, retention and
     await store.close();
   }
 });
+
+test("per-call overrides of an integer attribute are held to the attribute's range, in SQS's words; prototype names are no attributes", async () => {
+  const store = openStore(':memory:');
+  const queues = new QueueService({ repo: store.queues, region: 'us-east-1', accountId: '000000000000' });
+  const refused = async (call: Promise<unknown>, code: string, message: string): Promise<void> => {
+    await assert.rejects(call, (err: Error & { code?: string }) => {
+      assert.equal(err.code, code);
+      assert.equal(err.message, message);
+      return true;
+    });
+  };
+  try {
+    const url = await queues.createQueue('http://h', 'ranges');
+    await queues.sendMessage(url, { MessageBody: 'edge', DelaySeconds: 900 });
+    const cases: Array<[() => Promise<unknown>, string, number, string]> = [
+      [
+        () => queues.sendMessage(url, { MessageBody: 'x', DelaySeconds: 901 }),
+        'DelaySeconds',
+        901,
+        'DelaySeconds must be >= 0 and <= 900.',
+      ],
+      [() => queues.receiveMessage(url, { WaitTimeSeconds: 21 }), 'WaitTimeSeconds', 21, 'Must be >= 0 and <= 20, if provided.'],
+      [() => queues.receiveMessage(url, { VisibilityTimeout: -1 }), 'VisibilityTimeout', -1, 'Must be between 0 and 43200, if provided.'],
+      [() => queues.receiveMessage(url, { VisibilityTimeout: 1.5 }), 'VisibilityTimeout', 1.5, 'Must be between 0 and 43200, if provided.'],
+    ];
+    for (const [call, parameter, value, reason] of cases) {
+      await refused(call(), 'InvalidParameterValue', `Value ${value} for parameter ${parameter} is invalid. Reason: ${reason}`);
+    }
+    assert.deepEqual(await queues.receiveMessage(url, { VisibilityTimeout: 43_200 }), []);
+    for (const name of ['toString', 'constructor', '__proto__']) {
+      await refused(queues.setQueueAttributes(url, { [name]: '1' }), 'InvalidAttributeName', `Unknown Attribute ${name}.`);
+      await refused(queues.getQueueAttributes(url, [name]), 'InvalidAttributeName', `Unknown Attribute ${name}.`);
+    }
+  } finally {
+    queues.close();
+    await store.close();
+  }
+});

@@ -13,13 +13,12 @@
  * `both`, the default: one after the other, each on a new server).
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { zipEntries } from '../src/code/index.js';
-import { percentile } from './http.js';
-import { ROOT, startServer } from './server.js';
+import { percentile, sendJson } from './http.js';
+import { ROOT, startServer, stopServer } from './server.js';
 
 const arg = (name: string, fallback: string): string =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -28,28 +27,6 @@ const SECONDS = Number(arg('seconds', '5'));
 const PAYLOAD_BYTES = Number(arg('payload', '100'));
 const DISPATCH = arg('dispatch', 'both');
 const WARMUP_MS = 1000;
-
-async function api(url: URL, method: string, pathname: string, body: unknown): Promise<void> {
-  const data = Buffer.from(JSON.stringify(body));
-  const status = await new Promise<number>((resolve, reject) => {
-    const req = http.request(
-      {
-        host: url.hostname,
-        port: url.port,
-        method,
-        path: pathname,
-        headers: { 'Content-Type': 'application/json', 'Content-Length': data.length },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-  if (status >= 300) throw new Error(`${method} ${pathname}: ${status}`);
-}
 
 /** One keep-alive connection sending the same Invoke (Event) over and over, one at a time. */
 class RawClient {
@@ -118,16 +95,22 @@ async function measure(url: URL, mode: Mode): Promise<Record<string, unknown>> {
       ? 'export const handler = async () => { await new Promise((r) => setTimeout(r, 60000)); };'
       : 'export const handler = async (event) => ({ ok: true, n: event.n ?? 0 });';
   const zip = await zipEntries([{ name: 'index.mjs', content: handler }]);
-  await api(url, 'POST', '/2015-03-31/functions', {
-    FunctionName: fnName,
-    Runtime: 'nodejs20.x',
-    Handler: 'index.handler',
-    Role: 'arn:aws:iam::000000000000:role/bench',
-    MemorySize: 1769,
-    Timeout: 900,
-    Code: { ZipFile: zip.toString('base64') },
-  });
-  if (mode === 'hold') await api(url, 'PUT', `/2017-10-31/functions/${fnName}/concurrency`, { ReservedConcurrentExecutions: 1 });
+  await sendJson(
+    url,
+    'POST',
+    '/2015-03-31/functions',
+    {
+      FunctionName: fnName,
+      Runtime: 'nodejs20.x',
+      Handler: 'index.handler',
+      Role: 'arn:aws:iam::000000000000:role/bench',
+      MemorySize: 1769,
+      Timeout: 900,
+      Code: { ZipFile: zip.toString('base64') },
+    },
+    201,
+  );
+  if (mode === 'hold') await sendJson(url, 'PUT', `/2017-10-31/functions/${fnName}/concurrency`, { ReservedConcurrentExecutions: 1 }, 200);
 
   const payload = Buffer.from(JSON.stringify({ n: 1, pad: 'x'.repeat(Math.max(0, PAYLOAD_BYTES - 20)) }));
   const request = Buffer.concat([
@@ -145,7 +128,8 @@ async function measure(url: URL, mode: Mode): Promise<Record<string, unknown>> {
   const wall = (performance.now() - start) / 1000;
   for (const c of clients) c.stopped = true;
   await new Promise((r) => setTimeout(r, 200));
-  const pending = await getJson<{ Count: number }>(url, `/_kumo/functions/${fnName}/pending-events`);
+  const pendingAnswer = await sendJson(url, 'GET', `/_kumo/functions/${fnName}/pending-events`, undefined, 200);
+  const pending = JSON.parse(pendingAnswer.body.toString()) as { Count: number };
 
   const latencies = clients.flatMap((c) => c.latencies).sort((a, b) => a - b);
   const accepted = clients.reduce((n, c) => n + c.accepted, 0);
@@ -164,34 +148,17 @@ async function measure(url: URL, mode: Mode): Promise<Record<string, unknown>> {
   };
 }
 
-function getJson<T>(url: URL, pathname: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: url.hostname, port: url.port, path: pathname }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()) as T));
-      })
-      .on('error', reject);
-  });
-}
-
 async function main(): Promise<void> {
   const endpoint = arg('endpoint', '');
   const modes: Mode[] = DISPATCH === 'both' ? ['hold', 'run'] : [DISPATCH === 'hold' ? 'hold' : 'run'];
   const runs: Array<Record<string, unknown>> = [];
   for (const mode of modes) {
     // A server per mode, so that one's backlog does not weigh on the other.
-    const server = endpoint ? { url: new URL(endpoint), child: undefined, dataDir: undefined } : await startServer('kumo-bench-async-');
+    const server = endpoint ? undefined : await startServer('kumo-bench-async-');
     try {
-      runs.push(await measure(server.url, mode));
+      runs.push(await measure(server?.url ?? new URL(endpoint), mode));
     } finally {
-      const { child, dataDir } = server;
-      if (child) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      if (server) await stopServer(server);
     }
   }
   const result = {

@@ -10,45 +10,24 @@
  * Prints a table and writes bench/results/queues.json. `--seconds=N` sets each run's length (default 5).
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { agent, send } from './http.js';
 import { ROOT, startServer, stopServer } from './server.js';
 
 const SECONDS = Number(process.argv.find((a) => a.startsWith('--seconds='))?.slice('--seconds='.length) ?? 5);
 const WORKERS = Number(process.argv.find((a) => a.startsWith('--workers='))?.slice('--workers='.length) ?? 16);
 const BODY = JSON.stringify({ order: 12345, item: 'widget', quantity: 3, note: 'a typical small event payload' });
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-function sqs<T>(url: URL, operation: string, input: object): Promise<T> {
-  const body = Buffer.from(JSON.stringify(input));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: url.hostname,
-        port: url.port,
-        method: 'POST',
-        path: '/',
-        agent,
-        headers: {
-          'Content-Type': 'application/x-amz-json-1.0',
-          'X-Amz-Target': `AmazonSQS.${operation}`,
-          'Content-Length': body.length,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode !== 200) reject(new Error(`${operation}: HTTP ${res.statusCode} ${text}`));
-          else resolve(JSON.parse(text) as T);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
+/** One call of SQS's JSON protocol; throws unless it answers 200. */
+async function sqs<T>(url: URL, operation: string, input: object): Promise<T> {
+  const res = await send(url, 'POST', '/', Buffer.from(JSON.stringify(input)), {
+    'Content-Type': 'application/x-amz-json-1.0',
+    'X-Amz-Target': `AmazonSQS.${operation}`,
   });
+  const text = res.body.toString('utf8');
+  if (res.status !== 200) throw new Error(`${operation}: HTTP ${res.status} ${text}`);
+  return JSON.parse(text) as T;
 }
 
 interface Received {

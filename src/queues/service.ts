@@ -353,12 +353,6 @@ export class QueueService {
     return { messageId: result.MessageId };
   }
 
-  /** Whether a queue with this ARN exists (e.g. to check a dead-letter or destination target). */
-  async queueArnExists(queueArn: string): Promise<boolean> {
-    const name = this.nameFromArn(queueArn);
-    return name !== undefined && (await this.find(name)) !== undefined;
-  }
-
   /** ReceiveMessage; a long poll ends early, with nothing, when `signal` aborts (the client hung up). */
   async receiveMessage(queueUrl: string, input: ReceiveMessageInput = {}, signal?: AbortSignal): Promise<ReceivedMessage[]> {
     let q = await this.queue(queueUrl);

@@ -552,7 +552,7 @@ describe('redrive and FIFO', () => {
 });
 
 describe('service', () => {
-  test('sendByArn delivers to a queue by ARN; an unknown ARN is QueueDoesNotExist', async () => {
+  test('sendByArn delivers to a queue by ARN; an unknown ARN (or one of another region or account) is QueueDoesNotExist', async () => {
     const url = await create('by-arn');
     const { messageId } = await k.kumo.queues.sendByArn('arn:aws:sqs:us-east-1:000000000000:by-arn', '{"event":1}', {
       RequestID: { DataType: 'String', StringValue: 'req-1' },
@@ -560,13 +560,18 @@ describe('service', () => {
     const [m] = await receive(url, { MessageAttributeNames: ['All'] });
     assert.equal(m?.MessageId, messageId);
     assert.equal(m?.MessageAttributes?.RequestID?.StringValue, 'req-1');
-    assert.equal(await k.kumo.queues.queueArnExists('arn:aws:sqs:us-east-1:000000000000:by-arn'), true);
-    assert.equal(await k.kumo.queues.queueArnExists('arn:aws:sqs:eu-west-1:000000000000:by-arn'), false);
-    await assert.rejects(k.kumo.queues.sendByArn('arn:aws:sqs:us-east-1:000000000000:nope', 'x'), (err: Error) => {
-      assert.equal(err.name, 'QueueDoesNotExist');
-      assert.match(err.message, /does not exist/);
-      return true;
-    });
+    // An unknown name, and the queue's name in another region or account, name no queue.
+    for (const arn of [
+      'arn:aws:sqs:us-east-1:000000000000:nope',
+      'arn:aws:sqs:eu-west-1:000000000000:by-arn',
+      'arn:aws:sqs:us-east-1:111111111111:by-arn',
+    ]) {
+      await assert.rejects(k.kumo.queues.sendByArn(arn, 'x'), (err: Error) => {
+        assert.equal(err.name, 'QueueDoesNotExist');
+        assert.equal(err.message, `The specified queue does not exist: ${arn}`);
+        return true;
+      });
+    }
   });
 
   test('messages survive a restart on the same data directory', async () => {

@@ -2,7 +2,14 @@ import type http from 'node:http';
 import type { AsyncService } from '../async/index.js';
 import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
-import type { FunctionAliases, FunctionPolicies, FunctionProvisioning, FunctionService, FunctionTags } from '../functions/index.js';
+import type {
+  FunctionAliases,
+  FunctionPolicies,
+  FunctionProvisioning,
+  FunctionService,
+  FunctionSettings,
+  FunctionTags,
+} from '../functions/index.js';
 import type { LayerService } from '../layers/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { QueueService } from '../queues/index.js';
@@ -15,6 +22,7 @@ import { accountRoutes } from './routes/account.js';
 import { aliasRoutes } from './routes/aliases.js';
 import { concurrencyRoutes } from './routes/concurrency.js';
 import { eventInvokeConfigRoutes } from './routes/event-invoke-config.js';
+import { functionSettingsRoutes } from './routes/function-settings.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { kumoRoutes } from './routes/kumo.js';
@@ -33,6 +41,8 @@ export interface ApiDeps {
   functions: FunctionService;
   aliases: FunctionAliases;
   provisioning: FunctionProvisioning;
+  /** Recursive loop and runtime management settings. */
+  settings: FunctionSettings;
   policies: FunctionPolicies;
   tags: FunctionTags;
   layers: LayerService;
@@ -64,6 +74,7 @@ export function createApi(deps: ApiDeps): http.Server {
     ...aliasRoutes(deps.aliases),
     ...concurrencyRoutes(deps.functions),
     ...provisionedRoutes(deps.provisioning),
+    ...functionSettingsRoutes(deps.settings),
     ...eventInvokeConfigRoutes(deps.events),
     ...kumoRoutes(deps.events, deps.metrics),
     ...queueAdminRoutes(deps.queues),

@@ -318,6 +318,16 @@ function checkEnvironment(vars: Record<string, string>): Record<string, string> 
   return { ...vars };
 }
 
+/**
+ * The ARN of the runtime version Kumo runs for `runtime`: Kumo has one version of each runtime, so
+ * its ARN is derived from the runtime identifier (`arn:aws:lambda:<region>::runtime:<64 hex>`, the
+ * shape of Lambda's). GetFunctionConfiguration's RuntimeVersionConfig and the runtime management
+ * configuration (src/functions/settings.ts) both name it.
+ */
+export function runtimeVersionArn(p: Partition, runtime: string): string {
+  return `arn:aws:lambda:${p.region}::runtime:${runtimeVersionHash(runtime)}`;
+}
+
 function runtimeVersionHash(runtime: string): string {
   let hash = RUNTIME_VERSION_HASH.get(runtime);
   if (!hash) {
@@ -389,8 +399,7 @@ export function toFunctionConfiguration(
   out.Architectures = [...c.architectures];
   out.EphemeralStorage = { Size: c.ephemeralStorage };
   out.SnapStart = { ApplyOn: 'None', OptimizationStatus: 'Off' };
-  if (view !== 'list')
-    out.RuntimeVersionConfig = { RuntimeVersionArn: `arn:aws:lambda:${p.region}::runtime:${runtimeVersionHash(c.runtime)}` };
+  if (view !== 'list') out.RuntimeVersionConfig = { RuntimeVersionArn: runtimeVersionArn(p, c.runtime) };
   out.LoggingConfig =
     c.logFormat === 'JSON'
       ? { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'INFO', LogGroup: c.logGroup }

@@ -39,6 +39,7 @@ export {
 export { FunctionTags, checkTags, MAX_TAGS, type TaggableResolver } from './tags.js';
 export { FunctionAliases, type AliasInput } from './aliases.js';
 export { FunctionProvisioning, type ProvisioningEngine, type ProvisionedStatus } from './provisioned.js';
+export { FunctionSettings, type RuntimeManagementInput } from './settings.js';
 export {
   readHttpPrelude,
   HTTP_INTEGRATION_CONTENT_TYPE,

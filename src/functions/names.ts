@@ -50,6 +50,23 @@ export function parseFunctionRef(p: Partition, input: string, field = 'functionN
   return { name, qualifier };
 }
 
+/** Lambda's UnqualifiedFunctionName pattern: a name, a partial ARN or a full ARN, without a qualifier. */
+const UNQUALIFIED_NAME_PATTERN =
+  '(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)';
+
+/**
+ * Parses a FunctionName of Lambda's UnqualifiedFunctionName shape (at most 140 characters, no
+ * version or alias suffix), as the recursion-config operations take it; returns the function's name.
+ */
+export function parseUnqualifiedFunctionName(p: Partition, input: string, field = 'functionName'): string {
+  if (input.length > 140) throw validationError(field, input, 'Member must have length less than or equal to 140');
+  const ref = parseFunctionRef(p, input, field);
+  if (ref.qualifier !== undefined) {
+    throw validationError(field, input, `Member must satisfy regular expression pattern: ${UNQUALIFIED_NAME_PATTERN}`);
+  }
+  return ref.name;
+}
+
 /** Validates the name given to CreateFunction (a plain name or an ARN naming this account). */
 export function parseNewFunctionName(p: Partition, input: unknown): string {
   if (typeof input !== 'string' || input.length === 0) {

@@ -9,7 +9,14 @@ import { AsyncService } from '../async/index.js';
 import { CodeStore } from '../code/index.js';
 import { compileOptions, type CompiledOptions, type KumoOptions } from '../config/index.js';
 import { Engine, type EngineStats } from '../engine/index.js';
-import { FunctionAliases, FunctionPolicies, FunctionProvisioning, FunctionService, FunctionTags } from '../functions/index.js';
+import {
+  FunctionAliases,
+  FunctionPolicies,
+  FunctionProvisioning,
+  FunctionService,
+  FunctionSettings,
+  FunctionTags,
+} from '../functions/index.js';
 import { LayerService } from '../layers/index.js';
 import { LogWriter } from '../logs/index.js';
 import { Metrics } from '../metrics/index.js';
@@ -92,6 +99,7 @@ export class Kumo {
       const policies = new FunctionPolicies(functions, store.policies);
       const aliases = new FunctionAliases(functions, store.aliases);
       const tags = new FunctionTags(functions, store.tags);
+      const settings = new FunctionSettings(functions, store.settings);
       const profiles = new SigningProfiles(store.signing, { region: options.region, accountId: options.accountId });
       const signing = new CodeSigning({
         repo: store.signing,
@@ -118,6 +126,7 @@ export class Kumo {
         functions,
         aliases,
         provisioning,
+        settings,
         events,
         metrics,
         policies,

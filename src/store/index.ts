@@ -37,6 +37,7 @@ export type { PolicyRepo, RevisionChange, TagRepo } from './types.js';
 export type { ProvisionedConcurrencyRecord, ProvisionedConcurrencyRepo } from './types.js';
 export type { CodeSigningConfigRecord, SigningProfileRecord, SigningRepo } from './types.js';
 export type { FunctionUrlRecord, UrlCors, UrlRepo } from './types.js';
+export type { FunctionSettingsRepo, RecursiveLoop, RuntimeManagementRecord } from './types.js';
 
 /**
  * Opens the embedded store in `dataDir` (SQLite file `kumo.db`, its secrets sealed with the key in

@@ -352,6 +352,33 @@ export interface ProvisionedConcurrencyRepo {
   delete(functionName: string, qualifier: string): Promise<boolean>;
 }
 
+/** PutFunctionRecursionConfig's setting of a function. */
+export type RecursiveLoop = 'Allow' | 'Terminate';
+
+/** PutRuntimeManagementConfig's setting of one function version. */
+export interface RuntimeManagementRecord {
+  updateRuntimeOn: 'Auto' | 'FunctionUpdate' | 'Manual';
+  /** The runtime version a Manual version is pinned to; undefined for the other modes. */
+  runtimeVersionArn: string | undefined;
+}
+
+/**
+ * Settings Lambda keeps beside a function's configuration (migration 11): its recursive loop
+ * setting (one per function) and the runtime management configuration of each version. They go
+ * with the function (and a version's with the version); a published version starts with the
+ * runtime management configuration `$LATEST` had when it was published.
+ */
+export interface FunctionSettingsRepo {
+  /** Undefined when it was never set. */
+  recursiveLoop(name: string): Promise<RecursiveLoop | undefined>;
+  /** False (nothing written) when the function does not exist. */
+  setRecursiveLoop(name: string, value: RecursiveLoop): Promise<boolean>;
+  /** Undefined when it was never set. */
+  runtimeManagement(name: string, version: string): Promise<RuntimeManagementRecord | undefined>;
+  /** False (nothing written) when the function version does not exist. */
+  setRuntimeManagement(name: string, version: string, record: RuntimeManagementRecord): Promise<boolean>;
+}
+
 /** A change of a function version's RevisionId, applied only when the stored one is `expected`. */
 export interface RevisionChange {
   expected: string;
@@ -529,5 +556,6 @@ export interface Store {
   readonly urls: UrlRepo;
   readonly provisioned: ProvisionedConcurrencyRepo;
   readonly layers: LayerRepo;
+  readonly settings: FunctionSettingsRepo;
   close(): Promise<void>;
 }

@@ -14,6 +14,7 @@ import { sqliteUrlRepo } from './urls.js';
 import { sqliteProvisionedRepo } from './provisioned.js';
 import { SecretBox, isSealed, sealPlaintextRows } from './secrets.js';
 import { sqliteLayerRepo } from './layers.js';
+import { sqliteSettingsRepo } from './settings.js';
 
 interface FunctionRow {
   name: string;
@@ -76,6 +77,7 @@ export function openSqliteStore(file: string, secrets: SecretBox = SecretBox.eph
     urls: sqliteUrlRepo(db),
     provisioned: sqliteProvisionedRepo(db),
     layers: sqliteLayerRepo(db),
+    settings: sqliteSettingsRepo(db),
     asyncEvents,
     eventInvokeConfigs: eventInvokeConfigRepo(db),
     close: async () => {

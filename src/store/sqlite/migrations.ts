@@ -265,4 +265,27 @@ export const MIGRATIONS: readonly string[] = [
   END;
   `,
   /* 10: the queue tables again, for data directories that skipped them (see QUEUE_SCHEMA) */ QUEUE_SCHEMA,
+  /* 11: recursive loop setting (per function) and runtime management configuration (per version), src/functions/settings.ts */ `
+  -- NULL: never set (Lambda's default, Terminate). The row goes with the function (FunctionRepo.delete).
+  ALTER TABLE function_settings ADD COLUMN recursive_loop TEXT;  -- Allow | Terminate
+
+  CREATE TABLE function_runtime_management (
+    name              TEXT NOT NULL,           -- function name
+    version           TEXT NOT NULL,           -- '$LATEST' or a version number
+    update_runtime_on TEXT NOT NULL,           -- Auto | FunctionUpdate | Manual
+    runtime_version_arn TEXT,                  -- the pinned runtime version (Manual only)
+    PRIMARY KEY (name, version)
+  ) WITHOUT ROWID;
+
+  -- A version's setting goes with the version, and all of them with the function ($LATEST row).
+  CREATE TRIGGER function_versions_delete_runtime_management AFTER DELETE ON function_versions BEGIN
+    DELETE FROM function_runtime_management WHERE name = OLD.name AND (version = OLD.version OR OLD.version = '$LATEST');
+  END;
+  -- A published version starts with the setting $LATEST has (in PublishVersion's transaction).
+  CREATE TRIGGER function_versions_publish_runtime_management AFTER INSERT ON function_versions WHEN NEW.version <> '$LATEST' BEGIN
+    INSERT OR REPLACE INTO function_runtime_management (name, version, update_runtime_on, runtime_version_arn)
+      SELECT name, NEW.version, update_runtime_on, runtime_version_arn FROM function_runtime_management
+      WHERE name = NEW.name AND version = '$LATEST';
+  END;
+  `,
 ];

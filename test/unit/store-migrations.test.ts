@@ -39,3 +39,28 @@ test('a new database runs every migration, the repeated queue tables included, w
   const store = openSqliteStore(path.join(dir, 'new.db'));
   await store.close();
 });
+
+test('migration 11 keeps what a version-10 database holds: a reservation stays, the new settings start unset', async () => {
+  const file = path.join(dir, 'v10.db');
+  const old = new Database(file);
+  old.pragma('journal_mode = WAL');
+  for (const sql of MIGRATIONS.slice(0, 10)) old.exec(sql);
+  old.pragma('user_version = 10');
+  old.prepare("INSERT INTO function_settings (name, reserved_concurrency, last_version) VALUES ('f', 7, 2)").run();
+  old.close();
+
+  const store = openSqliteStore(file);
+  try {
+    assert.deepEqual([...(await store.functions.reservedConcurrency())], [['f', 7]]);
+    assert.equal(await store.settings.recursiveLoop('f'), undefined);
+    assert.equal(await store.settings.runtimeManagement('f', '$LATEST'), undefined);
+    // No function 'f' exists (only its settings row): the settings' writes refuse to store for it.
+    assert.equal(await store.settings.setRecursiveLoop('f', 'Allow'), false);
+    assert.equal(
+      await store.settings.setRuntimeManagement('f', '$LATEST', { updateRuntimeOn: 'Auto', runtimeVersionArn: undefined }),
+      false,
+    );
+  } finally {
+    await store.close();
+  }
+});

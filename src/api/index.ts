@@ -2,8 +2,14 @@ import type http from 'node:http';
 import type { AsyncService } from '../async/index.js';
 import type { CodeStore } from '../code/index.js';
 import type { CompiledOptions } from '../config/index.js';
-import type { FunctionAliases, FunctionPolicies, FunctionProvisioning, FunctionService, FunctionTags } from '../functions/index.js';
-import type { FunctionSettings } from '../functions/index.js';
+import type {
+  FunctionAliases,
+  FunctionPolicies,
+  FunctionProvisioning,
+  FunctionService,
+  FunctionSettings,
+  FunctionTags,
+} from '../functions/index.js';
 import type { LayerService } from '../layers/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { QueueService } from '../queues/index.js';

@@ -9,8 +9,14 @@ import { AsyncService } from '../async/index.js';
 import { CodeStore } from '../code/index.js';
 import { compileOptions, type CompiledOptions, type KumoOptions } from '../config/index.js';
 import { Engine, type EngineStats } from '../engine/index.js';
-import { FunctionAliases, FunctionPolicies, FunctionProvisioning, FunctionService, FunctionTags } from '../functions/index.js';
-import { FunctionSettings } from '../functions/index.js';
+import {
+  FunctionAliases,
+  FunctionPolicies,
+  FunctionProvisioning,
+  FunctionService,
+  FunctionSettings,
+  FunctionTags,
+} from '../functions/index.js';
 import { LayerService } from '../layers/index.js';
 import { LogWriter } from '../logs/index.js';
 import { Metrics } from '../metrics/index.js';

@@ -138,7 +138,8 @@ function parsePolicy(value: string): Policy | undefined {
   const statements = Array.isArray(raw) ? (raw as unknown[]) : [raw];
   if (statements.length === 0) return undefined;
   for (const s of statements) {
-    if (!isObject(s) || (s.Effect !== 'Allow' && s.Effect !== 'Deny') || (s.Sid !== undefined && typeof s.Sid !== 'string')) return undefined;
+    if (!isObject(s) || (s.Effect !== 'Allow' && s.Effect !== 'Deny') || (s.Sid !== undefined && typeof s.Sid !== 'string'))
+      return undefined;
   }
   return { document, statements: statements as Statement[] };
 }

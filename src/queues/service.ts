@@ -236,7 +236,10 @@ export class QueueService {
 
   /** AddPermission: a statement for the accounts and actions in the queue's `Policy` (not enforced). */
   async addPermission(queueUrl: string, input: PermissionInput): Promise<void> {
-    await this.changeAttributes(queueUrl, (q) => ({ ...q.attributes, Policy: withPermission(q.attributes.Policy, this.arnOf(q.name), input) }));
+    await this.changeAttributes(queueUrl, (q) => ({
+      ...q.attributes,
+      Policy: withPermission(q.attributes.Policy, this.arnOf(q.name), input),
+    }));
   }
 
   /** RemovePermission: the statement labelled `label` leaves the queue's `Policy` (the attribute goes with the last one). */

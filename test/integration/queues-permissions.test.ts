@@ -26,6 +26,17 @@ const ACCOUNT = '000000000000';
 const arn = (name: string): string => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
 const root = (account: string): string => `arn:aws:iam::${account}:root`;
 
+/** Eight actions another account may be granted: one more than a statement may have. */
+const EIGHT_ACTIONS =
+  'SendMessage ReceiveMessage DeleteMessage ChangeMessageVisibility GetQueueAttributes GetQueueUrl PurgeQueue ListDeadLetterSourceQueues'.split(
+    ' ',
+  );
+
+/** A statement as AddPermission writes it on queue `queue`, with its principal(s) and action(s) as given. */
+function statement(queue: string, sid: string, principal: string | string[], action: string | string[]): object {
+  return { Sid: sid, Effect: 'Allow', Principal: { AWS: principal }, Action: action, Resource: arn(queue) };
+}
+
 /** The document SQS generates for a queue's first AddPermission. */
 function generated(name: string, statements: object[]): object {
   return { Version: '2008-10-17', Id: `${arn(name)}/SQSDefaultPolicy`, Statement: statements };
@@ -61,13 +72,7 @@ describe('AddPermission and RemovePermission through @aws-sdk/client-sqs (JSON p
     assert.deepEqual(await attributes(url, 'Policy'), {});
 
     await add({ QueueUrl: url, Label: 'send-1', AWSAccountIds: ['111122223333'], Actions: ['SendMessage'] });
-    const first = {
-      Sid: 'send-1',
-      Effect: 'Allow',
-      Principal: { AWS: root('111122223333') },
-      Action: 'SQS:SendMessage',
-      Resource: arn('perm-jobs'),
-    };
+    const first = statement('perm-jobs', 'send-1', root('111122223333'), 'SQS:SendMessage');
     const text = (await attributes(url, 'Policy')).Policy ?? '';
     // One line of JSON, keys in SQS's order.
     assert.equal(text, JSON.stringify(generated('perm-jobs', [first])));
@@ -78,13 +83,12 @@ describe('AddPermission and RemovePermission through @aws-sdk/client-sqs (JSON p
       AWSAccountIds: ['111122223333', '444455556666'],
       Actions: ['ReceiveMessage', 'DeleteMessage', '*'],
     });
-    const second = {
-      Sid: 'Both_Accounts',
-      Effect: 'Allow',
-      Principal: { AWS: [root('111122223333'), root('444455556666')] },
-      Action: ['SQS:ReceiveMessage', 'SQS:DeleteMessage', 'SQS:*'],
-      Resource: arn('perm-jobs'),
-    };
+    const second = statement(
+      'perm-jobs',
+      'Both_Accounts',
+      [root('111122223333'), root('444455556666')],
+      ['SQS:ReceiveMessage', 'SQS:DeleteMessage', 'SQS:*'],
+    );
     assert.deepEqual(await policy(url), generated('perm-jobs', [first, second]));
     assert.deepEqual(JSON.parse((await attributes(url, 'All')).Policy ?? ''), generated('perm-jobs', [first, second]));
 
@@ -110,15 +114,7 @@ describe('AddPermission and RemovePermission through @aws-sdk/client-sqs (JSON p
     await add({ QueueUrl: url, Label: 'some', AWSAccountIds: ['111122223333', 'not-an-account', '12345'], Actions: ['GetQueueUrl'] });
     assert.deepEqual(
       await policy(url),
-      generated('perm-accounts', [
-        {
-          Sid: 'some',
-          Effect: 'Allow',
-          Principal: { AWS: root('111122223333') },
-          Action: 'SQS:GetQueueUrl',
-          Resource: arn('perm-accounts'),
-        },
-      ]),
+      generated('perm-accounts', [statement('perm-accounts', 'some', root('111122223333'), 'SQS:GetQueueUrl')]),
     );
   });
 
@@ -162,17 +158,7 @@ describe('AddPermission and RemovePermission through @aws-sdk/client-sqs (JSON p
       'InvalidParameterValue',
       'Value SQS:SendMessageBatch for parameter ActionName is invalid. Reason: Please refer to the appropriate WSDL for a list of valid actions.',
     );
-    const eight = [
-      'ChangeMessageVisibility',
-      'DeleteMessage',
-      'GetQueueAttributes',
-      'GetQueueUrl',
-      'ListDeadLetterSourceQueues',
-      'PurgeQueue',
-      'ReceiveMessage',
-      'SendMessage',
-    ];
-    await assert.rejects(add({ ...base, Actions: eight }), (err: SQSServiceException) => {
+    await assert.rejects(add({ ...base, Actions: EIGHT_ACTIONS }), (err: SQSServiceException) => {
       assert.equal(err.name, 'OverLimit');
       assert.equal(err.message, '8 Actions were found, maximum allowed is 7.');
       assert.equal(err.$metadata.httpStatusCode, 403);
@@ -235,13 +221,7 @@ describe('AddPermission and RemovePermission through @aws-sdk/client-sqs (JSON p
       'Value FromTopic for parameter Label is invalid. Reason: Already exists.',
     );
     await add({ QueueUrl: url, Label: 'Partner', AWSAccountIds: ['111122223333'], Actions: ['SendMessage'] });
-    const partner = {
-      Sid: 'Partner',
-      Effect: 'Allow',
-      Principal: { AWS: root('111122223333') },
-      Action: 'SQS:SendMessage',
-      Resource: arn('perm-custom'),
-    };
+    const partner = statement('perm-custom', 'Partner', root('111122223333'), 'SQS:SendMessage');
     assert.deepEqual(await policy(url), { Version: '2012-10-17', Statement: [custom, partner] });
     await remove(url, 'FromTopic');
     assert.deepEqual(await policy(url), { Version: '2012-10-17', Statement: [partner] });
@@ -300,129 +280,58 @@ describe('add-permission and remove-permission through the AWS CLI (query protoc
     return r.stderr;
   }
 
+  /** `add-permission` arguments: the label, then account ids and actions (each one or more). */
+  const grant = (url: string, label: string, accounts: string[], actions: string[]): string[] => [
+    'add-permission',
+    '--queue-url',
+    url,
+    '--label',
+    label,
+    '--aws-account-ids',
+    ...accounts,
+    '--actions',
+    ...actions,
+  ];
+
   test('the round trip, and the errors, each changing nothing', async () => {
     const { QueueUrl: url } = await sqs.json<{ QueueUrl: string }>('create-queue', '--queue-name', 'perm-cli');
     assert.equal(url, `${k.url}/${ACCOUNT}/perm-cli`);
-    assert.deepEqual(
-      await sqs.json(
-        'add-permission',
-        '--queue-url',
-        url,
-        '--label',
-        'Partners',
-        '--aws-account-ids',
-        '111122223333',
-        '444455556666',
-        '--actions',
-        'SendMessage',
-        'ReceiveMessage',
-      ),
-      {},
+    assert.deepEqual(await sqs.json(...grant(url, 'Partners', ['111122223333', '444455556666'], ['SendMessage', 'ReceiveMessage'])), {});
+    await sqs.json(...grant(url, 'Reader', ['111122223333'], ['GetQueueAttributes']));
+    const partners = statement(
+      'perm-cli',
+      'Partners',
+      [root('111122223333'), root('444455556666')],
+      ['SQS:SendMessage', 'SQS:ReceiveMessage'],
     );
-    await sqs.json(
-      'add-permission',
-      '--queue-url',
-      url,
-      '--label',
-      'Reader',
-      '--aws-account-ids',
-      '111122223333',
-      '--actions',
-      'GetQueueAttributes',
-    );
-    const partners = {
-      Sid: 'Partners',
-      Effect: 'Allow',
-      Principal: { AWS: [root('111122223333'), root('444455556666')] },
-      Action: ['SQS:SendMessage', 'SQS:ReceiveMessage'],
-      Resource: arn('perm-cli'),
-    };
-    const reader = {
-      Sid: 'Reader',
-      Effect: 'Allow',
-      Principal: { AWS: root('111122223333') },
-      Action: 'SQS:GetQueueAttributes',
-      Resource: arn('perm-cli'),
-    };
+    const reader = statement('perm-cli', 'Reader', root('111122223333'), 'SQS:GetQueueAttributes');
     assert.deepEqual(await cliPolicy(url), generated('perm-cli', [partners, reader]));
 
-    const stderr = await fails(
-      'InvalidParameterValue',
-      'add-permission',
-      '--queue-url',
-      url,
-      '--label',
-      'Reader',
-      '--aws-account-ids',
-      '111122223333',
-      '--actions',
-      'SendMessage',
-    );
-    assert.match(stderr, /Value Reader for parameter Label is invalid\. Reason: Already exists\./);
-    assert.match(
-      await fails(
-        'OverLimit',
-        'add-permission',
-        '--queue-url',
-        url,
-        '--label',
-        'Many',
-        '--aws-account-ids',
-        '111122223333',
-        '--actions',
-        'SendMessage',
-        'ReceiveMessage',
-        'DeleteMessage',
-        'ChangeMessageVisibility',
-        'GetQueueAttributes',
-        'GetQueueUrl',
-        'PurgeQueue',
-        'ListDeadLetterSourceQueues',
-      ),
-      /8 Actions were found, maximum allowed is 7\./,
-    );
-    assert.match(
-      await fails(
+    const refused: Array<[string, string[], RegExp]> = [
+      [
         'InvalidParameterValue',
-        'add-permission',
-        '--queue-url',
-        url,
-        '--label',
-        'Owner',
-        '--aws-account-ids',
-        '111122223333',
-        '--actions',
-        'SetQueueAttributes',
-      ),
-      /Value SQS:SetQueueAttributes for parameter ActionName is invalid\. Reason: Only the queue owner is allowed to invoke this action\./,
-    );
-    assert.match(
-      await fails(
+        grant(url, 'Reader', ['111122223333'], ['SendMessage']),
+        /Value Reader for parameter Label is invalid\. Reason: Already exists\./,
+      ],
+      ['OverLimit', grant(url, 'Many', ['111122223333'], EIGHT_ACTIONS), /8 Actions were found, maximum allowed is 7\./],
+      [
         'InvalidParameterValue',
-        'add-permission',
-        '--queue-url',
-        url,
-        '--label',
-        'bad/label',
-        '--aws-account-ids',
-        '111122223333',
-        '--actions',
-        'SendMessage',
-      ),
-      /parameter Label is invalid/,
-    );
-    assert.match(
-      await fails('InvalidParameterValue', 'remove-permission', '--queue-url', url, '--label', 'Nobody'),
-      /Value Nobody for parameter Label is invalid\. Reason: can't find label\./,
-    );
-    await fails(
-      'AWS.SimpleQueueService.NonExistentQueue',
-      'remove-permission',
-      '--queue-url',
-      `${k.url}/${ACCOUNT}/perm-none`,
-      '--label',
-      'Reader',
-    );
+        grant(url, 'Owner', ['111122223333'], ['SetQueueAttributes']),
+        /Value SQS:SetQueueAttributes for parameter ActionName is invalid\. Reason: Only the queue owner is allowed to invoke this action\./,
+      ],
+      ['InvalidParameterValue', grant(url, 'bad/label', ['111122223333'], ['SendMessage']), /parameter Label is invalid/],
+      [
+        'InvalidParameterValue',
+        ['remove-permission', '--queue-url', url, '--label', 'Nobody'],
+        /Value Nobody for parameter Label is invalid\. Reason: can't find label\./,
+      ],
+      [
+        'AWS.SimpleQueueService.NonExistentQueue',
+        ['remove-permission', '--queue-url', `${k.url}/${ACCOUNT}/perm-none`, '--label', 'Reader'],
+        /does not exist/,
+      ],
+    ];
+    for (const [code, args, message] of refused) assert.match(await fails(code, ...args), message);
     assert.deepEqual(await cliPolicy(url), generated('perm-cli', [partners, reader]));
 
     assert.deepEqual(await sqs.json('remove-permission', '--queue-url', url, '--label', 'Partners'), {});

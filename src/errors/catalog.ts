@@ -57,6 +57,7 @@ export const ERROR_CATALOG = {
   InvalidBatchEntryId: { status: 400, fault: 'User', body: 'message', query: 'AWS.SimpleQueueService.InvalidBatchEntryId' },
   BatchRequestTooLong: { status: 400, fault: 'User', body: 'message', query: 'AWS.SimpleQueueService.BatchRequestTooLong' },
   PurgeQueueInProgress: { status: 403, fault: 'User', body: 'message', query: 'AWS.SimpleQueueService.PurgeQueueInProgress' },
+  OverLimit: { status: 403, fault: 'User', body: 'message' },
   UnsupportedOperation: { status: 400, fault: 'User', body: 'message', query: 'AWS.SimpleQueueService.UnsupportedOperation' },
 } as const satisfies Record<
   string,

@@ -1,5 +1,6 @@
 import { KumoError } from '../errors/index.js';
 import type { QueueRecord } from '../store/index.js';
+import { checkPolicy } from './permissions.js';
 
 /**
  * Queue attributes as SQS defines them: which may be set, their ranges and defaults, and the
@@ -46,7 +47,7 @@ const ENUM_ATTRIBUTES: Record<string, readonly string[]> = {
   DeduplicationScope: ['messageGroup', 'queue'],
   FifoThroughputLimit: ['perQueue', 'perMessageGroupId'],
 };
-/** Settable attributes whose value Kumo keeps but does not act on. */
+/** Settable attributes whose value Kumo keeps but does not act on (a Policy is checked: permissions.ts). */
 const OPAQUE_ATTRIBUTES = new Set(['Policy', 'KmsMasterKeyId', 'RedriveAllowPolicy']);
 
 /** Attributes GetQueueAttributes computes; they cannot be set. */
@@ -118,6 +119,9 @@ export function normalizeAttributes(given: Record<string, string>, fifo: boolean
       out[name] = lower;
     } else if (allowed) {
       if (!allowed.includes(value)) throw invalidValue(name);
+      out[name] = value;
+    } else if (name === 'Policy' && value !== '') {
+      checkPolicy(value);
       out[name] = value;
     } else {
       out[name] = value;

@@ -14,6 +14,7 @@ import {
   type RedrivePolicy,
 } from './attributes.js';
 import { batchError, checkBatch, eachEntry } from './batch.js';
+import { withoutPermission, withPermission, type PermissionInput } from './permissions.js';
 import { systemClock, type Clock } from '../clock/index.js';
 import { checkVisibility, formatMessage, parseHandle, SYSTEM_ATTRIBUTE_NAMES } from './receive.js';
 import { attributesSize, prepareSend } from './send.js';
@@ -55,6 +56,8 @@ export class QueueService {
   private readonly cache = new Map<string, QueueRecord>();
   /** When each queue's expired messages were last deleted. */
   private readonly swept = new Map<string, number>();
+  /** The attribute change under way on each queue (see `changeAttributes`). */
+  private readonly attributeChanges = new Map<string, Promise<void>>();
   readonly region: string;
   readonly accountId: string;
 
@@ -218,18 +221,34 @@ export class QueueService {
   }
 
   async setQueueAttributes(queueUrl: string, given: Record<string, string>): Promise<void> {
-    const q = await this.queue(queueUrl);
-    const fifo = isFifo(q);
-    const changes = normalizeAttributes(given, fifo, false);
-    const attributes = { ...q.attributes, ...changes };
-    if (changes.RedrivePolicy !== undefined) {
-      if (changes.RedrivePolicy === '') delete attributes.RedrivePolicy;
-      else attributes.RedrivePolicy = await this.checkRedrive(changes.RedrivePolicy, fifo);
-    }
-    for (const k of ['Policy', 'KmsMasterKeyId', 'RedriveAllowPolicy']) if (attributes[k] === '') delete attributes[k];
-    const now = this.clock.now();
-    await this.repo.update(q.name, attributes, now);
-    this.cache.set(q.name, { ...q, attributes, lastModified: now });
+    await this.changeAttributes(queueUrl, async (q) => {
+      const fifo = isFifo(q);
+      const changes = normalizeAttributes(given, fifo, false);
+      const attributes = { ...q.attributes, ...changes };
+      if (changes.RedrivePolicy !== undefined) {
+        if (changes.RedrivePolicy === '') delete attributes.RedrivePolicy;
+        else attributes.RedrivePolicy = await this.checkRedrive(changes.RedrivePolicy, fifo);
+      }
+      for (const k of ['Policy', 'KmsMasterKeyId', 'RedriveAllowPolicy']) if (attributes[k] === '') delete attributes[k];
+      return attributes;
+    });
+  }
+
+  /** AddPermission: a statement for the accounts and actions in the queue's `Policy` (not enforced). */
+  async addPermission(queueUrl: string, input: PermissionInput): Promise<void> {
+    await this.changeAttributes(queueUrl, (q) => ({
+      ...q.attributes,
+      Policy: withPermission(q.attributes.Policy, this.arnOf(q.name), input),
+    }));
+  }
+
+  /** RemovePermission: the statement labelled `label` leaves the queue's `Policy` (the attribute goes with the last one). */
+  async removePermission(queueUrl: string, label: string): Promise<void> {
+    await this.changeAttributes(queueUrl, (q) => {
+      const policy = withoutPermission(q.attributes.Policy, label);
+      const { Policy: _old, ...attributes } = q.attributes;
+      return policy === undefined ? attributes : { ...attributes, Policy: policy };
+    });
   }
 
   async listQueueTags(queueUrl: string): Promise<Record<string, string>> {
@@ -443,6 +462,33 @@ export class QueueService {
     const q = name === undefined ? undefined : await this.find(name);
     if (!q) throw new KumoError('QueueDoesNotExist', NO_QUEUE);
     return q;
+  }
+
+  /**
+   * Replaces a queue's attributes with what `change` makes of the current ones. Changes to one
+   * queue run one after another, each on the record the previous one left, so two concurrent
+   * changes (two AddPermissions, say) both land. A change that throws writes nothing.
+   */
+  private async changeAttributes(
+    queueUrl: string,
+    change: (q: QueueRecord) => Record<string, string> | Promise<Record<string, string>>,
+  ): Promise<void> {
+    const { name } = await this.queue(queueUrl);
+    const previous = this.attributeChanges.get(name) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const q = await this.queue(name);
+      const attributes = await change(q);
+      const now = this.clock.now();
+      await this.repo.update(q.name, attributes, now);
+      // A queue deleted meanwhile is not brought back into the cache.
+      if (this.cache.has(q.name)) this.cache.set(q.name, { ...q, attributes, lastModified: now });
+    });
+    const settled = run.catch(() => undefined);
+    this.attributeChanges.set(name, settled);
+    void settled.then(() => {
+      if (this.attributeChanges.get(name) === settled) this.attributeChanges.delete(name);
+    });
+    return run;
   }
 
   private async find(name: string): Promise<QueueRecord | undefined> {

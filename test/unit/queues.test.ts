@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { fromQueryParams, toXml } from '../../src/api/routes/sqs-query.js';
 import type { Clock } from '../../src/clock/index.js';
 import { md5OfAttributes, QueueService } from '../../src/queues/index.js';
+import { withoutPermission, withPermission } from '../../src/queues/permissions.js';
 import { Waiters } from '../../src/queues/waiters.js';
 import { openStore } from '../../src/store/index.js';
 import { eventually } from '../helpers/wait.js';
@@ -59,6 +60,70 @@ test('query parameters decode into the JSON protocol shape', () => {
     ),
     { Attributes: { VisibilityTimeout: '9' }, AttributeNames: ['All'], tags: { t: 'v' } },
   );
+});
+
+test("AddPermission's query parameters decode into its JSON shape; an empty list is an empty list", () => {
+  const params = new URLSearchParams({
+    Action: 'AddPermission',
+    Label: 'l',
+    'AWSAccountId.1': '111122223333',
+    'AWSAccountId.2': '444455556666',
+    'ActionName.1': 'SendMessage',
+  });
+  assert.deepEqual(fromQueryParams(params), {
+    Label: 'l',
+    AWSAccountIds: ['111122223333', '444455556666'],
+    Actions: ['SendMessage'],
+  });
+  // botocore sends an empty list as the member's bare name with no value.
+  assert.deepEqual(fromQueryParams(new URLSearchParams('Action=AddPermission&Actions=&AWSAccountIds=')), {
+    Actions: [],
+    AWSAccountIds: [],
+  });
+  assert.equal(
+    toXml('AddPermission', {}, 'r'),
+    '<?xml version="1.0"?><AddPermissionResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/">' +
+      '<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AddPermissionResponse>',
+  );
+});
+
+test("permissions edit the queue's policy document: a single statement becomes a list, other members are kept, a label goes with all its statements", () => {
+  const queueArn = 'arn:aws:sqs:us-east-1:000000000000:q';
+  const grant = { Label: 'p', AWSAccountIds: ['111122223333'], Actions: ['SendMessage'] };
+  const generated = {
+    Sid: 'p',
+    Effect: 'Allow',
+    Principal: { AWS: 'arn:aws:iam::111122223333:root' },
+    Action: 'SQS:SendMessage',
+    Resource: queueArn,
+  };
+  assert.equal(
+    withPermission(undefined, queueArn, grant),
+    JSON.stringify({ Version: '2008-10-17', Id: `${queueArn}/SQSDefaultPolicy`, Statement: [generated] }),
+  );
+
+  const mine = { Effect: 'Deny', Principal: '*', Action: 'sqs:PurgeQueue', Resource: queueArn };
+  const custom = JSON.stringify({ Statement: mine, Id: 'mine', Version: '2012-10-17' });
+  const added = withPermission(custom, queueArn, grant);
+  assert.equal(added, JSON.stringify({ Statement: [mine, generated], Id: 'mine', Version: '2012-10-17' }));
+  assert.equal(withoutPermission(added, 'p'), JSON.stringify({ Statement: [mine], Id: 'mine', Version: '2012-10-17' }));
+
+  // Statements a user set with the same Sid all go; with the last statement the policy goes.
+  const twice = JSON.stringify({
+    Statement: [
+      { ...mine, Sid: 'x' },
+      { ...generated, Sid: 'x' },
+    ],
+  });
+  assert.equal(withoutPermission(twice, 'x'), undefined);
+  assert.throws(() => withoutPermission(twice, 'y'), {
+    code: 'InvalidParameterValue',
+    message: "Value y for parameter Label is invalid. Reason: can't find label.",
+  });
+  assert.throws(() => withoutPermission(undefined, 'y'), { code: 'InvalidParameterValue' });
+  // An 80-character label is the longest.
+  assert.doesNotThrow(() => withPermission(undefined, queueArn, { ...grant, Label: 'a'.repeat(80) }));
+  assert.throws(() => withPermission(undefined, queueArn, { ...grant, Label: 'a'.repeat(81) }), { code: 'InvalidParameterValue' });
 });
 
 test('query responses are SQS XML with flattened lists and maps', () => {
@@ -213,6 +278,45 @@ test("per-call overrides of an integer attribute are held to the attribute's ran
       await refused(queues.setQueueAttributes(url, { [name]: '1' }), 'InvalidAttributeName', `Unknown Attribute ${name}.`);
       await refused(queues.getQueueAttributes(url, [name]), 'InvalidAttributeName', `Unknown Attribute ${name}.`);
     }
+  } finally {
+    queues.close();
+    await store.close();
+  }
+});
+
+test('attribute changes to one queue apply one after another, also over a store whose writes take time', async () => {
+  const store = openStore(':memory:');
+  // The SQLite adapter writes at once; an adapter over the network answers later. The service must not
+  // compute a change from a record another change is still writing.
+  const slow = {
+    ...store.queues,
+    update: async (...args: Parameters<typeof store.queues.update>) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return store.queues.update(...args);
+    },
+  };
+  const queues = new QueueService({ repo: slow, region: 'us-east-1', accountId: '000000000000' });
+  try {
+    const url = await queues.createQueue('http://h', 'busy');
+    const labels = ['a', 'b', 'c', 'd', 'e'];
+    await Promise.all([
+      ...labels.map((Label) => queues.addPermission(url, { Label, AWSAccountIds: ['111122223333'], Actions: ['SendMessage'] })),
+      queues.setQueueAttributes(url, { VisibilityTimeout: '45' }),
+      // A change that fails writes nothing and does not stop the ones after it.
+      assert.rejects(queues.addPermission(url, { Label: 'a', AWSAccountIds: ['111122223333'], Actions: ['SendMessage'] }), {
+        code: 'InvalidParameterValue',
+      }),
+      queues.addPermission(url, { Label: 'f', AWSAccountIds: ['111122223333'], Actions: ['SendMessage'] }),
+    ]);
+    const attributes = await queues.getQueueAttributes(url, ['Policy', 'VisibilityTimeout']);
+    const policy = JSON.parse(attributes.Policy ?? '{}') as { Statement: Array<{ Sid: string }> };
+    assert.deepEqual(
+      policy.Statement.map((s) => s.Sid),
+      [...labels, 'f'],
+    );
+    assert.equal(attributes.VisibilityTimeout, '45');
+    // What the service answers is what the store holds.
+    assert.equal((await store.queues.get('busy'))?.attributes.Policy, attributes.Policy);
   } finally {
     queues.close();
     await store.close();

@@ -18,12 +18,16 @@ const MEMBER_NAMES: Record<string, string> = {
   MessageSystemAttribute: 'MessageSystemAttributes',
   MessageSystemAttributeName: 'MessageSystemAttributeNames',
   TagKey: 'TagKeys',
+  AWSAccountId: 'AWSAccountIds',
+  ActionName: 'Actions',
   SendMessageBatchRequestEntry: 'Entries',
   DeleteMessageBatchRequestEntry: 'Entries',
   ChangeMessageVisibilityBatchRequestEntry: 'Entries',
 };
 /** Maps sent as lists of {Name, Value} (or {Key, Value} for tags). */
 const MAPS = new Set(['Attributes', 'MessageAttributes', 'MessageSystemAttributes', 'tags', 'Tags']);
+/** List members; an empty list is sent as the bare member name with an empty value (`Actions=`). */
+const LISTS = new Set(Object.values(MEMBER_NAMES).filter((m) => !MAPS.has(m)));
 const INTEGERS = new Set(['DelaySeconds', 'MaxNumberOfMessages', 'WaitTimeSeconds', 'VisibilityTimeout', 'MaxResults']);
 
 export function fromQueryParams(params: URLSearchParams): Record<string, unknown> {
@@ -47,6 +51,7 @@ export function fromQueryParams(params: URLSearchParams): Record<string, unknown
 function normalize(node: Tree | string, tagMember: string, name?: string): unknown {
   if (typeof node === 'string') {
     if (name !== undefined && INTEGERS.has(name) && /^-?\d+$/.test(node)) return Number(node);
+    if (name !== undefined && LISTS.has(name) && node === '') return [];
     return node;
   }
   const keys = Object.keys(node);

@@ -48,6 +48,8 @@ const schemas = {
   PurgeQueue: z.object(QueueRef),
   GetQueueAttributes: z.object({ ...QueueRef, AttributeNames: names.optional() }),
   SetQueueAttributes: z.object({ ...QueueRef, Attributes: stringMap }),
+  AddPermission: z.object({ ...QueueRef, Label: str, AWSAccountIds: names, Actions: names }),
+  RemovePermission: z.object({ ...QueueRef, Label: str }),
   ListQueueTags: z.object(QueueRef),
   TagQueue: z.object({ ...QueueRef, Tags: stringMap }),
   UntagQueue: z.object({ ...QueueRef, TagKeys: names }),
@@ -92,6 +94,8 @@ function operations(queues: QueueService): Operations {
       return Object.keys(attributes).length > 0 ? { Attributes: attributes } : {};
     },
     SetQueueAttributes: (i) => none(queues.setQueueAttributes(i.QueueUrl, i.Attributes)),
+    AddPermission: (i) => none(queues.addPermission(i.QueueUrl, i)),
+    RemovePermission: (i) => none(queues.removePermission(i.QueueUrl, i.Label)),
     ListQueueTags: async (i) => {
       const tags = await queues.listQueueTags(i.QueueUrl);
       return Object.keys(tags).length > 0 ? { Tags: tags } : {};

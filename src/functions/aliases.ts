@@ -66,10 +66,10 @@ export class FunctionAliases {
     } else {
       await this.check(next, input);
     }
+    const replaced = await this.repo.replace(next, current.revisionId);
+    // After the write: a read that raced it must not leave the old alias cached (see `alias`).
     this.functions.forgetAliases(current.functionName, name);
-    if (!(await this.repo.replace(next, current.revisionId))) {
-      throw updateInProgress(this.functions.arn(current.functionName, name));
-    }
+    if (!replaced) throw updateInProgress(this.functions.arn(current.functionName, name));
     this.functions.changed(current.functionName);
     return next;
   }
@@ -77,8 +77,9 @@ export class FunctionAliases {
   /** DeleteAlias answers 204 whether or not the alias existed (the function must exist). */
   async delete(functionName: string, name: string): Promise<void> {
     const fn = await this.functions.get(this.functions.ref(functionName).name);
+    const deleted = await this.repo.delete(fn.name, name);
     this.functions.forgetAliases(fn.name, name);
-    if (await this.repo.delete(fn.name, name)) this.functions.changed(fn.name);
+    if (deleted) this.functions.changed(fn.name);
   }
 
   async list(

@@ -116,6 +116,8 @@ export class FunctionService {
   private readonly records = new Map<string, FunctionRecord>();
   /** Aliases by `recordKey(function, alias)`: invoking an alias needs one on every call. See `forgetAliases`. */
   private readonly aliasCache = new Map<string, AliasRecord>();
+  /** Moves on at every `forgetAliases`: an alias read before it may be out of date. */
+  private aliasGeneration = 0;
   /** Draws in [0, 1) for weighted alias routing. */
   private readonly random: () => number = Math.random;
   /**
@@ -485,13 +487,17 @@ export class FunctionService {
     return this.remember({ ...current, revisionId });
   }
 
-  /** An alias of a function, if it has one of that name. */
+  /**
+   * An alias of a function, if it has one of that name. A read that a `forgetAliases` overtook
+   * (its write may have landed after the read) is answered but not cached.
+   */
   async alias(functionName: string, name: string): Promise<AliasRecord | undefined> {
     const key = recordKey(functionName, name);
     const cached = this.aliasCache.get(key);
     if (cached) return cached;
+    const generation = this.aliasGeneration;
     const alias = await this.deps.store.aliases.get(functionName, name);
-    if (alias) this.aliasCache.set(key, alias);
+    if (alias && generation === this.aliasGeneration) this.aliasCache.set(key, alias);
     return alias;
   }
 
@@ -500,6 +506,7 @@ export class FunctionService {
    * changes or deletes an alias (the alias API, its resource policy) or deletes a function calls it.
    */
   forgetAliases(functionName: string, name?: string): void {
+    this.aliasGeneration++;
     if (name === undefined) forgetFunction(this.aliasCache, functionName);
     else this.aliasCache.delete(recordKey(functionName, name));
   }

@@ -22,6 +22,8 @@ import {
 } from '@aws-sdk/client-lambda';
 import { AWS_CLI_MISSING, awsCli } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
+import { FunctionAliases } from '../../src/functions/index.js';
+import type { Store } from '../../src/store/index.js';
 import { createNodeFunction } from '../helpers/functions.js';
 import { useKumo } from '../helpers/kumo-suite.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
@@ -121,6 +123,37 @@ describe('alias lifecycle', () => {
     await withTwoVersions('al-gone');
     const listed = await k.lambda.send(new ListAliasesCommand({ FunctionName: 'al-gone' }));
     assert.deepEqual(listed.Aliases, []);
+  });
+});
+
+describe('alias cache', () => {
+  test('an alias read racing UpdateAlias or DeleteAlias never leaves the old alias cached once the call has answered', async () => {
+    await createTwoVersions(k.lambda, 'al-race', await taggedCode('v1'), await taggedCode('v2'));
+    // The service's own objects, to interleave a read with the write at every point (HTTP cannot
+    // place a request between the two awaits of a write). The store is private to Kumo.
+    const functions = k.kumo.functions;
+    const store = (k.kumo as unknown as { store: Store }).store;
+    const aliases = new FunctionAliases(functions, store.aliases);
+    await aliases.create('al-race', 'live', { FunctionVersion: '1' });
+    const microtasks = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) await Promise.resolve();
+    };
+    for (let delay = 0; delay < 40; delay++) {
+      const target = delay % 2 === 0 ? '2' : '1';
+      functions.forgetAliases('al-race'); // so that the racing read goes to the store
+      const update = aliases.update('al-race', 'live', { FunctionVersion: target });
+      await microtasks(delay);
+      await Promise.all([update, functions.alias('al-race', 'live')]);
+      assert.equal((await functions.alias('al-race', 'live'))?.functionVersion, target, `UpdateAlias, a read ${delay} microtasks in`);
+    }
+    for (let delay = 0; delay < 20; delay++) {
+      await aliases.create('al-race', `gone${delay}`, { FunctionVersion: '1' });
+      functions.forgetAliases('al-race'); // so that the racing read goes to the store
+      const deleted = aliases.delete('al-race', `gone${delay}`);
+      await microtasks(delay);
+      await Promise.all([deleted, functions.alias('al-race', `gone${delay}`)]);
+      assert.equal(await functions.alias('al-race', `gone${delay}`), undefined, `DeleteAlias, a read ${delay} microtasks in`);
+    }
   });
 });
 

@@ -17,7 +17,7 @@ import type { ConnectionEnds } from '../sandbox/index.js';
 /** Whether a connection may come from an execution environment: `false` when it provably does not. */
 export type EnvironmentCheck = (ends: ConnectionEnds) => Promise<boolean> | false;
 
-/** The SQS actions execution environments may call: messages, and finding a queue. */
+/** The SQS actions execution environments may call: messages, and finding a queue and reading its attributes. */
 const SQS_ACTIONS_FOR_ENVIRONMENTS: ReadonlySet<string> = new Set([
   'SendMessage',
   'SendMessageBatch',

@@ -327,26 +327,34 @@ export class Isolation {
   /**
    * Whether a connection to one of Kumo's own ports (its API) may come from an execution
    * environment. Sandboxes share the host's network, so functions can connect to Kumo's API; the
-   * kernel says who made the client socket. False at once for a client on another host. With an
-   * `environmentUid`, the uid that made the client socket decides (one lookup); without one
-   * (functions run under Kumo's own uid), whether a process of a live environment holds it (its
-   * descriptors are read, every environment's: slower, but only once per connection). Resolves
-   * true for a socket no process holds any more: a client that sent its request and closed at
-   * once proves nothing.
+   * kernel says who made the client socket, never the request. Fails closed: a connection counts
+   * as the host's only when the kernel shows it so.
+   *
+   * - With an `environmentUid` (functions run as their own uid): the uid that made the client
+   *   socket. One lookup.
+   * - Without (functions run under Kumo's own uid): a process that holds the client socket must be
+   *   found, and be neither a process of a live environment nor in another PID namespace (every
+   *   bubblewrap sandbox has its own). Every process's descriptors may be read, newest first: slow,
+   *   but once per connection. A socket in flight (passed over a Unix socket) is held by no process.
+   * - A socket the kernel does not know is a remote client's when its address is not this host's,
+   *   and counts as an environment's otherwise (its owner closed it, or passed it on).
    */
   connectionFromEnvironment(ends: ConnectionEnds): Promise<boolean> | false {
-    if (!isLocalAddress(ends.remoteAddress)) return false;
     const uid = this.environmentUid;
     if (uid !== undefined) {
       return this.peers.socketUid(ends).then(
-        (found) => found === undefined || found === uid,
+        (found) => (found === undefined ? isLocalAddress(ends.remoteAddress) : found === uid),
         () => true,
       );
     }
-    const pids = [...this.live].flatMap((s) => s.pids());
-    if (pids.length === 0) return false; // no environment, so no function, is running
-    return this.peers.holderAmong(ends, pids).then(
-      (found) => found !== 'elsewhere',
+    const before = new Set([...this.live].flatMap((s) => s.pids()));
+    if (before.size === 0) return false; // no environment, so no function, is running
+    return this.peers.holderOf(ends, allPidsNewestFirst()).then(
+      (holder) => {
+        if (holder === undefined) return isLocalAddress(ends.remoteAddress);
+        // Also the environments' processes now: one forked while the descriptors were read.
+        return before.has(holder) || inOtherPidNamespace(holder) || [...this.live].some((s) => s.pids().includes(holder));
+      },
       () => true,
     );
   }
@@ -645,5 +653,27 @@ class Sandbox implements SandboxHandle {
     this.peak?.close();
     this.stateValue = 'destroyed';
     this.onDestroyed(this);
+  }
+}
+
+/** Every process on the host, newest (highest pid) first: a client that just connected is likely recent. */
+function allPidsNewestFirst(): number[] {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    const pid = Number(name);
+    if (Number.isInteger(pid) && pid > 0) pids.push(pid);
+  }
+  return pids.sort((a, b) => b - a);
+}
+
+let ownPidNamespace: string | undefined;
+
+/** Whether `pid` lives in another PID namespace than Kumo (a sandbox); true when that cannot be read (it is gone). */
+function inOtherPidNamespace(pid: number): boolean {
+  try {
+    ownPidNamespace ??= fs.readlinkSync('/proc/self/ns/pid');
+    return fs.readlinkSync(`/proc/${pid}/ns/pid`) !== ownPidNamespace;
+  } catch {
+    return true;
   }
 }

@@ -82,13 +82,12 @@ export class PeerCheck {
   }
 
   /**
-   * Whether one of `pids` holds the client socket of `ends`: 'held', 'elsewhere' (a process, but
-   * none of these), or 'gone' when no process holds it any more.
+   * The first of `pids` (tried in order) found holding the client socket of `ends`; undefined when
+   * none does, or no process holds it (a socket in flight over a Unix socket is held by none).
    */
-  async holderAmong(ends: ConnectionEnds, pids: readonly number[]): Promise<'held' | 'elsewhere' | 'gone'> {
+  async holderOf(ends: ConnectionEnds, pids: readonly number[]): Promise<number | undefined> {
     const owner = await this.owners.find(ends, pids);
-    if (!owner || owner.inode === 0) return 'gone';
-    return owner.holder === undefined ? 'elsewhere' : 'held';
+    return owner && owner.inode !== 0 ? owner.holder : undefined;
   }
 
   /** Whether the client end of `ends` is held by a process of `subject`; refusals are logged with `context`. */

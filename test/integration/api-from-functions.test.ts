@@ -57,6 +57,38 @@ interface Answer {
   body: string;
 }
 
+/**
+ * The same request, with the socket passed away over a Unix socket while Kumo looks (so that no
+ * process holds it) and taken back for the answer: a function must not get through that way.
+ */
+const IN_FLIGHT_PROBE = `
+import os, socket, time
+
+def fetch(port):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /2015-03-31/functions/api-victim HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    socket.send_fds(a, [b"x"], [s.fileno()])
+    s.close()
+    time.sleep(0.05)
+    _, fds, _, _ = socket.recv_fds(b, 1, 1)
+    s = socket.socket(fileno=fds[0])
+    a.close()
+    b.close()
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return data.decode("latin-1")
+
+def handler(event, context):
+    port = int(os.environ["KUMO_API"].rsplit(":", 1)[1])
+    return [fetch(port) for _ in range(event["tries"])]
+`;
+
 for (const isolation of ['auto', 'process'] as const) {
   describe(`Kumo's API from inside a function (isolation ${isolation})`, () => {
     let queueUrl = '';
@@ -70,6 +102,12 @@ for (const isolation of ['auto', 'process'] as const) {
         },
       );
       await createNodeFunction(kumo.lambda, 'api-probe', await zipEntries([{ name: 'index.js', content: PROBE }]), {
+        Environment: { Variables: { KUMO_API: kumo.url } },
+        Timeout: 30,
+      });
+      await createNodeFunction(kumo.lambda, 'api-in-flight', await zipEntries([{ name: 'probe.py', content: IN_FLIGHT_PROBE }]), {
+        Runtime: 'python3.12',
+        Handler: 'probe.handler',
         Environment: { Variables: { KUMO_API: kumo.url } },
         Timeout: 30,
       });
@@ -116,6 +154,18 @@ for (const isolation of ['auto', 'process'] as const) {
         assert.equal(left.Messages?.[0]?.Body, 'from a function', 'the queue was not purged');
       } finally {
         sqs.destroy();
+      }
+    });
+
+    test('a socket passed away while Kumo looks (held by no process) is refused too', async () => {
+      const out = await k.lambda.send(new InvokeCommand({ FunctionName: 'api-in-flight', Payload: Buffer.from('{"tries":10}') }));
+      const payload = Buffer.from(out.Payload ?? []).toString();
+      assert.equal(out.FunctionError, undefined, payload);
+      const answers = JSON.parse(payload) as string[];
+      assert.equal(answers.length, 10);
+      for (const answer of answers) {
+        assert.match(answer, /^HTTP\/1\.1 403 /, answer.slice(0, 200));
+        assert.doesNotMatch(answer, /the victim keeps this/);
       }
     });
   });

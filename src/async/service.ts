@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { KumoError, invalidParameter, isKumoError } from '../errors/index.js';
-import { checkJson, pageOf, pageSize, readMarker } from '../functions/index.js';
+import { QUALIFIER_KEY, checkJson, pageOf, pageSize, readMarker } from '../functions/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { AsyncEventRepo, EventInvokeConfigRecord, EventInvokeConfigRepo } from '../store/index.js';
 import { systemClock, type Clock } from '../clock/index.js';
@@ -133,7 +133,7 @@ export class AsyncService {
     const ref = this.deps.functions.ref(functionName);
     if (ref.qualifier !== undefined) throw invalidParameter('ListFunctionEventInvokeConfigs takes a function name without a qualifier.');
     const fn = await this.existing(ref.name);
-    const after = readMarker(marker);
+    const after = readMarker(marker, QUALIFIER_KEY);
     const records = (await this.deps.configs.list(fn))
       .filter((r) => after === undefined || r.qualifier > after)
       .sort((x, y) => (x.qualifier < y.qualifier ? -1 : 1));

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { KumoError, invalidParameter, validationError, updateInProgress } from '../errors/index.js';
 import type { AliasRecord, AliasRepo } from '../store/index.js';
-import { pageOf, pageSize, readMarker } from './paging.js';
+import { QUALIFIER_KEY, pageOf, pageSize, readMarker } from './paging.js';
 import { checkRevision, isAliasName, type FunctionService } from './service.js';
 
 /** CreateAlias / UpdateAlias parameters, shape-checked at the edge. */
@@ -90,7 +90,7 @@ export class FunctionAliases {
   ): Promise<{ aliases: AliasRecord[]; nextMarker: string | undefined }> {
     const limit = pageSize(maxItems);
     const fn = await this.functions.get(this.functions.ref(functionName).name);
-    const after = readMarker(marker);
+    const after = readMarker(marker, QUALIFIER_KEY);
     const all = (await this.repo.list(fn.name)).filter(
       (a) => (functionVersion === undefined || a.functionVersion === functionVersion) && (after === undefined || a.name > after),
     );

@@ -24,7 +24,7 @@ export {
   type ConfigInput,
   type ConfigurationView,
 } from './config.js';
-export { pageOf, pageSize, readMarker } from './paging.js';
+export { QUALIFIER_KEY, pageOf, pageSize, readMarker } from './paging.js';
 export { checkQualifier, functionArn, parseFunctionRef, type Partition, type FunctionRef } from './names.js';
 export {
   FunctionPolicies,

@@ -90,6 +90,7 @@ function accessDenied(input: string): Error {
 
 /** A `Qualifier` parameter against Lambda's model (length 1-128, `(|[a-zA-Z0-9$_-]+)`). */
 export function checkQualifier(qualifier: string): void {
+  if (qualifier.length < 1) throw validationError('qualifier', qualifier, 'Member must have length greater than or equal to 1');
   if (qualifier.length > 128) throw validationError('qualifier', qualifier, 'Member must have length less than or equal to 128');
   if (!/^[a-zA-Z0-9$_-]+$/.test(qualifier)) {
     throw validationError('qualifier', qualifier, 'Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)');

@@ -20,14 +20,18 @@ export function pageSize(maxItems: number | undefined, modelMax = 10000): number
 
 /**
  * The key a `Marker` names (undefined when absent or empty). A key that does not match `valid`
- * is InvalidParameterValueException `Invalid marker`, as Lambda answers a marker it did not make.
+ * (what the list's keys look like) is InvalidParameterValueException `Invalid marker`, as Lambda
+ * answers a marker it did not make, rather than a page that silently starts nowhere.
  */
-export function readMarker(marker: string | undefined, valid?: RegExp): string | undefined {
+export function readMarker(marker: string | undefined, valid: RegExp): string | undefined {
   if (marker === undefined || marker === '') return undefined;
   const key = Buffer.from(marker, 'base64url').toString('utf8');
-  if (valid && !valid.test(key)) throw invalidParameter('Invalid marker');
+  if (!valid.test(key)) throw invalidParameter('Invalid marker');
   return key;
 }
+
+/** What a version or alias qualifier may be, as a marker's key. */
+export const QUALIFIER_KEY = /^(\$LATEST|[a-zA-Z0-9-_]{1,128})$/;
 
 /**
  * One page of a list: the first `limit` of `items` (what follows the marker, in list order; pass

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { KumoError, invalidParameter, validationError, updateInProgress } from '../errors/index.js';
 import type { PolicyRepo } from '../store/index.js';
-import { checkQualifier, functionArn } from './names.js';
+import { functionArn } from './names.js';
 import { checkRevision, isAliasName, type FunctionService } from './service.js';
 
 /** AddPermission's parameters, shape-checked at the edge. */
@@ -67,7 +67,6 @@ export class FunctionPolicies {
   /** AddPermission: returns the statement added, as Lambda's `Statement` string. */
   async add(functionName: string, qualifier: string | undefined, input: AddPermissionInput): Promise<string> {
     const ref = this.functions.ref(functionName, qualifier);
-    if (ref.qualifier !== undefined) checkQualifier(ref.qualifier);
     if (ref.qualifier === '$LATEST') throw invalidParameter('We currently do not support adding policies for $LATEST.');
     checkStatementInput(input);
     let added: PolicyStatement | undefined;
@@ -86,7 +85,6 @@ export class FunctionPolicies {
   /** RemovePermission. */
   async remove(functionName: string, qualifier: string | undefined, statementId: string, revisionId: string | undefined): Promise<void> {
     const ref = this.functions.ref(functionName, qualifier);
-    if (ref.qualifier !== undefined) checkQualifier(ref.qualifier);
     try {
       await this.functions.get(ref.name);
     } catch (err) {
@@ -110,7 +108,6 @@ export class FunctionPolicies {
   /** GetPolicy: the policy document as a JSON string, and the RevisionId of its version or alias. */
   async get(functionName: string, qualifier: string | undefined): Promise<{ policy: string; revisionId: string }> {
     const ref = this.functions.ref(functionName, qualifier);
-    if (ref.qualifier !== undefined) checkQualifier(ref.qualifier);
     const holder = await this.holder(ref.name, ref.qualifier);
     const statements = await this.repo.get(ref.name, holder.key);
     if (!statements) throw new KumoError('ResourceNotFoundException', 'The resource you requested does not exist.');

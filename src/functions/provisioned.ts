@@ -1,7 +1,7 @@
 import { KumoError, invalidParameter, isKumoError, validationError } from '../errors/index.js';
 import type { FunctionRecord, ProvisionedConcurrencyRecord, ProvisionedConcurrencyRepo } from '../store/index.js';
 import { checkQualifier } from './names.js';
-import { pageOf, pageSize, readMarker } from './paging.js';
+import { QUALIFIER_KEY, pageOf, pageSize, readMarker } from './paging.js';
 import { isAliasName, type FunctionService } from './service.js';
 
 /** What provisioned concurrency needs of the engine (Engine satisfies it). */
@@ -126,7 +126,7 @@ export class FunctionProvisioning {
     const ref = this.functions.ref(functionName);
     const fn = await this.functions.get(ref.name);
     await this.settled(fn.name);
-    const after = readMarker(marker);
+    const after = readMarker(marker, QUALIFIER_KEY);
     const all = (await this.repo.list(fn.name)).filter((r) => after === undefined || r.qualifier > after);
     const { page, nextMarker } = pageOf(all, limit, (r) => r.qualifier);
     return {

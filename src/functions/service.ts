@@ -610,7 +610,8 @@ export class FunctionService {
       try {
         return await record(code);
       } catch (err) {
-        await this.pruneCode();
+        // The caller hears why `record` failed; an archive this cannot collect goes at the next collection.
+        await this.pruneCode().catch(() => undefined);
         throw err;
       }
     });

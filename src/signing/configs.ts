@@ -126,7 +126,7 @@ export class CodeSigning {
     maxItems: number | undefined,
   ): Promise<{ configs: CodeSigningConfigRecord[]; nextMarker?: string }> {
     const limit = pageSize(maxItems);
-    const { page, nextMarker } = pageOf(await this.deps.repo.configs(readMarker(marker), limit + 1), limit, (c) => c.id);
+    const { page, nextMarker } = pageOf(await this.deps.repo.configs(readMarker(marker, /^csc-[a-z0-9]{17}$/), limit + 1), limit, (c) => c.id);
     return nextMarker === undefined ? { configs: page } : { configs: page, nextMarker };
   }
 

@@ -135,7 +135,7 @@ export class FunctionUrls {
     const name = this.deps.functions.ref(functionName).name;
     await this.requireFunction(name, 'Function does not exist');
     const all = await this.deps.repo.list(name);
-    const after = readMarker(marker);
+    const after = readMarker(marker, /^[a-z0-9]{1,64}$/);
     const start = after === undefined ? 0 : all.findIndex((u) => u.urlId === after) + 1;
     if (after !== undefined && start === 0) throw new KumoError('InvalidParameterValueException', 'Invalid marker');
     const { page, nextMarker } = pageOf(all.slice(start), limit, (u) => u.urlId);
@@ -185,6 +185,7 @@ export class FunctionUrls {
   }
 
   private target(functionName: string, qualifier: string | undefined): { name: string; qualifier: string } {
+    checkUrlQualifier(qualifier); // before the general check in ref(): a URL's qualifier has its own pattern
     const ref = this.deps.functions.ref(functionName, qualifier);
     checkUrlQualifier(ref.qualifier);
     return { name: ref.name, qualifier: ref.qualifier ?? '$LATEST' };

@@ -159,6 +159,28 @@ describe('code signing configurations with the SDK', () => {
     );
   });
 
+  test('ListCodeSigningConfigs pages with Marker and NextMarker; a marker it did not make is refused', async () => {
+    const p = await profile(k.url, 'paging_profile');
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const out = await k.lambda.send(new CreateCodeSigningConfigCommand({ AllowedPublishers: { SigningProfileVersionArns: [p.profileVersionArn] } }));
+      made.push(out.CodeSigningConfig?.CodeSigningConfigArn ?? '');
+    }
+    const seen: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await k.lambda.send(new ListCodeSigningConfigsCommand({ MaxItems: 1, Marker: marker }));
+      assert.ok((page.CodeSigningConfigs ?? []).length <= 1);
+      seen.push(...(page.CodeSigningConfigs ?? []).map((c) => c.CodeSigningConfigArn ?? ''));
+      marker = page.NextMarker;
+    } while (marker);
+    for (const arn of made) assert.ok(seen.includes(arn), `${arn} was listed`);
+    assert.equal(new Set(seen).size, seen.length, 'no configuration listed twice');
+    const rawId = made[0]?.split(':').pop() ?? '';
+    await rejectsWith(k.lambda.send(new ListCodeSigningConfigsCommand({ Marker: rawId })), 'InvalidParameterValueException', 'Invalid marker');
+    for (const arn of made) await k.lambda.send(new DeleteCodeSigningConfigCommand({ CodeSigningConfigArn: arn }));
+  });
+
   test('Put, Get and Delete FunctionCodeSigningConfig; a configuration in use cannot be deleted', async () => {
     const p = await profile(k.url, 'link_profile');
     const arn = await csc(k.lambda, [p.profileVersionArn], 'Warn');

@@ -9,7 +9,7 @@ import { MIGRATIONS } from './migrations.js';
 import { sqlitePolicyRepo, sqliteTagRepo } from './policy.js';
 import { sqliteQueueRepo } from './queues.js';
 import { sqliteAliasRepo } from './aliases.js';
-import { sqliteSigningRepo } from './signing.js';
+import { sealPlaintextSigningKeys, sqliteSigningRepo } from './signing.js';
 import { sqliteUrlRepo } from './urls.js';
 import { sqliteProvisionedRepo } from './provisioned.js';
 import { SecretBox, isSealed, sealPlaintextRows } from './secrets.js';
@@ -59,6 +59,7 @@ export function openSqliteStore(file: string, secrets: SecretBox = SecretBox.eph
   db.pragma('foreign_keys = ON');
   migrate(db);
   sealPlaintextRows(db, (config, name, version) => sealConfig(openConfig(config, name, version, secrets), name, version, secrets));
+  sealPlaintextSigningKeys(db, secrets);
   // WAL checkpoints run in a worker thread, not at commit time on the event loop.
   const checkpointer = file === ':memory:' ? undefined : Checkpointer.start(file);
   if (checkpointer) db.pragma('wal_autocheckpoint = 0');

@@ -54,13 +54,20 @@ function toConfig(r: ConfigRow): CodeSigningConfigRecord {
   };
 }
 
-export function sqliteSigningRepo(db: Database.Database, box: SecretBox): SigningRepo {
+/**
+ * Seals the private keys an older Kumo stored in plaintext (see `sealInPlace`). Run at open, before
+ * anything else uses the database (the WAL checkpoint must not find a checkpointer at work).
+ */
+export function sealPlaintextSigningKeys(db: Database.Database, box: SecretBox): number {
   const plaintext = db
     .prepare<[], { name: string; private_key: string }>('SELECT name, private_key FROM signing_profiles')
     .all()
     .filter((row) => !isSealed(row.private_key));
   const sealKey = db.prepare<[string, string]>('UPDATE signing_profiles SET private_key = ? WHERE name = ?');
-  sealInPlace(db, plaintext, (row) => sealKey.run(box.seal(row.private_key, keyContext(row.name)), row.name));
+  return sealInPlace(db, plaintext, (row) => sealKey.run(box.seal(row.private_key, keyContext(row.name)), row.name));
+}
+
+export function sqliteSigningRepo(db: Database.Database, box: SecretBox): SigningRepo {
   const s = {
     profile: db.prepare<[string], ProfileRow>('SELECT * FROM signing_profiles WHERE name = ?'),
     profiles: db.prepare<[], ProfileRow>('SELECT * FROM signing_profiles ORDER BY name'),

@@ -25,6 +25,7 @@ import { Isolation } from '../sandbox/index.js';
 import { CodeSigning, SigningProfiles } from '../signing/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { FunctionUrls, UrlGateway } from '../urls/index.js';
+import { lockDataDir } from './data-lock.js';
 
 /** One thing `close()` ends (`name` is for the log when it fails). */
 interface Closer {
@@ -56,9 +57,12 @@ export class Kumo {
     const options = compileOptions(input);
     const logger = log ?? pino({ level: options.logLevel, base: undefined });
     fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    // Before anything else touches the directory: a second Kumo on it would delete the first's
+    // environments and temporaries and run its events again. Throws, having touched nothing.
+    const unlock = lockDataDir(options.dataDir);
     // Everything opened is closed again, last first: by close(), and when a later step throws (a
     // port in use, a data directory another version wrote), so a failed start leaves nothing running.
-    const closers: Closer[] = [];
+    const closers: Closer[] = [{ name: 'data directory lock', close: unlock }];
     const opened = (name: string, close: () => unknown): void => {
       closers.unshift({ name, close });
     };

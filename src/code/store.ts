@@ -43,6 +43,9 @@ export class CodeStore {
   private readonly extractions = new Map<string, Promise<string>>();
   /** Archives being written by `put`; `prune` leaves them alone. */
   private readonly writing = new Map<string, number>();
+  /** Extractions not settled yet, whether or not `extractions` still lists them (`prune` drops them); `close` waits for them. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closed = false;
 
   private constructor(private readonly dir: string) {}
 
@@ -96,14 +99,18 @@ export class CodeStore {
    * a temporary directory renamed into place); later and concurrent calls share that work.
    *
    * @throws KumoError `InvalidZipFileException` when the stored archive no longer matches its
-   * hash or cannot be unpacked; a plain Error when there is no such archive.
+   * hash or cannot be unpacked; a plain Error when there is no such archive, or when the store
+   * is closed and the tree not extracted yet.
    */
   extracted(sha256Hex: string): Promise<string> {
     checkSha(sha256Hex);
     const existing = this.extractions.get(sha256Hex);
     if (existing) return existing;
+    if (this.closed) return Promise.reject(new Error(`the code store is closed: cannot extract ${sha256Hex}`));
     const extraction = this.extract(sha256Hex);
     this.extractions.set(sha256Hex, extraction);
+    const settled = extraction.catch(() => undefined).finally(() => this.inFlight.delete(settled));
+    this.inFlight.add(settled);
     // A failed extraction is not cached: the next call tries again.
     void extraction.catch(() => {
       if (this.extractions.get(sha256Hex) === extraction) this.extractions.delete(sha256Hex);
@@ -144,11 +151,13 @@ export class CodeStore {
   }
 
   /**
-   * Waits for the extractions in flight to settle, so none writes into the directory after its
-   * owner has closed (a new CodeStore on the same directory deletes temporaries it finds there).
+   * Refuses new extractions and waits until none is in flight, so none writes into the directory
+   * after its owner has closed (a new CodeStore on the same directory deletes temporaries it
+   * finds there).
    */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.extractions.values()]);
+    this.closed = true;
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
   private async extract(sha256Hex: string): Promise<string> {

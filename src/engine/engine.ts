@@ -92,7 +92,7 @@ export class Engine {
   }
 
   async invoke(fn: FunctionRecord, req: EngineInvokeRequest): Promise<InvokeOutcome> {
-    if (this.closed) throw new KumoError('ServiceException', 'Kumo is shutting down');
+    if (this.closed) throw shuttingDown();
     const { options } = this.deps;
     this.concurrency.acquire(fn.name);
     try {
@@ -290,9 +290,12 @@ export class Engine {
     initializationType: EnvironmentSpec['initializationType'],
   ): Promise<Environment> {
     const codeDir = await this.deps.codeDir(fn.codeSha256Hex);
+    // close() may have run meanwhile: an environment started now would be in no list it ends.
+    if (this.closed) throw shuttingDown();
     const opt = await this.opt.acquire(fn.config.layers);
     let env: Environment;
     try {
+      if (this.closed) throw shuttingDown();
       const key = this.stemKey(fn);
       const stem = key && linkable(codeDir) && linkable(opt.dir) ? await this.stems?.take(key) : undefined;
       env =
@@ -420,4 +423,8 @@ export class Engine {
  */
 function poolKey(fn: FunctionRecord): string {
   return fn.version === '$LATEST' ? `${fn.name}\u0000${fn.version}\u0000${fn.revisionId}` : `${fn.name}\u0000${fn.version}\u0000`;
+}
+
+function shuttingDown(): KumoError {
+  return new KumoError('ServiceException', 'Kumo is shutting down');
 }

@@ -25,6 +25,13 @@ import { Isolation } from '../sandbox/index.js';
 import { CodeSigning, SigningProfiles } from '../signing/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { FunctionUrls, UrlGateway } from '../urls/index.js';
+import { lockDataDir } from './data-lock.js';
+
+/** One thing `close()` ends (`name` is for the log when it fails). */
+interface Closer {
+  name: string;
+  close: () => unknown;
+}
 
 /**
  * A running Kumo: the composition root that wires store, code, engine, functions and API together.
@@ -35,11 +42,12 @@ export class Kumo {
     readonly options: CompiledOptions,
     readonly log: Logger,
     private readonly server: http.Server,
+    /** What start() opened, in the order close() ends it (after the HTTP server). */
+    private readonly closers: readonly Closer[],
+    // Unused here, but test/integration/aliases.test.ts reaches for it to interleave writes.
     private readonly store: Store,
     private readonly engine: Engine,
-    private readonly code: CodeStore,
     private readonly isolation: Isolation,
-    private readonly logWriter: LogWriter,
     readonly functions: FunctionService,
     readonly events: AsyncService,
     readonly queues: QueueService,
@@ -49,21 +57,29 @@ export class Kumo {
     const options = compileOptions(input);
     const logger = log ?? pino({ level: options.logLevel, base: undefined });
     fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-    // What has been opened when a later step throws (a port in use, a data directory another
-    // version wrote) is closed again, last first, so a failed start leaves nothing running.
-    const undo: Array<() => unknown> = [];
+    // Before anything else touches the directory: a second Kumo on it would delete the first's
+    // environments and temporaries and run its events again. Throws, having touched nothing.
+    const unlock = lockDataDir(options.dataDir);
+    // Everything opened is closed again, last first: by close(), and when a later step throws (a
+    // port in use, a data directory another version wrote), so a failed start leaves nothing running.
+    const closers: Closer[] = [{ name: 'data directory lock', close: unlock }];
+    const opened = (name: string, close: () => unknown): void => {
+      closers.unshift({ name, close });
+    };
     try {
       const store = openStore(options.dataDir);
-      undo.push(() => store.close());
-      const code = await CodeStore.create(path.join(options.dataDir, 'code'));
+      opened('store', () => store.close());
       const logWriter = new LogWriter(store.logs, (err) => logger.error({ err }, 'failed to store function logs'));
+      opened('function logs', () => logWriter.flush());
+      const code = await CodeStore.create(path.join(options.dataDir, 'code'));
+      opened('code store', () => code.close());
       fs.rmSync(path.join(options.dataDir, 'environments'), { recursive: true, force: true });
       const isolation = await Isolation.create({
         mode: options.isolation,
         // Connections to a Runtime API from outside its environment: the server's log, never the function's.
         warn: (message, fields) => logger.warn(fields ?? {}, message),
       });
-      undo.push(() => isolation.close());
+      opened('isolation', () => isolation.close());
       if (isolation.support.warning) logger.warn(isolation.support.warning);
       const engine = new Engine({
         options,
@@ -72,7 +88,7 @@ export class Kumo {
         isolation,
         onError: (err, msg) => logger.warn({ err }, msg),
       });
-      undo.push(() => engine.close());
+      opened('engine', () => engine.close());
       const functions = new FunctionService({ options, store, code, engine });
       await functions.load();
       const provisioning = new FunctionProvisioning(functions, store.provisioned, engine, {
@@ -82,6 +98,7 @@ export class Kumo {
       await provisioning.load();
       const metrics = new Metrics();
       const queues = new QueueService({ repo: store.queues, region: options.region, accountId: options.accountId });
+      opened('queue long polls', () => queues.close());
       const events = new AsyncService({
         functions,
         events: store.asyncEvents,
@@ -93,7 +110,7 @@ export class Kumo {
         log: logger,
         queues: () => queues,
       });
-      undo.push(() => events.close());
+      opened('asynchronous invocations', () => events.close());
       const resumed = await events.start();
       if (resumed > 0) logger.info({ events: resumed }, 'resuming queued asynchronous invocations');
       const policies = new FunctionPolicies(functions, store.policies);
@@ -150,12 +167,9 @@ export class Kumo {
           resolve();
         });
       });
-      return new Kumo(options, logger, server, store, engine, code, isolation, logWriter, functions, events, queues);
+      return new Kumo(options, logger, server, closers, store, engine, isolation, functions, events, queues);
     } catch (err) {
-      for (const close of undo.reverse())
-        await Promise.resolve()
-          .then(close)
-          .catch(() => undefined);
+      await runClosers(closers, logger);
       throw err;
     }
   }
@@ -189,20 +203,32 @@ export class Kumo {
   }
 
   private async shutdown(): Promise<void> {
-    // Long polls end first (with no messages), so their connections do not hold the server open.
+    // Long polls end first (with no messages), so their connections do not hold the server open
+    // (the closers end them again: a no-op then, but a failed start has only the closers).
     this.queues.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeIdleConnections();
       setTimeout(() => this.server.closeAllConnections(), 2000).unref();
     });
-    this.events.close();
-    await this.engine.close();
-    await this.code.close();
-    await this.isolation.close();
-    await this.logWriter.flush();
-    await this.store.close();
+    const errors = await runClosers(this.closers, this.log);
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, 'Kumo did not close cleanly');
   }
+}
+
+/** Runs every closer in order, each after the one before has settled; failures are logged and returned, and do not stop the rest. */
+async function runClosers(closers: readonly Closer[], log: Logger): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  for (const { name, close } of closers) {
+    try {
+      await close();
+    } catch (err) {
+      log.warn({ err }, `closing Kumo: cannot close the ${name}`);
+      errors.push(err);
+    }
+  }
+  return errors;
 }
 
 /** A random secret kept in the data directory (for signed code download links). */

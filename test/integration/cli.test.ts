@@ -296,6 +296,12 @@ describe('kumo errors and exit codes', () => {
     assert.match(envOnly.stderr, /kumo server/);
   });
 
+  test('kumo server on a data directory a running Kumo uses: says which pid holds it, exit 1', async () => {
+    const r = await kumo(['server', '--data-dir', k.dataDir, '--port', '0']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^kumo: the data directory .* is in use by another Kumo \\(pid ${process.pid}\\); stop it first`));
+  });
+
   test('usage errors exit 2', async () => {
     assert.equal((await kumo(['invoke'])).code, 2); // missing argument
     assert.equal((await kumo(['frobnicate'])).code, 2); // unknown command

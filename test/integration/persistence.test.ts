@@ -4,6 +4,7 @@
  * and `kumo server` killed with SIGKILL, which must not lose a function it acknowledged creating.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -293,6 +294,54 @@ describe('closing', () => {
     const k = await startKumo({ stemCells: 0 });
     await k.kumo.close();
     await k.close();
+  });
+
+  test('a second start on a data directory a running Kumo uses is refused, touching nothing; it starts once the first has closed', async () => {
+    const first = await startKumo({ stemCells: 0 });
+    const zip = await zipEntries([{ name: 'index.js', content: 'exports.handler = async () => process.pid;\n' }]);
+    await createNodeFunction(first.lambda, 'locked-dir', zip);
+    const invoke = async (k: TestKumo): Promise<string> =>
+      Buffer.from((await k.lambda.send(new InvokeCommand({ FunctionName: 'locked-dir' }))).Payload ?? []).toString();
+    try {
+      const warmPid = await invoke(first);
+      const environments = path.join(first.dataDir, 'environments');
+      const before = fs.readdirSync(environments).sort();
+      assert.notDeepEqual(before, [], 'the warm environment has a scratch directory');
+      // A start that went on would sweep the code store's temporaries.
+      const temporary = path.join(first.dataDir, 'code', '.tmp-in-progress');
+      fs.writeFileSync(temporary, '');
+      await assert.rejects(
+        startKumo({ stemCells: 0, dataDir: first.dataDir }),
+        (err: Error) =>
+          err.message.includes(`data directory ${first.dataDir} is in use by another Kumo (pid ${process.pid}, this process)`),
+      );
+      assert.deepEqual(fs.readdirSync(environments).sort(), before);
+      assert.ok(fs.existsSync(temporary), 'the refused start swept the code store');
+      fs.rmSync(temporary);
+      assert.equal(await invoke(first), warmPid, 'the first server lost its warm environment');
+    } finally {
+      await first.close({ keepData: true });
+    }
+    const second = await startKumo({ stemCells: 0, dataDir: first.dataDir });
+    try {
+      assert.match(await invoke(second), /^\d+$/);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('a lock left by a process that has ended is taken over', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-test-'));
+    const ended = spawnSync(process.execPath, ['-e', '']).pid;
+    fs.writeFileSync(path.join(dataDir, 'kumo.lock'), `${ended}\nstale\n`);
+    const k = await startKumo({ stemCells: 0, dataDir });
+    try {
+      assert.equal(fs.readFileSync(path.join(dataDir, 'kumo.lock'), 'utf8').split('\n')[0], String(process.pid));
+    } finally {
+      await k.close({ keepData: true });
+    }
+    assert.equal(fs.existsSync(path.join(dataDir, 'kumo.lock')), false, 'close() removes the lock');
+    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('a start that fails (its port is taken) closes what it had opened', async (t) => {

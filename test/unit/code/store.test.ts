@@ -4,6 +4,7 @@ import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promis
 import path from 'node:path';
 import { test } from 'node:test';
 import { CodeStore, zipEntries } from '../../../src/code/index.js';
+import { KumoError } from '../../../src/errors/index.js';
 import { rejectsWith, tempDir, tempStore } from './support.js';
 
 /** The store directory's entries, leaving out the package.json it keeps to shield CommonJS code. */
@@ -123,6 +124,36 @@ void test('prune removes archives and read-only extracted trees not in keep, and
   // A pruned sha that is put again extracts afresh rather than from a stale cache entry.
   const again = await store.put(await sampleZip());
   assert.equal(await readFile(path.join(await store.extracted(again.sha256Hex), 'index.mjs'), 'utf8'), HANDLER);
+});
+
+void test('close() refuses new extractions; a tree extracted before it is still given', async (t) => {
+  const { store, dir } = await tempStore(t);
+  const done = await store.put(await sampleZip());
+  const late = await store.put(await zipEntries([{ name: 'index.mjs', content: 'export const handler = () => 2;' }]));
+  const root = await store.extracted(done.sha256Hex);
+
+  await store.close();
+
+  assert.equal(await store.extracted(done.sha256Hex), root);
+  await assert.rejects(store.extracted(late.sha256Hex), (err: Error) => !(err instanceof KumoError) && /the code store is closed/.test(err.message));
+  assert.deepEqual((await listing(dir)).sort(), [done.sha256Hex, `${done.sha256Hex}.zip`, `${late.sha256Hex}.zip`].sort());
+});
+
+void test('close() waits for an extraction that prune has taken over, and nothing is written after it', async (t) => {
+  const { store, dir } = await tempStore(t);
+  const many = Array.from({ length: 300 }, (_, i) => ({ name: `lib/m${i}.js`, content: `module.exports = ${i};\n` }));
+  const { sha256Hex } = await store.put(await zipEntries(many));
+  let settled = false;
+  const extraction = store.extracted(sha256Hex).finally(() => (settled = true));
+  // prune drops the extraction from the store's map before it waits for it.
+  const pruning = store.prune(new Set());
+
+  await store.close();
+
+  assert.equal(settled, true, 'close() resolved before the extraction settled');
+  await extraction;
+  await pruning;
+  assert.deepEqual(await listing(dir), []);
 });
 
 void test('create() makes the directory and clears temporaries a crash left behind', async (t) => {

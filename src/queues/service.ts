@@ -43,6 +43,13 @@ const PURGE_INTERVAL_MS = 60_000;
 /** How often a receive also deletes the queue's expired messages (they are never delivered meanwhile). */
 const SWEEP_INTERVAL_MS = 10_000;
 
+/** What a change of a queue record sets (see `QueueService.changeQueue`); absent fields stay. */
+interface QueueChange {
+  attributes?: Record<string, string>;
+  tags?: Record<string, string>;
+  purgedAt?: number;
+}
+
 /**
  * Kumo's SQS-compatible queue service: SQS's rules (attributes, visibility, long polling, FIFO
  * groups and deduplication, redrive to dead-letter queues, batches) over the `QueueRepo` port.
@@ -54,10 +61,12 @@ export class QueueService {
   private readonly waiters: Waiters;
   /** Queue records by name; this process is the database's only writer, so the cache stays true. */
   private readonly cache = new Map<string, QueueRecord>();
+  /** Writes of queue records so far: a record read before one is not cached after it (see `find`). */
+  private recordWrites = 0;
   /** When each queue's expired messages were last deleted. */
   private readonly swept = new Map<string, number>();
-  /** The attribute change under way on each queue (see `changeAttributes`). */
-  private readonly attributeChanges = new Map<string, Promise<void>>();
+  /** The last step queued on each queue name (see `serially`). */
+  private readonly steps = new Map<string, Promise<unknown>>();
   readonly region: string;
   readonly accountId: string;
 
@@ -93,26 +102,32 @@ export class QueueService {
     const wanted = normalizeAttributes(given, fifo, true);
     if (!fifo) delete wanted.FifoQueue;
     if (wanted.RedrivePolicy) wanted.RedrivePolicy = await this.checkRedrive(wanted.RedrivePolicy, fifo);
-    const existing = await this.find(name);
-    if (existing) {
-      for (const [attr, value] of Object.entries(wanted)) {
-        if ((existing.attributes[attr] ?? '') !== value) {
-          throw new KumoError('QueueNameExists', `A queue already exists with the same name and a different value for attribute ${attr}`);
+    const created = await this.serially(name, async () => {
+      const existing = await this.find(name);
+      if (existing) {
+        for (const [attr, value] of Object.entries(wanted)) {
+          if ((existing.attributes[attr] ?? '') !== value) {
+            throw new KumoError('QueueNameExists', `A queue already exists with the same name and a different value for attribute ${attr}`);
+          }
         }
+        return true;
       }
-      return this.urlOf(origin, name);
-    }
-    const now = this.clock.now();
-    const record: QueueRecord = {
-      name,
-      attributes: initialAttributes(fifo, wanted),
-      tags,
-      createdAt: now,
-      lastModified: now,
-      purgedAt: null,
-    };
-    if (!(await this.repo.create(record))) return this.createQueue(origin, name, given, tags);
-    this.cache.set(name, record);
+      const now = this.clock.now();
+      const record: QueueRecord = {
+        name,
+        attributes: initialAttributes(fifo, wanted),
+        tags,
+        createdAt: now,
+        lastModified: now,
+        purgedAt: null,
+      };
+      if (!(await this.repo.create(record))) return false;
+      this.recordWrites++;
+      this.cache.set(name, record);
+      return true;
+    });
+    // Not created: another writer made the queue between the look-up and the insert.
+    if (!created) return this.createQueue(origin, name, given, tags);
     return this.urlOf(origin, name);
   }
 
@@ -178,21 +193,24 @@ export class QueueService {
   }
 
   async deleteQueue(queueUrl: string): Promise<void> {
-    const q = await this.queue(queueUrl);
-    await this.repo.delete(q.name);
-    this.cache.delete(q.name);
-    this.swept.delete(q.name);
-    this.waiters.signal(q.name);
+    await this.serially(this.addressed(queueUrl), async () => {
+      const q = await this.queue(queueUrl);
+      await this.repo.delete(q.name);
+      this.recordWrites++;
+      this.cache.delete(q.name);
+      this.swept.delete(q.name);
+      this.waiters.signal(q.name);
+    });
   }
 
   async purgeQueue(queueUrl: string): Promise<void> {
-    const q = await this.queue(queueUrl);
-    const now = this.clock.now();
-    if (q.purgedAt !== null && now - q.purgedAt < PURGE_INTERVAL_MS) {
-      throw new KumoError('PurgeQueueInProgress', `Only one PurgeQueue operation on ${q.name} is allowed every 60 seconds.`);
-    }
-    await this.repo.purge(q.name, now);
-    this.cache.set(q.name, { ...q, purgedAt: now });
+    await this.changeQueue(queueUrl, (q) => {
+      const now = this.clock.now();
+      if (q.purgedAt !== null && now - q.purgedAt < PURGE_INTERVAL_MS) {
+        throw new KumoError('PurgeQueueInProgress', `Only one PurgeQueue operation on ${q.name} is allowed every 60 seconds.`);
+      }
+      return { purgedAt: now };
+    });
   }
 
   async getQueueAttributes(queueUrl: string, names: readonly string[] = []): Promise<Record<string, string>> {
@@ -221,7 +239,7 @@ export class QueueService {
   }
 
   async setQueueAttributes(queueUrl: string, given: Record<string, string>): Promise<void> {
-    await this.changeAttributes(queueUrl, async (q) => {
+    await this.changeQueue(queueUrl, async (q) => {
       const fifo = isFifo(q);
       const changes = normalizeAttributes(given, fifo, false);
       const attributes = { ...q.attributes, ...changes };
@@ -230,24 +248,23 @@ export class QueueService {
         else attributes.RedrivePolicy = await this.checkRedrive(changes.RedrivePolicy, fifo);
       }
       for (const k of ['Policy', 'KmsMasterKeyId', 'RedriveAllowPolicy']) if (attributes[k] === '') delete attributes[k];
-      return attributes;
+      return { attributes };
     });
   }
 
   /** AddPermission: a statement for the accounts and actions in the queue's `Policy` (not enforced). */
   async addPermission(queueUrl: string, input: PermissionInput): Promise<void> {
-    await this.changeAttributes(queueUrl, (q) => ({
-      ...q.attributes,
-      Policy: withPermission(q.attributes.Policy, this.arnOf(q.name), input),
+    await this.changeQueue(queueUrl, (q) => ({
+      attributes: { ...q.attributes, Policy: withPermission(q.attributes.Policy, this.arnOf(q.name), input) },
     }));
   }
 
   /** RemovePermission: the statement labelled `label` leaves the queue's `Policy` (the attribute goes with the last one). */
   async removePermission(queueUrl: string, label: string): Promise<void> {
-    await this.changeAttributes(queueUrl, (q) => {
+    await this.changeQueue(queueUrl, (q) => {
       const policy = withoutPermission(q.attributes.Policy, label);
       const { Policy: _old, ...attributes } = q.attributes;
-      return policy === undefined ? attributes : { ...attributes, Policy: policy };
+      return { attributes: policy === undefined ? attributes : { ...attributes, Policy: policy } };
     });
   }
 
@@ -256,17 +273,11 @@ export class QueueService {
   }
 
   async tagQueue(queueUrl: string, tags: Record<string, string>): Promise<void> {
-    const q = await this.queue(queueUrl);
-    const merged = { ...q.tags, ...tags };
-    await this.repo.setTags(q.name, merged);
-    this.cache.set(q.name, { ...q, tags: merged });
+    await this.changeQueue(queueUrl, (q) => ({ tags: { ...q.tags, ...tags } }));
   }
 
   async untagQueue(queueUrl: string, keys: readonly string[]): Promise<void> {
-    const q = await this.queue(queueUrl);
-    const tags = Object.fromEntries(Object.entries(q.tags).filter(([k]) => !keys.includes(k)));
-    await this.repo.setTags(q.name, tags);
-    this.cache.set(q.name, { ...q, tags });
+    await this.changeQueue(queueUrl, (q) => ({ tags: Object.fromEntries(Object.entries(q.tags).filter(([k]) => !keys.includes(k))) }));
   }
 
   /**
@@ -464,38 +475,68 @@ export class QueueService {
     return q;
   }
 
+  /** The queue name a QueueUrl (or bare name) addresses; QueueDoesNotExist when it names another account's. */
+  private addressed(queueUrl: string): string {
+    const name = this.nameFromUrl(queueUrl);
+    if (name === undefined) throw new KumoError('QueueDoesNotExist', NO_QUEUE);
+    return name;
+  }
+
   /**
-   * Replaces a queue's attributes with what `change` makes of the current ones. Changes to one
-   * queue run one after another, each on the record the previous one left, so two concurrent
-   * changes (two AddPermissions, say) both land. A change that throws writes nothing.
+   * Runs `step` after every step queued before it on the queue `name` has settled (failed or
+   * not). Each write of a queue record (creating, changing or deleting the queue) is such a step, so
+   * a step's read of the record and its write are never interleaved with another's.
    */
-  private async changeAttributes(
-    queueUrl: string,
-    change: (q: QueueRecord) => Record<string, string> | Promise<Record<string, string>>,
-  ): Promise<void> {
-    const { name } = await this.queue(queueUrl);
-    const previous = this.attributeChanges.get(name) ?? Promise.resolve();
-    const run = previous.then(async () => {
-      const q = await this.queue(name);
-      const attributes = await change(q);
-      const now = this.clock.now();
-      await this.repo.update(q.name, attributes, now);
-      // A queue deleted meanwhile is not brought back into the cache.
-      if (this.cache.has(q.name)) this.cache.set(q.name, { ...q, attributes, lastModified: now });
-    });
+  private serially<T>(name: string, step: () => Promise<T>): Promise<T> {
+    const previous = this.steps.get(name) ?? Promise.resolve();
+    const run = previous.then(step);
     const settled = run.catch(() => undefined);
-    this.attributeChanges.set(name, settled);
+    this.steps.set(name, settled);
     void settled.then(() => {
-      if (this.attributeChanges.get(name) === settled) this.attributeChanges.delete(name);
+      if (this.steps.get(name) === settled) this.steps.delete(name);
     });
     return run;
+  }
+
+  /**
+   * Applies to a queue what `change` makes of its current record: new attributes (LastModified
+   * moves), new tags, or a purge (`purgedAt`: every message goes). A step of `serially`, queued
+   * when the call arrives: concurrent changes (two TagQueues, an AddPermission and a
+   * SetQueueAttributes, ...) each start from the record the one before left, so all of them land.
+   * Creating and deleting the queue are steps too, so a change waiting its turn applies to the queue
+   * that existed when it arrived, or finds none (QueueDoesNotExist); it never writes onto a queue of
+   * the same name created after it. A change that throws writes nothing.
+   */
+  private async changeQueue(queueUrl: string, change: (q: QueueRecord) => QueueChange | Promise<QueueChange>): Promise<void> {
+    await this.serially(this.addressed(queueUrl), async () => {
+      const q = await this.queue(queueUrl);
+      const { attributes, tags, purgedAt } = await change(q);
+      const next: QueueRecord = { ...q };
+      if (attributes !== undefined) {
+        next.attributes = attributes;
+        next.lastModified = this.clock.now();
+        await this.repo.update(q.name, attributes, next.lastModified);
+      }
+      if (tags !== undefined) {
+        next.tags = tags;
+        await this.repo.setTags(q.name, tags);
+      }
+      if (purgedAt !== undefined) {
+        next.purgedAt = purgedAt;
+        await this.repo.purge(q.name, purgedAt);
+      }
+      this.recordWrites++;
+      this.cache.set(q.name, next);
+    });
   }
 
   private async find(name: string): Promise<QueueRecord | undefined> {
     const cached = this.cache.get(name);
     if (cached) return cached;
+    const writes = this.recordWrites;
     const q = await this.repo.get(name);
-    if (q) this.cache.set(name, q);
+    // A record read before a write (of any queue) may be stale by now: answer with it, cache it not.
+    if (q && writes === this.recordWrites && !this.cache.has(name)) this.cache.set(name, q);
     return q;
   }
 

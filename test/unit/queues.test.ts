@@ -5,7 +5,8 @@ import type { Clock } from '../../src/clock/index.js';
 import { md5OfAttributes, QueueService } from '../../src/queues/index.js';
 import { withoutPermission, withPermission } from '../../src/queues/permissions.js';
 import { Waiters } from '../../src/queues/waiters.js';
-import { openStore } from '../../src/store/index.js';
+import { openStore, type QueueRepo, type Store } from '../../src/store/index.js';
+import type { KumoError } from '../../src/errors/index.js';
 import { eventually } from '../helpers/wait.js';
 
 test('MD5OfMessageAttributes matches values SQS computed', () => {
@@ -284,19 +285,43 @@ test("per-call overrides of an integer attribute are held to the attribute's ran
   }
 });
 
-test('attribute changes to one queue apply one after another, also over a store whose writes take time', async () => {
-  const store = openStore(':memory:');
-  // The SQLite adapter writes at once; an adapter over the network answers later. The service must not
-  // compute a change from a record another change is still writing.
-  const slow = {
-    ...store.queues,
-    update: async (...args: Parameters<typeof store.queues.update>) => {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      return store.queues.update(...args);
-    },
+/** A turn of the event loop: what a store over the network takes, at the least, to answer. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * `repo` with every write of a queue record answering a turn later. The SQLite adapter writes at
+ * once; an adapter over the network answers later, and the service must not compute a change from
+ * a record another change is still writing.
+ */
+function slowWrites(repo: QueueRepo): QueueRepo {
+  const later = async <R>(write: () => Promise<R>): Promise<R> => {
+    await turn();
+    return write();
   };
-  const queues = new QueueService({ repo: slow, region: 'us-east-1', accountId: '000000000000' });
+  return {
+    ...repo,
+    create: (...args) => later(() => repo.create(...args)),
+    update: (...args) => later(() => repo.update(...args)),
+    setTags: (...args) => later(() => repo.setTags(...args)),
+    purge: (...args) => later(() => repo.purge(...args)),
+    delete: (...args) => later(() => repo.delete(...args)),
+  };
+}
+
+/** Runs `body` on a QueueService over an in-memory store whose writes answer late (`slowWrites`). */
+async function overSlowStore(body: (queues: QueueService, store: Store) => Promise<void>): Promise<void> {
+  const store = openStore(':memory:');
+  const queues = new QueueService({ repo: slowWrites(store.queues), region: 'us-east-1', accountId: '000000000000' });
   try {
+    await body(queues, store);
+  } finally {
+    queues.close();
+    await store.close();
+  }
+}
+
+test('attribute changes to one queue apply one after another, also over a store whose writes take time', async () => {
+  await overSlowStore(async (queues, store) => {
     const url = await queues.createQueue('http://h', 'busy');
     const labels = ['a', 'b', 'c', 'd', 'e'];
     await Promise.all([
@@ -317,6 +342,90 @@ test('attribute changes to one queue apply one after another, also over a store 
     assert.equal(attributes.VisibilityTimeout, '45');
     // What the service answers is what the store holds.
     assert.equal((await store.queues.get('busy'))?.attributes.Policy, attributes.Policy);
+  });
+});
+
+test('concurrent TagQueue, UntagQueue, PurgeQueue and attribute changes on one queue all land, over a store whose writes take time', async () => {
+  await overSlowStore(async (queues, store) => {
+    const url = await queues.createQueue('http://h', 'tagged', {}, { keep: 'k', drop: 'd' });
+    await queues.sendMessage(url, { MessageBody: 'purged' });
+    const keys = Array.from({ length: 8 }, (_, i) => `t${i}`);
+    const outcomes = await Promise.allSettled([
+      queues.purgeQueue(url),
+      ...keys.map((k) => queues.tagQueue(url, { [k]: 'v' })),
+      queues.untagQueue(url, ['drop']),
+      queues.addPermission(url, { Label: 'p', AWSAccountIds: ['111122223333'], Actions: ['SendMessage'] }),
+      queues.setQueueAttributes(url, { VisibilityTimeout: '45' }),
+      // The second purge sees the first one's time: SQS allows one a minute.
+      queues.purgeQueue(url),
+    ]);
+    assert.deepEqual(
+      outcomes.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as KumoError).code)),
+      ['ok', ...keys.map(() => 'ok'), 'ok', 'ok', 'ok', 'PurgeQueueInProgress'],
+    );
+
+    const tags: Record<string, string> = { keep: 'k', ...Object.fromEntries(keys.map((k) => [k, 'v'])) };
+    assert.deepEqual(await queues.listQueueTags(url), tags);
+    const attributes = await queues.getQueueAttributes(url, ['Policy', 'VisibilityTimeout', 'ApproximateNumberOfMessages']);
+    assert.equal((JSON.parse(attributes.Policy ?? '{}') as { Statement: Array<{ Sid: string }> }).Statement[0]?.Sid, 'p');
+    assert.equal(attributes.VisibilityTimeout, '45');
+    assert.equal(attributes.ApproximateNumberOfMessages, '0');
+    // What the service answers is what the store holds.
+    const stored = await store.queues.get('tagged');
+    assert.ok(stored);
+    assert.deepEqual(stored.tags, tags);
+    assert.equal(stored.attributes.Policy, attributes.Policy);
+    assert.equal(stored.attributes.VisibilityTimeout, '45');
+    assert.notEqual(stored.purgedAt, null);
+  });
+});
+
+test('a change waiting its turn while its queue is deleted and made again lands on the old queue, never on the new one', async () => {
+  await overSlowStore(async (queues, store) => {
+    const url = await queues.createQueue('http://h', 'again');
+    // In the order they arrive: a tag and a permission for the first queue, its deletion, a tag that
+    // comes too late for it and too early for the next, then a queue of the same name.
+    await Promise.all([
+      queues.tagQueue(url, { old: 'yes' }),
+      queues.addPermission(url, { Label: 'old', AWSAccountIds: ['111122223333'], Actions: ['SendMessage'] }),
+      queues.deleteQueue(url),
+      assert.rejects(queues.tagQueue(url, { late: 'yes' }), { code: 'QueueDoesNotExist' }),
+      queues.createQueue('http://h', 'again'),
+    ]);
+    assert.deepEqual(await queues.listQueueTags(url), {});
+    assert.deepEqual(await queues.getQueueAttributes(url, ['Policy']), {});
+    const stored = await store.queues.get('again');
+    assert.ok(stored);
+    assert.deepEqual(stored.tags, {});
+    assert.equal(stored.attributes.Policy, undefined);
+  });
+});
+
+test('a queue record read before a change is not cached after it', async () => {
+  const store = openStore(':memory:');
+  const first = new QueueService({ repo: store.queues, region: 'us-east-1', accountId: '000000000000' });
+  const url = await first.createQueue('http://h', 'cold');
+  first.close();
+  // A store whose first read answers late (with what it read at once), as a read over the network may.
+  let release = (): void => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let reads = 0;
+  const repo: QueueRepo = {
+    ...store.queues,
+    get: async (name) => {
+      const row = await store.queues.get(name);
+      if (reads++ === 0) await released;
+      return row;
+    },
+  };
+  const queues = new QueueService({ repo, region: 'us-east-1', accountId: '000000000000' });
+  try {
+    const reading = queues.getQueueAttributes(url, ['VisibilityTimeout']);
+    await queues.setQueueAttributes(url, { VisibilityTimeout: '45' });
+    release();
+    // The slow read answers with what it read; the service then answers with what the store holds.
+    assert.deepEqual(await reading, { VisibilityTimeout: '30' });
+    assert.deepEqual(await queues.getQueueAttributes(url, ['VisibilityTimeout']), { VisibilityTimeout: '45' });
   } finally {
     queues.close();
     await store.close();

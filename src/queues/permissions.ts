@@ -26,6 +26,9 @@ const LABEL = /^[A-Za-z0-9_-]{1,80}$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const MAX_ACTIONS = 7;
 const MAX_STATEMENTS = 20;
+const UNREADABLE_POLICY =
+  "The queue's Policy attribute is not a valid policy document, so no statement can be added to or removed from it. " +
+  'Set a valid policy with SetQueueAttributes, or remove it by setting Policy to "".';
 /** Actions another account may be granted. */
 const SHARED_ACTIONS = new Set([
   '*',
@@ -92,7 +95,7 @@ export function withPermission(current: string | undefined, queueArn: string, in
       : 'Please refer to the appropriate WSDL for a list of valid actions.';
     throw invalid(`SQS:${action}`, 'ActionName', reason);
   }
-  const policy = (current === undefined ? undefined : parsePolicy(current)) ?? {
+  const policy = storedPolicy(current) ?? {
     document: { Version: GENERATED_POLICY_VERSION, Id: `${queueArn}/SQSDefaultPolicy` },
     statements: [],
   };
@@ -119,10 +122,23 @@ export function withPermission(current: string | undefined, queueArn: string, in
  */
 export function withoutPermission(current: string | undefined, label: string): string | undefined {
   if (label === '') throw new KumoError('MissingParameter', 'The request must contain the parameter Label.');
-  const policy = current === undefined ? undefined : parsePolicy(current);
+  const policy = storedPolicy(current);
   const kept = policy?.statements.filter((s) => s.Sid !== label) ?? [];
   if (!policy || kept.length === policy.statements.length) throw invalid(label, 'Label', "can't find label.");
   return kept.length === 0 ? undefined : JSON.stringify({ ...policy.document, Statement: kept });
+}
+
+/**
+ * The queue's stored `Policy`, parsed; undefined when it has none. A stored policy this version's
+ * check refuses (written by an older Kumo, say) is not replaced or edited: the call is refused with
+ * InvalidAttributeValue, so the owner decides what becomes of it. SQS never holds such a policy,
+ * so it has no answer to copy; the code is the one SQS gives a malformed `Policy`, the words Kumo's.
+ */
+function storedPolicy(current: string | undefined): Policy | undefined {
+  if (current === undefined || current === '') return undefined;
+  const policy = parsePolicy(current);
+  if (!policy) throw new KumoError('InvalidAttributeValue', UNREADABLE_POLICY);
+  return policy;
 }
 
 function parsePolicy(value: string): Policy | undefined {

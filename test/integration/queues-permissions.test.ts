@@ -5,7 +5,9 @@
  * policy set by SetQueueAttributes; and SQS's errors for misuse, each of which changes nothing.
  */
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import {
   AddPermissionCommand,
   CreateQueueCommand,
@@ -21,6 +23,7 @@ import { AWS_CLI_MISSING, awsCli, type ServiceCli } from '../helpers/aws-cli.js'
 import { sqsClient } from '../helpers/clients.js';
 import { rejectsWith } from '../helpers/errors.js';
 import { useKumo } from '../helpers/kumo-suite.js';
+import { startKumo } from '../helpers/server.js';
 
 const ACCOUNT = '000000000000';
 const arn = (name: string): string => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
@@ -252,6 +255,52 @@ describe('AddPermission and RemovePermission through @aws-sdk/client-sqs (JSON p
       VisibilityTimeout: '30',
     });
     await rejectsWith(create('perm-custom-bad', { Policy: '{' }), 'InvalidAttributeValue', 'Invalid value for the parameter Policy.');
+  });
+});
+
+describe('a Policy an older Kumo stored', () => {
+  test('that this check refuses is neither replaced nor edited: AddPermission and RemovePermission refuse it and change nothing', async () => {
+    let k = await startKumo({});
+    let sqs = sqsClient(k.url);
+    try {
+      const { QueueUrl: url } = await sqs.send(new CreateQueueCommand({ QueueName: 'perm-old' }));
+      assert.ok(url);
+      // An older Kumo kept any Policy string: here a hand-written one with a lower-case Effect.
+      const old = JSON.stringify({ Statement: { Sid: 'old', Effect: 'allow', Principal: '*', Action: 'sqs:SendMessage' } });
+      sqs.destroy();
+      const dataDir = k.dataDir;
+      await k.close({ keepData: true });
+      const db = new Database(path.join(dataDir, 'kumo.db'));
+      db.prepare("UPDATE sqs_queues SET attributes = json_set(attributes, '$.Policy', ?) WHERE name = 'perm-old'").run(old);
+      db.close();
+      k = await startKumo({ dataDir });
+      sqs = sqsClient(k.url);
+
+      const read = async () =>
+        (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['Policy', 'LastModifiedTimestamp'] })))
+          .Attributes ?? {};
+      const before = await read();
+      assert.equal(before.Policy, old);
+      const refused = /^The queue's Policy attribute is not a valid policy document/;
+      await rejectsWith(
+        sqs.send(new AddPermissionCommand({ QueueUrl: url, Label: 'new', AWSAccountIds: ['111122223333'], Actions: ['SendMessage'] })),
+        'InvalidAttributeValue',
+        refused,
+      );
+      await rejectsWith(sqs.send(new RemovePermissionCommand({ QueueUrl: url, Label: 'old' })), 'InvalidAttributeValue', refused);
+      assert.deepEqual(await read(), before);
+
+      // Removing it (Policy "") lets AddPermission generate a new document.
+      await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { Policy: '' } }));
+      await sqs.send(new AddPermissionCommand({ QueueUrl: url, Label: 'new', AWSAccountIds: ['111122223333'], Actions: ['SendMessage'] }));
+      assert.deepEqual(
+        JSON.parse((await read()).Policy ?? ''),
+        generated('perm-old', [statement('perm-old', 'new', root('111122223333'), 'SQS:SendMessage')]),
+      );
+    } finally {
+      sqs.destroy();
+      await k.close();
+    }
   });
 });
 

@@ -127,6 +127,19 @@ test("permissions edit the queue's policy document: a single statement becomes a
   assert.throws(() => withPermission(undefined, queueArn, { ...grant, Label: 'a'.repeat(81) }), { code: 'InvalidParameterValue' });
 });
 
+test('a stored Policy the check refuses is neither replaced nor edited: AddPermission and RemovePermission refuse it', () => {
+  const queueArn = 'arn:aws:sqs:us-east-1:000000000000:q';
+  const grant = { Label: 'p', AWSAccountIds: ['111122223333'], Actions: ['SendMessage'] };
+  // Policies an older Kumo may have stored: no statements, a lower-case Effect, not JSON at all.
+  for (const stored of ['{"Version":"2012-10-17","Statement":[]}', '{"Statement":{"Sid":"p","Effect":"allow"}}', 'not json']) {
+    const refused = { code: 'InvalidAttributeValue', message: /^The queue's Policy attribute is not a valid policy document/ };
+    assert.throws(() => withPermission(stored, queueArn, grant), refused, stored);
+    assert.throws(() => withoutPermission(stored, 'p'), refused, stored);
+  }
+  // An empty one is no policy: AddPermission generates the document.
+  assert.equal((JSON.parse(withPermission('', queueArn, grant)) as { Id: string }).Id, `${queueArn}/SQSDefaultPolicy`);
+});
+
 test('query responses are SQS XML with flattened lists and maps', () => {
   const xml = toXml(
     'ReceiveMessage',

@@ -10,7 +10,8 @@ import { KumoError } from '../errors/index.js';
  * "Statement":[{"Sid":<Label>,"Effect":"Allow","Principal":{"AWS":<root ARN(s)>},
  * "Action":<"SQS:<action>"(s)>,"Resource":<queue ARN>}]}`, where a single principal or action is a
  * string and several are an array. RemovePermission removes the statements with that Sid; the
- * attribute goes away with the last one.
+ * attribute goes away with the last one. AddPermission keeps SQS's policy quotas (its "policy
+ * quotas" page): 7 actions a statement, 20 statements, 50 principals and 8,192 bytes a policy.
  */
 
 export interface PermissionInput {
@@ -26,6 +27,9 @@ const LABEL = /^[A-Za-z0-9_-]{1,80}$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const MAX_ACTIONS = 7;
 const MAX_STATEMENTS = 20;
+const MAX_PRINCIPALS = 50;
+/** SQS's largest policy document, in bytes of its JSON. */
+const MAX_POLICY_BYTES = 8192;
 const UNREADABLE_POLICY =
   "The queue's Policy attribute is not a valid policy document, so no statement can be added to or removed from it. " +
   'Set a valid policy with SetQueueAttributes, or remove it by setting Policy to "".';
@@ -64,12 +68,14 @@ interface Policy {
 }
 
 /**
- * Checks a `Policy` given to CreateQueue or SetQueueAttributes: a JSON policy document whose
- * `Statement` is one statement or a non-empty list of them, each with an `Effect` of Allow or Deny.
- * SQS's InvalidAttributeValue otherwise. (SQS checks the whole policy grammar; Kumo checks what
- * AddPermission and RemovePermission rely on.)
+ * Checks a `Policy` given to CreateQueue or SetQueueAttributes: at most 8,192 bytes (SQS's
+ * OverLimit), a JSON policy document whose `Statement` is one statement or a non-empty list of
+ * them, each with an `Effect` of Allow or Deny. SQS's InvalidAttributeValue otherwise. (SQS checks
+ * the whole policy grammar and its other quotas; Kumo checks what AddPermission and RemovePermission
+ * rely on.)
  */
 export function checkPolicy(value: string): void {
+  checkPolicySize(value);
   if (parsePolicy(value) === undefined) throw new KumoError('InvalidAttributeValue', 'Invalid value for the parameter Policy.');
 }
 
@@ -113,7 +119,13 @@ export function withPermission(current: string | undefined, queueArn: string, in
   if (statements.length > MAX_STATEMENTS) {
     throw new KumoError('OverLimit', `${statements.length} Statements were found, maximum allowed is ${MAX_STATEMENTS}.`);
   }
-  return JSON.stringify({ ...policy.document, Statement: statements });
+  const principalCount = statements.reduce((n, s) => n + countPrincipals(s.Principal) + countPrincipals(s.NotPrincipal), 0);
+  if (principalCount > MAX_PRINCIPALS) {
+    throw new KumoError('OverLimit', `${principalCount} Principals were found, maximum allowed is ${MAX_PRINCIPALS}.`);
+  }
+  const document = JSON.stringify({ ...policy.document, Statement: statements });
+  checkPolicySize(document);
+  return document;
 }
 
 /**
@@ -158,6 +170,18 @@ function parsePolicy(value: string): Policy | undefined {
       return undefined;
   }
   return { document, statements: statements as Statement[] };
+}
+
+/** SQS's OverLimit for a policy of more than 8,192 bytes, in the words SQS answers SetQueueAttributes with. */
+function checkPolicySize(document: string): void {
+  if (Buffer.byteLength(document) > MAX_POLICY_BYTES) throw new KumoError('OverLimit', 'Submitted policy is over max allowed size.');
+}
+
+/** The principals a statement's `Principal` (or `NotPrincipal`) names: `"*"` is one, `{"AWS": [a, b]}` two. */
+function countPrincipals(principal: unknown): number {
+  if (principal === undefined) return 0;
+  if (!isObject(principal)) return 1;
+  return Object.values(principal).reduce<number>((n, v) => n + (Array.isArray(v) ? v.length : 1), 0);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -199,6 +199,59 @@ describe('AddPermission and RemovePermission through @aws-sdk/client-sqs (JSON p
     assert.equal((await attributes(url, 'Policy')).Policy, before);
   });
 
+  test('a policy names at most 50 principals and holds at most 8,192 bytes (OverLimit), and a call over either changes nothing', async () => {
+    const accounts = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => String(100000000000 + from + i));
+    const url = await create('perm-principals');
+    await rejectsWith(
+      add({ QueueUrl: url, Label: 'many', AWSAccountIds: accounts(0, 51), Actions: ['SendMessage'] }),
+      'OverLimit',
+      '51 Principals were found, maximum allowed is 50.',
+    );
+    assert.equal(await policy(url), undefined);
+    // The principals of every statement count, those of a policy that was set too ("*" is one).
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: url,
+        Attributes: {
+          Policy: JSON.stringify({ Statement: { Sid: 'anyone', Effect: 'Allow', Principal: '*', Action: 'sqs:GetQueueUrl' } }),
+        },
+      }),
+    );
+    await add({ QueueUrl: url, Label: 'first', AWSAccountIds: accounts(0, 30), Actions: ['SendMessage'] });
+    const before = await attributes(url, 'Policy', 'LastModifiedTimestamp');
+    await rejectsWith(
+      add({ QueueUrl: url, Label: 'second', AWSAccountIds: accounts(30, 20), Actions: ['SendMessage'] }),
+      'OverLimit',
+      '51 Principals were found, maximum allowed is 50.',
+    );
+    assert.deepEqual(await attributes(url, 'Policy', 'LastModifiedTimestamp'), before);
+    await add({ QueueUrl: url, Label: 'second', AWSAccountIds: accounts(30, 19), Actions: ['SendMessage'] });
+
+    // A policy of exactly 8,192 bytes may be set; one more byte, or a statement added to it, is too many.
+    const bytesUrl = await create('perm-bytes');
+    const sized = (bytes: number): string => {
+      const doc = { Id: '', Statement: [{ Sid: 'mine', Effect: 'Allow', Principal: '*', Action: 'sqs:SendMessage' }] };
+      return JSON.stringify({ ...doc, Id: 'x'.repeat(bytes - JSON.stringify(doc).length) });
+    };
+    const tooBig = 'Submitted policy is over max allowed size.';
+    await rejectsWith(
+      sqs.send(new SetQueueAttributesCommand({ QueueUrl: bytesUrl, Attributes: { Policy: sized(8193) } })),
+      'OverLimit',
+      tooBig,
+    );
+    await rejectsWith(create('perm-bytes-created', { Policy: sized(8193) }), 'OverLimit', tooBig);
+    assert.equal(await policy(bytesUrl), undefined);
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: bytesUrl, Attributes: { Policy: sized(8192) } }));
+    const full = await attributes(bytesUrl, 'Policy', 'LastModifiedTimestamp');
+    assert.equal(Buffer.byteLength(full.Policy ?? ''), 8192);
+    await rejectsWith(
+      add({ QueueUrl: bytesUrl, Label: 'more', AWSAccountIds: ['111122223333'], Actions: ['SendMessage'] }),
+      'OverLimit',
+      tooBig,
+    );
+    assert.deepEqual(await attributes(bytesUrl, 'Policy', 'LastModifiedTimestamp'), full);
+  });
+
   test('concurrent AddPermissions on one queue all land', async () => {
     const url = await create('perm-concurrent');
     const labels = Array.from({ length: 12 }, (_, i) => `c${i}`);

@@ -23,7 +23,7 @@ import { Metrics } from '../metrics/index.js';
 import { QueueService } from '../queues/index.js';
 import { Isolation } from '../sandbox/index.js';
 import { CodeSigning, SigningProfiles } from '../signing/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { openStore } from '../store/index.js';
 import { FunctionUrls, UrlGateway } from '../urls/index.js';
 import { lockDataDir } from './data-lock.js';
 
@@ -44,11 +44,10 @@ export class Kumo {
     private readonly server: http.Server,
     /** What start() opened, in the order close() ends it (after the HTTP server). */
     private readonly closers: readonly Closer[],
-    // Unused here, but test/integration/aliases.test.ts reaches for it to interleave writes.
-    private readonly store: Store,
     private readonly engine: Engine,
     private readonly isolation: Isolation,
     readonly functions: FunctionService,
+    readonly aliases: FunctionAliases,
     readonly events: AsyncService,
     readonly queues: QueueService,
   ) {}
@@ -167,7 +166,7 @@ export class Kumo {
           resolve();
         });
       });
-      return new Kumo(options, logger, server, closers, store, engine, isolation, functions, events, queues);
+      return new Kumo(options, logger, server, closers, engine, isolation, functions, aliases, events, queues);
     } catch (err) {
       await runClosers(closers, logger);
       throw err;

@@ -22,8 +22,6 @@ import {
 } from '@aws-sdk/client-lambda';
 import { AWS_CLI_MISSING, awsCli } from '../helpers/aws-cli.js';
 import { rejectsWith } from '../helpers/errors.js';
-import { FunctionAliases } from '../../src/functions/index.js';
-import type { Store } from '../../src/store/index.js';
 import { createNodeFunction } from '../helpers/functions.js';
 import { useKumo } from '../helpers/kumo-suite.js';
 import { startKumo, type TestKumo } from '../helpers/server.js';
@@ -130,10 +128,8 @@ describe('alias cache', () => {
   test('an alias read racing UpdateAlias or DeleteAlias never leaves the old alias cached once the call has answered', async () => {
     await createTwoVersions(k.lambda, 'al-race', await taggedCode('v1'), await taggedCode('v2'));
     // The service's own objects, to interleave a read with the write at every point (HTTP cannot
-    // place a request between the two awaits of a write). The store is private to Kumo.
-    const functions = k.kumo.functions;
-    const store = (k.kumo as unknown as { store: Store }).store;
-    const aliases = new FunctionAliases(functions, store.aliases);
+    // place a request between the two awaits of a write).
+    const { functions, aliases } = k.kumo;
     await aliases.create('al-race', 'live', { FunctionVersion: '1' });
     const microtasks = async (n: number): Promise<void> => {
       for (let i = 0; i < n; i++) await Promise.resolve();
